@@ -1,0 +1,150 @@
+"""Variable references (``$flow.key.x``, ``${flow.key.x}``) replaced by their values.
+
+Pure functions, no I/O. A value is escaped for the context it lands in (JSON string, XML,
+URL, form), so a customer's name with quotes or ``<&>`` never breaks a request body. An
+unknown reference stays literal, as the original product does, and is reported to the
+caller so the step log can warn about it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, quote_plus
+from xml.sax.saxutils import escape as _xml_escape
+
+_SEG = r"[A-Za-z0-9_]+(?:[-][A-Za-z0-9_]+)*"
+_NAME = (
+    rf"(?:flow|user)\.(?:key|syskey)\.{_SEG}(?:\.{_SEG})*"
+    rf"|call\.{_SEG}(?:\.{_SEG})*"
+    rf"|sys\.{_SEG}"
+)
+REFERENCE = re.compile(rf"\$\{{(?P<braced>{_NAME})\}}|\$(?P<bare>{_NAME})")
+"""``$flow.key.name`` or ``${flow.key.name}`` (braces let a reference touch other text)."""
+
+Escape = Callable[[str], str]
+Lookup = Callable[[str], Any]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+"""What a lookup returns for an unknown variable."""
+
+
+def text(value: str) -> str:
+    return value
+
+
+def json_string(value: str) -> str:
+    """Escape for the inside of a JSON string literal."""
+    return json.dumps(value, ensure_ascii=False)[1:-1]
+
+
+def xml(value: str) -> str:
+    return _xml_escape(value, {'"': "&quot;", "'": "&apos;"})
+
+
+def url_component(value: str) -> str:
+    """Escape for a URL path segment or query value."""
+    return quote(value, safe="")
+
+
+def form(value: str) -> str:
+    return quote_plus(value)
+
+
+ESCAPES: dict[str, Escape] = {
+    "text": text,
+    "json": json_string,
+    "xml": xml,
+    "url": url_component,
+    "form": form,
+}
+
+
+def to_text(value: Any) -> str:
+    """How a variable reads inside a string: booleans as true/false, objects as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+@dataclass
+class Rendered:
+    text: str
+    missing: list[str] = field(default_factory=list)
+
+
+def references(template: str) -> list[str]:
+    """Every variable name (without ``$``) a template refers to, in order."""
+    return [m.group("braced") or m.group("bare") for m in REFERENCE.finditer(template)]
+
+
+def render(template: str, lookup: Lookup, escape: Escape = text) -> Rendered:
+    """Replace each known reference by its escaped text; unknown ones stay as written."""
+    if "$" not in template:
+        return Rendered(template)
+    missing: list[str] = []
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group("braced") or match.group("bare")
+        value = lookup(name)
+        if value is MISSING:
+            missing.append(name)
+            return match.group(0)
+        return escape(to_text(value))
+
+    return Rendered(REFERENCE.sub(substitute, template), missing)
+
+
+def render_value(template: Any, lookup: Lookup) -> tuple[Any, list[str]]:
+    """Render a JSON-shaped template structurally: strings inside dicts and lists are
+    rendered; a string that is exactly one reference takes the variable's own type (so
+    ``"$flow.key.score"`` becomes ``42``, not ``"42"``). Keys are rendered as text."""
+    missing: list[str] = []
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            whole = REFERENCE.fullmatch(node)
+            if whole:
+                name = whole.group("braced") or whole.group("bare")
+                value = lookup(name)
+                if value is not MISSING:
+                    return value
+            rendered = render(node, lookup)
+            missing.extend(rendered.missing)
+            return rendered.text
+        if isinstance(node, dict):
+            out = {}
+            for key, item in node.items():
+                key_r = render(str(key), lookup)
+                missing.extend(key_r.missing)
+                out[key_r.text] = walk(item)
+            return out
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    return walk(template), missing
+
+
+def lookup_in(values: Mapping[str, Any]) -> Lookup:
+    """A lookup over a plain mapping of names (``flow.key.x``) to values."""
+
+    def lookup(name: str) -> Any:
+        return values.get(name, MISSING)
+
+    return lookup

@@ -1,0 +1,67 @@
+"""One Settings object, read once from the environment (prefix ``FLOWHOOK_``) and passed down.
+
+No other module reads ``os.environ``: tests build a ``Settings`` with the values they need.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the platform, with production-minded defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="FLOWHOOK_", extra="ignore")
+
+    database_url: str = "sqlite:///./data/flowhook.db"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""  # base URL for short links; defaults to http://host:port
+    operator_token: str = ""
+    secret_key: str = ""  # Fernet key (urlsafe base64, 32 bytes) for secrets at rest
+    data_dir: Path = Path("./data")
+
+    # outgoing calls
+    allow_private_targets: bool = False
+    webhook_default_timeout_s: float = 10.0
+    webhook_max_timeout_s: float = 60.0
+    response_max_bytes: int = 1_000_000
+    response_raw_max_chars: int = 4_000
+    per_host_connections: int = 100
+
+    # engine
+    max_steps: int = 1_000
+    max_request_bytes: int = 256 * 1024
+    lease_seconds: float = 30.0
+    poll_interval_s: float = 0.2
+    worker_concurrency: int = 1_000
+    claim_batch: int = 200
+    time_scale: float = Field(1.0, description="multiplies every delay and back-off (tests)")
+
+    # deliveries
+    delivery_schedule_s: list[float] = Field(
+        default_factory=lambda: [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+    )
+    delivery_endpoint_concurrency: int = 20
+    delivery_max_retry_after_s: float = 36000.0
+
+    # shortener
+    short_code_length: int = 8
+
+    log_level: str = "info"
+    log_json: bool = False
+
+    def scaled(self, seconds: float) -> float:
+        """A wait as it is really slept (tests compress time with ``time_scale``)."""
+        return seconds * self.time_scale
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"

@@ -1,0 +1,57 @@
+"""The request we send and the result we got: shared by the webhook widget, the check
+button, flow-complete deliveries, internal methods and (later) SMS gateways."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ErrorReason(StrEnum):
+    """Stable values of ``$flow.key.error_reason`` and of a delivery attempt's error."""
+
+    HTTP_DISABLED = "HTTP_DISABLED"
+    BLOCKED_ADDRESS = "BLOCKED_ADDRESS"
+    INVALID_URL = "INVALID_URL"
+    TIMEOUT = "TIMEOUT"
+    CONNECTION_ERROR = "CONNECTION_ERROR"
+    RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
+    INFORMATIONAL = "INFORMATIONAL"
+    REDIRECTION = "REDIRECTION"
+    CLIENT_ERROR = "CLIENT_ERROR"
+    SERVER_ERROR = "SERVER_ERROR"
+    MAPPING_FAILED = "MAPPING_FAILED"
+    INVALID_RESPONSE = "INVALID_RESPONSE"
+    TEMPLATE_ERROR = "TEMPLATE_ERROR"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+@dataclass
+class OutgoingRequest:
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    timeout_s: float = 10.0
+
+    def redacted_headers(self) -> dict[str, str]:
+        """Headers safe for logs: credentials and signatures hidden."""
+        hidden = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
+        return {k: ("***" if k.lower() in hidden else v) for k, v in self.headers.items()}
+
+
+@dataclass
+class HttpResult:
+    """What came back (or why nothing did). ``status`` is None when no response arrived."""
+
+    status: int | None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    duration_s: float = 0.0
+    error_reason: ErrorReason | None = None
+    error_message: str | None = None
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error_reason is None and self.status is not None and 200 <= self.status < 300
