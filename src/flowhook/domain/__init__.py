@@ -1,1 +1,1 @@
-"""domain"""
+"""Plain data shared by the layers: accounts and the like (no I/O here)."""

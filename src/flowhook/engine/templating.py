@@ -47,8 +47,15 @@ def json_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)[1:-1]
 
 
+_XML_ENTITIES = {'"': "&quot;", "'": "&apos;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def xml(value: str) -> str:
-    return _xml_escape(value, {'"': "&quot;", "'": "&apos;"})
+    """Escape for element text and attribute values. Line breaks and tabs become character
+    references (parsers would normalise them otherwise); characters XML 1.0 forbids become
+    U+FFFD so the document stays parseable."""
+    return _xml_escape(_XML_ILLEGAL.sub("\ufffd", value), _XML_ENTITIES)
 
 
 def url_component(value: str) -> str:

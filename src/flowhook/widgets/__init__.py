@@ -1,1 +1,12 @@
-"""widgets"""
+"""The widgets: one module per widget type, each registering its class by ``type`` with
+``flowhook.engine.widget.register``. The engine knows no widget by name; it imports this
+package (``PLUGIN_MODULES``) and looks widgets up in the registry, so adding a widget is
+one new module plus one name in the import below.
+
+The widgets here are pure: they read and write the execution's variables through the
+``StepContext`` and touch nothing outside it (``side_effect = False``).
+"""
+
+# Other widget modules (webhook, internal, channels) are added to this import list by
+# their own issues.
+from flowhook.widgets import counter, decision, delay, end, operation, store_variable  # noqa: F401

@@ -1,0 +1,128 @@
+"""Account settings (``/v1/account/...``) and the operator's account controls."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from flowhook.api.deps import AccountDep, OperatorDep, RuntimeDep, forget_account
+from flowhook.domain.account import Account
+from flowhook.errors import NotFound
+from flowhook.store import accounts as account_repo
+
+router = APIRouter()
+
+
+class AccountSettings(BaseModel):
+    """What an account may change about itself (``http_enabled`` is the operator's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ip_whitelist: list[str] = Field(default_factory=list, max_length=200)
+    default_region: str = "IN"
+    timezone: str = "UTC"
+    short_domain: str | None = Field(None, max_length=255)
+
+    @field_validator("ip_whitelist")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        out = []
+        for entry in value:
+            try:
+                out.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR range") from None
+        return out
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        value = value.upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a supported region code (e.g. IN, US, GB)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Kolkata)") from None
+        return value
+
+    @field_validator("short_domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().lower()
+        if "/" in value or " " in value:
+            raise ValueError("a short domain is a host name like go.example.com")
+        return value
+
+
+class OperatorPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    http_enabled: bool | None = None
+
+
+def account_view(account: Account) -> dict[str, Any]:
+    return {
+        "account_id": account.id,
+        "name": account.name,
+        "http_enabled": account.http_enabled,
+        "ip_whitelist": account.ip_whitelist,
+        "default_region": account.default_region,
+        "timezone": account.timezone,
+        "short_token": account.short_token,
+        "short_domain": account.short_domain,
+    }
+
+
+@router.get("/v1/account/settings")
+async def get_settings(account: AccountDep) -> dict[str, Any]:
+    return account_view(account)
+
+
+@router.put("/v1/account/settings")
+async def put_settings(
+    body: AccountSettings, account: AccountDep, rt: RuntimeDep, request: Request
+) -> dict[str, Any]:
+    values = body.model_dump()
+    updated = await rt.store.write(lambda c: account_repo.update_settings(c, account.id, **values))
+    forget_account(request, account.id)
+    assert updated is not None
+    return account_view(updated)
+
+
+@router.get("/v1/account/signing-secret")
+async def get_signing_secret(account: AccountDep, rt: RuntimeDep) -> dict[str, str]:
+    secret = await rt.store.read(lambda c: account_repo.signing_secret(c, account.id, rt.cipher))
+    return {"signing_secret": secret}
+
+
+@router.post("/v1/account/signing-secret/rotate")
+async def rotate_signing_secret(account: AccountDep, rt: RuntimeDep) -> dict[str, str]:
+    secret = await rt.store.write(
+        lambda c: account_repo.rotate_signing_secret(c, account.id, rt.cipher)
+    )
+    return {"signing_secret": secret}
+
+
+@router.patch("/v1/operator/accounts/{account_id}", dependencies=[OperatorDep])
+async def operator_patch(
+    account_id: str, body: OperatorPatch, rt: RuntimeDep, request: Request
+) -> dict[str, Any]:
+    values = body.model_dump(exclude_none=True)
+    updated = await rt.store.write(lambda c: account_repo.update_settings(c, account_id, **values))
+    if updated is None:
+        raise NotFound(f"no account {account_id}", code="ACCOUNT_NOT_FOUND")
+    forget_account(request, account_id)
+    return account_view(updated)

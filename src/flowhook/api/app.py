@@ -1,0 +1,44 @@
+"""The FastAPI application: routers, error handlers, the body limit, and the lifespan that
+starts the runtime (store, worker, delivery engine) of this process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from flowhook import __version__
+from flowhook.api import accounts, errors, executions, flows
+from flowhook.api.limits import BodyLimit
+from flowhook.runtime import Runtime
+from flowhook.settings import Settings
+
+
+def create_app(
+    settings: Settings, *, worker: bool = True, runtime: Runtime | None = None
+) -> FastAPI:
+    """``worker=False`` serves the API only (scale-out: workers run elsewhere)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or Runtime.build(settings)
+        app.state.runtime = rt
+        await rt.start(worker=worker)
+        try:
+            yield
+        finally:
+            await rt.stop()
+
+    app = FastAPI(title="flowhook", version=__version__, lifespan=lifespan)
+    app.state.key_cache = {}
+    errors.install(app)
+    for module in (accounts, flows, executions):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    return app

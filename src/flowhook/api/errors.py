@@ -1,0 +1,56 @@
+"""Every error leaves the API as ``{"error": {"code", "message", "details"}}`` with a 4xx
+status — malformed JSON, wrong types and unknown routes included — never a traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from flowhook.errors import FlowhookError
+
+log = structlog.get_logger(__name__)
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": details}}, status_code=status
+    )
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    path = "$"
+    for part in loc[1:] if loc and loc[0] in ("body", "query", "path") else loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(FlowhookError)
+    async def _flowhook(_request: Request, exc: FlowhookError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "MALFORMED_JSON", "the request body is not valid JSON")
+        details = [
+            {"path": _path(tuple(e.get("loc", ()))), "message": e.get("msg", "")} for e in errors
+        ]
+        return error_response(422, "VALIDATION_FAILED", "the request is not valid", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED"}
+        code = codes.get(exc.status_code, "HTTP_ERROR")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", path=request.url.path)
+        return error_response(500, "INTERNAL_ERROR", "an unexpected error occurred")

@@ -1,0 +1,136 @@
+"""Executions: the trigger (``POST /v1/flows/{id}/executions``, the hot path), one
+execution with its step log, and the paginated list."""
+
+from __future__ import annotations
+
+import binascii
+import json
+import time
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from flowhook.api.deps import AccountDep, RuntimeDep
+from flowhook.engine.state import ExecutionState, Status
+from flowhook.errors import BadRequest, NotFound
+from flowhook.store import executions as execution_repo
+from flowhook.worker.triggers import new_execution
+
+router = APIRouter()
+
+
+class Trigger(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal["prod", "test"] = "prod"
+    cli: str | None = Field(None, max_length=32)
+    dnis: str | None = Field(None, max_length=32)
+    variables: dict[str, Any] = Field(default_factory=dict, max_length=1000)
+
+
+@router.post("/v1/flows/{flow_id}/executions", status_code=202)
+async def trigger(
+    flow_id: str, body: Trigger, account: AccountDep, rt: RuntimeDep
+) -> dict[str, str]:
+    record = await rt.catalog.flow_record(flow_id)
+    if record.account_id != account.id:
+        raise NotFound(f"no flow {flow_id}", code="FLOW_NOT_FOUND")
+    flow = rt.catalog.compiled(record, body.version)
+    state = new_execution(
+        account,
+        flow_id,
+        flow.document.type,
+        version=body.version,
+        variables=body.variables,
+        cli=body.cli,
+        dnis=body.dnis,
+        now=time.time(),
+    )
+    await rt.runner.accept([state], flow=flow)
+    return {"uuid": state.uuid, "request_id": state.request_id}
+
+
+def execution_view(state: ExecutionState) -> dict[str, Any]:
+    return {
+        "uuid": state.uuid,
+        "request_id": state.request_id,
+        "flow_id": state.flow_id,
+        "flow_name": state.flow_name,
+        "version": state.version,
+        "status": state.status.value,
+        "phase": state.phase.value,
+        "error_reason": state.error_reason,
+        "error_message": state.error_message,
+        "variables": {f"${k}": v for k, v in state.variables.items()},
+        "steps": state.steps,
+        "step_count": state.step_count,
+        "wake_at": state.wake_at,
+        "call_details": state.call_legs,
+        "sms_details": state.sms,
+        "email_details": state.emails,
+        "recordings": state.recordings,
+        "contact": state.contact,
+        "created_at": state.created_at,
+        "started_at": state.started_at,
+        "ended_at": state.ended_at,
+    }
+
+
+@router.get("/v1/executions/{uuid}")
+async def get_execution(uuid: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    state = await rt.execution(uuid, account.id)
+    if state is None:
+        raise NotFound(f"no execution {uuid}", code="EXECUTION_NOT_FOUND")
+    return execution_view(state)
+
+
+@router.get("/v1/executions")
+async def list_executions(
+    account: AccountDep,
+    rt: RuntimeDep,
+    flow_id: str | None = None,
+    status: Status | None = None,
+    request_id: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    after = None
+    if cursor:
+        try:
+            after = execution_repo.decode_cursor(cursor)
+        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+            raise BadRequest("cursor is not one this API gave", code="INVALID_CURSOR") from None
+    rows = await rt.store.read(
+        lambda c: execution_repo.list_for(
+            c,
+            account.id,
+            flow_id=flow_id,
+            status=status.value if status else None,
+            request_id=request_id,
+            limit=limit + 1,
+            after=after,
+        )
+    )
+    page = rows[:limit]
+    next_cursor = (
+        execution_repo.encode_cursor(page[-1].created_at, page[-1].uuid)
+        if len(rows) > limit
+        else None
+    )
+    return {
+        "executions": [
+            {
+                "uuid": r.uuid,
+                "flow_id": r.flow_id,
+                "version": r.version,
+                "request_id": r.request_id,
+                "status": r.status,
+                "error_reason": r.error_reason,
+                "created_at": r.created_at,
+                "finished_at": r.finished_at,
+            }
+            for r in page
+        ],
+        "next_cursor": next_cursor,
+    }

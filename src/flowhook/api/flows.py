@@ -1,0 +1,107 @@
+"""Flows: create, list, read, replace (the test version), delete, publish (test → prod)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Body, Response
+
+from flowhook.api.deps import AccountDep, RuntimeDep
+from flowhook.engine.flow import compile_flow
+from flowhook.errors import Conflict, NotFound
+from flowhook.store import flows as flow_repo
+from flowhook.store.flows import FlowRecord
+
+router = APIRouter()
+
+
+def _validated(document: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    flow = compile_flow(document)
+    return flow.document.model_dump(exclude_none=True), [w.to_dict() for w in flow.warnings]
+
+
+def _not_found(flow_id: str) -> NotFound:
+    return NotFound(f"no flow {flow_id}", code="FLOW_NOT_FOUND")
+
+
+async def _get(rt: Any, flow_id: str, account_id: str) -> FlowRecord:
+    record: FlowRecord | None = await rt.store.read(lambda c: flow_repo.get(c, flow_id, account_id))
+    if record is None:
+        raise _not_found(flow_id)
+    return record
+
+
+@router.post("/v1/flows", status_code=201)
+async def create_flow(
+    account: AccountDep, rt: RuntimeDep, document: Any = Body(...)
+) -> dict[str, Any]:
+    doc, warnings = _validated(document)
+    record = await rt.store.write(lambda c: flow_repo.create(c, account.id, doc, time.time()))
+    return {**record.to_api(), "warnings": warnings}
+
+
+@router.get("/v1/flows")
+async def list_flows(account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    records = await rt.store.read(lambda c: flow_repo.list_for(c, account.id))
+    return {
+        "flows": [
+            {
+                "flow_id": r.flow_id,
+                "name": r.name,
+                "type": r.test_doc.get("type"),
+                "published": r.prod_doc is not None,
+                "updated_at": r.updated_at,
+            }
+            for r in records
+        ]
+    }
+
+
+@router.get("/v1/flows/{flow_id}")
+async def get_flow(flow_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    return (await _get(rt, flow_id, account.id)).to_api()
+
+
+@router.put("/v1/flows/{flow_id}")
+async def replace_flow(
+    flow_id: str, account: AccountDep, rt: RuntimeDep, document: Any = Body(...)
+) -> dict[str, Any]:
+    await _get(rt, flow_id, account.id)
+    doc, warnings = _validated(document)
+    record = await rt.store.write(
+        lambda c: flow_repo.replace_test(c, flow_id, account.id, doc, time.time())
+    )
+    if record is None:
+        raise _not_found(flow_id)
+    rt.catalog.forget(flow_id=flow_id)
+    return {**record.to_api(), "warnings": warnings}
+
+
+@router.delete("/v1/flows/{flow_id}", status_code=204)
+async def delete_flow(flow_id: str, account: AccountDep, rt: RuntimeDep) -> Response:
+    await _get(rt, flow_id, account.id)
+
+    def remove(conn: Any) -> bool:
+        running = flow_repo.unfinished_executions(conn, flow_id)
+        if running:
+            raise Conflict(
+                f"flow {flow_id} has {running} unfinished executions",
+                code="FLOW_IN_USE",
+                details={"unfinished_executions": running},
+            )
+        return flow_repo.remove(conn, flow_id, account.id)
+
+    await rt.store.write(remove)
+    rt.catalog.forget(flow_id=flow_id)
+    return Response(status_code=204)
+
+
+@router.post("/v1/flows/{flow_id}/publish")
+async def publish_flow(flow_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    await _get(rt, flow_id, account.id)
+    record = await rt.store.write(lambda c: flow_repo.publish(c, flow_id, account.id, time.time()))
+    if record is None:
+        raise _not_found(flow_id)
+    rt.catalog.forget(flow_id=flow_id)
+    return record.to_api()

@@ -1,0 +1,44 @@
+"""An account (tenant): its settings and what the engine needs of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowhook.engine.context import AccountInfo
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+    http_enabled: bool = False
+    ip_whitelist: list[str] = field(default_factory=list)
+    default_region: str = "IN"
+    timezone: str = "UTC"
+    short_token: str = ""
+    short_domain: str | None = None
+    created_at: float = 0.0
+
+    @classmethod
+    def from_row(cls, row: Any) -> Account:
+        return cls(
+            id=row.id,
+            name=row.name,
+            http_enabled=bool(row.http_enabled),
+            ip_whitelist=list(row.ip_whitelist or []),
+            default_region=row.default_region,
+            timezone=row.timezone,
+            short_token=row.short_token,
+            short_domain=row.short_domain,
+            created_at=row.created_at,
+        )
+
+    def info(self) -> AccountInfo:
+        return AccountInfo(
+            id=self.id,
+            name=self.name,
+            http_enabled=self.http_enabled,
+            default_region=self.default_region,
+            timezone=self.timezone,
+        )

@@ -1,0 +1,146 @@
+"""The step loop: run an execution's widgets until it finishes or waits.
+
+The interpreter is pure engine: it knows no widget by name, no store and no HTTP. The
+caller lends it a ``checkpoint`` coroutine (group-committed by the store), called after
+every widget with a side effect, so that a crash replays at most the side effect that was
+running (at least once, nothing skipped). Waits and the end are persisted by the caller.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from flowhook.engine.context import AccountInfo, Services, StepContext
+from flowhook.engine.flow import CompiledFlow
+from flowhook.engine.state import ExecutionState, Phase, Status
+from flowhook.engine.widget import Wait
+from flowhook.errors import FlowhookError
+
+log = structlog.get_logger(__name__)
+
+Checkpoint = Callable[[ExecutionState], Awaitable[None]]
+MAX_LOGGED_STEPS = 2_000
+
+
+async def _no_checkpoint(_state: ExecutionState) -> None:
+    return None
+
+
+def start(state: ExecutionState, flow: CompiledFlow, now: float) -> None:
+    """Mark a pending execution as started at the flow's start entry."""
+    state.started = True
+    state.status = Status.RUNNING
+    state.started_at = now
+    state.flow_name = flow.document.name
+    state.cursor = flow.entry.start
+    state.variables.setdefault("flow.syskey.phonon_uuid", state.uuid)
+    state.variables.setdefault("flow.syskey.request_id", state.request_id)
+    state.variables.setdefault("flow.syskey.flow_id", state.flow_id)
+
+
+def _finish(state: ExecutionState, now: float) -> None:
+    state.status = Status.FAILED if state.error_reason else Status.COMPLETED
+    state.ended_at = now
+    state.cursor = None
+    state.wake_at = None
+
+
+def _fail(state: ExecutionState, flow: CompiledFlow, reason: str, message: str, now: float) -> bool:
+    """Record a failure; return True when the on_flow_complete entry should still run."""
+    if state.error_reason is None:
+        state.error_reason = reason
+        state.error_message = message
+    if state.phase == Phase.MAIN and flow.entry.on_flow_complete and reason != "STEP_LIMIT":
+        state.phase = Phase.COMPLETE
+        state.cursor = flow.entry.on_flow_complete
+        return True
+    _finish(state, now)
+    return False
+
+
+async def advance(
+    state: ExecutionState,
+    flow: CompiledFlow,
+    account: AccountInfo,
+    services: Services,
+    checkpoint: Checkpoint = _no_checkpoint,
+) -> ExecutionState:
+    """Run until the execution is COMPLETED/FAILED or WAITING (``wake_at`` set)."""
+    clock = services.clock
+    if not state.started:
+        start(state, flow, clock())
+    elif state.status == Status.WAITING:
+        # the wait is over: leave the waiting widget by the exit it asked for
+        assert state.cursor is not None
+        exit_name = state.resume_exit or "next"
+        state.status = Status.RUNNING
+        state.wake_at = None
+        state.resume_exit = None
+        state.cursor = flow.target(state.cursor, exit_name)
+    max_steps = services.settings.max_steps
+
+    while True:
+        if state.cursor is None:
+            if state.phase == Phase.MAIN and flow.entry.on_flow_complete:
+                state.phase = Phase.COMPLETE
+                state.cursor = flow.entry.on_flow_complete
+                continue
+            _finish(state, clock())
+            return state
+        if state.step_count >= max_steps:
+            _fail(state, flow, "STEP_LIMIT", f"stopped after {max_steps} steps", clock())
+            return state
+        widget = flow.widgets.get(state.cursor)
+        if widget is None:  # a flow edited under a running execution
+            if _fail(state, flow, "UNKNOWN_WIDGET", f"no widget {state.cursor!r}", clock()):
+                continue
+            return state
+
+        ctx = StepContext(state, widget.id, account, services)
+        started = clock()
+        t0 = time.perf_counter()
+        step: dict[str, Any] = {"widget": widget.id, "type": widget.type, "at": started}
+        error: FlowhookError | None = None
+        try:
+            outcome = await widget.run(ctx)
+        except FlowhookError as exc:
+            error = exc
+        except Exception as exc:
+            log.exception("widget crashed", widget=widget.id, type=widget.type)
+            error = FlowhookError(f"{type(exc).__name__}: {exc}", code="INTERNAL_ERROR")
+        state.step_count += 1
+        step["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+        if ctx.changed:
+            step["changed"] = ctx.changed
+        if ctx.warnings:
+            step["warnings"] = ctx.warnings
+        step.update(ctx.log)
+        if error is not None:
+            step["error"] = {"code": error.code, "message": error.message}
+            _log_step(state, step)
+            if _fail(state, flow, error.code, error.message, clock()):
+                continue
+            return state
+
+        if isinstance(outcome, Wait):
+            step["exit"] = f"wait→{outcome.exit}"
+            _log_step(state, step)
+            state.status = Status.WAITING
+            state.wake_at = outcome.until
+            state.resume_exit = outcome.exit
+            return state
+
+        step["exit"] = outcome.name
+        _log_step(state, step)
+        state.cursor = flow.target(widget.id, outcome.name)
+        if widget.side_effect:
+            await checkpoint(state)
+
+
+def _log_step(state: ExecutionState, step: dict[str, Any]) -> None:
+    if len(state.steps) < MAX_LOGGED_STEPS:
+        state.steps.append(step)

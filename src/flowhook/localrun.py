@@ -1,0 +1,110 @@
+"""``flowhook run``: one flow, one execution, a throw-away database, a printed trace."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from flowhook.engine.flow import compile_flow
+from flowhook.errors import FlowhookError
+from flowhook.runtime import Runtime
+from flowhook.settings import Settings
+from flowhook.store import accounts as account_repo
+from flowhook.store import flows as flow_repo
+from flowhook.worker.triggers import new_execution
+
+
+async def run_locally(
+    settings: Settings,
+    document: Any,
+    variables: dict[str, Any],
+    cli: str | None,
+    dnis: str | None,
+    timeout: float,
+) -> int:
+    console = Console()
+    try:
+        flow = compile_flow(document)
+    except FlowhookError as exc:
+        console.print(f"[red]{exc.code}[/red]: {exc.message}")
+        for problem in exc.details or []:
+            console.print(f"  {problem['path']}: {problem['message']}")
+        return 2
+    for warning in flow.warnings:
+        console.print(f"[yellow]warning[/yellow] {warning.path}: {warning.message}")
+    runtime = Runtime.build(settings)
+    await runtime.start(worker=True)
+    try:
+        now = time.time()
+        account, _ = await runtime.store.write(
+            lambda c: account_repo.create(c, "local", runtime.cipher, now, http_enabled=True)
+        )
+        doc = flow.document.model_dump(exclude_none=True)
+        record = await runtime.store.write(lambda c: flow_repo.create(c, account.id, doc, now))
+        try:
+            state = new_execution(
+                account,
+                record.flow_id,
+                flow.document.type,
+                version="test",
+                variables=variables,
+                cli=cli,
+                dnis=dnis,
+                now=now,
+            )
+        except FlowhookError as exc:
+            console.print(f"[red]{exc.code}[/red]: {exc.message}")
+            return 2
+        await runtime.runner.accept([state], flow=flow)
+        deadline = time.monotonic() + timeout
+        with console.status("running…") as status:
+            while True:
+                current = await runtime.execution(state.uuid)
+                if current and current.status.finished:
+                    break
+                if time.monotonic() > deadline:
+                    console.print("[red]timed out[/red]")
+                    return 3
+                if current:
+                    waiting = (
+                        f", waiting {max(0.0, (current.wake_at or 0) - time.time()):.0f}s"
+                        if current.wake_at
+                        else ""
+                    )
+                    status.update(f"{current.status.value}: {current.step_count} steps{waiting}")
+                await asyncio.sleep(0.1)
+        _print_trace(console, current)
+        return 0 if current.status.value == "COMPLETED" else 1
+    finally:
+        await runtime.stop()
+
+
+def _print_trace(console: Console, state: Any) -> None:
+    table = Table(title=f"execution {state.uuid}")
+    for column in ("#", "widget", "type", "exit", "ms", "changed / warnings"):
+        table.add_column(column)
+    for number, step in enumerate(state.steps, 1):
+        notes = json.dumps(step.get("changed", {}), ensure_ascii=False)
+        if step.get("warnings"):
+            notes += "  ⚠ " + "; ".join(step["warnings"])
+        if step.get("error"):
+            notes += f"  ✗ {step['error']['code']}: {step['error']['message']}"
+        table.add_row(
+            str(number),
+            step["widget"],
+            step["type"],
+            str(step.get("exit", "")),
+            f"{step.get('duration_ms', 0):.1f}",
+            notes,
+        )
+    console.print(table)
+    colour = "green" if state.status.value == "COMPLETED" else "red"
+    reason = f" ({state.error_reason}: {state.error_message})" if state.error_reason else ""
+    console.print(f"[{colour}]{state.status.value}[/{colour}]{reason}")
+    flow_vars = {f"${k}": v for k, v in state.variables.items() if k.startswith("flow.key.")}
+    console.print_json(json.dumps(flow_vars, ensure_ascii=False))

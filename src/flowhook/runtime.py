@@ -1,0 +1,80 @@
+"""The composition root: builds the store, caches, HTTP client, worker and delivery engine
+of one process from one ``Settings``. The API, the CLI and the tests all start here."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowhook.engine.context import Services
+from flowhook.engine.state import ExecutionState
+from flowhook.settings import Settings
+from flowhook.store.db import Store
+from flowhook.store.secrets import Cipher
+from flowhook.worker.catalog import Catalog
+from flowhook.worker.runner import CompletionHook, ExecutionRunner
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    cipher: Cipher
+    catalog: Catalog
+    services: Services
+    runner: ExecutionRunner
+    extras: dict[str, Any] = field(default_factory=dict)
+    started: bool = False
+
+    @classmethod
+    def build(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
+        from flowhook.webhooks.client import HttpClient
+
+        store = Store(settings, migrate=migrate)
+        cipher = Cipher(settings)
+        catalog = Catalog(store)
+        services = Services(settings=settings, clock=time.time)
+        http = HttpClient(settings)
+        services.add(http)
+        services.add(store)
+        services.add(cipher)
+        services.add(catalog)
+        hooks: list[CompletionHook] = []
+        runner = ExecutionRunner(store, catalog, services, hooks=hooks)
+        services.add(runner)
+        runtime = cls(settings, store, cipher, catalog, services, runner)
+        for plug in PLUGINS:
+            plug(runtime)
+        return runtime
+
+    async def start(self, *, worker: bool = True) -> None:
+        if worker:
+            await self.runner.start()
+            for starter in self.extras.get("starters", []):
+                await starter()
+        self.started = True
+
+    async def stop(self) -> None:
+        if self.started:
+            for stopper in self.extras.get("stoppers", []):
+                await stopper()
+            await self.runner.stop()
+        from flowhook.webhooks.client import HttpClient
+
+        await self.services.get(HttpClient).close()
+        self.store.close()
+        self.started = False
+
+    def on_start(self, starter: Any, stopper: Any) -> None:
+        self.extras.setdefault("starters", []).append(starter)
+        self.extras.setdefault("stoppers", []).append(stopper)
+
+    async def execution(self, uuid: str, account_id: str | None = None) -> ExecutionState | None:
+        from flowhook.store import executions
+
+        return await self.store.read(lambda c: executions.get(c, uuid, account_id))
+
+
+PLUGINS: list[Any] = []
+"""Functions ``plug(runtime)`` that wire optional parts (deliveries, internal webhooks)."""

@@ -1,0 +1,92 @@
+"""Repository functions for accounts."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from flowhook.domain.account import Account
+from flowhook.store.secrets import Cipher, hash_key
+from flowhook.store.tables import accounts
+from flowhook.webhooks.signing import new_secret
+
+
+def new_api_key() -> str:
+    return "fh_" + secrets.token_urlsafe(32)
+
+
+def create(
+    conn: Connection, name: str, cipher: Cipher, now: float, **settings: Any
+) -> tuple[Account, str]:
+    """Create an account; return it with its API key (shown once, stored hashed)."""
+    api_key = new_api_key()
+    account_id = str(uuid.uuid4())
+    conn.execute(
+        accounts.insert().values(
+            id=account_id,
+            name=name,
+            api_key_hash=hash_key(api_key),
+            http_enabled=settings.get("http_enabled", False),
+            ip_whitelist=settings.get("ip_whitelist", []),
+            default_region=settings.get("default_region", "IN"),
+            timezone=settings.get("timezone", "UTC"),
+            signing_secret=cipher.encrypt(new_secret()),
+            short_token=secrets.token_hex(8),
+            created_at=now,
+        )
+    )
+    account = get(conn, account_id)
+    assert account is not None
+    return account, api_key
+
+
+def get(conn: Connection, account_id: str) -> Account | None:
+    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+    return Account.from_row(row) if row else None
+
+
+def by_api_key(conn: Connection, api_key: str) -> Account | None:
+    row = conn.execute(select(accounts).where(accounts.c.api_key_hash == hash_key(api_key))).first()
+    return Account.from_row(row) if row else None
+
+
+def by_short_token(conn: Connection, token: str) -> Account | None:
+    row = conn.execute(select(accounts).where(accounts.c.short_token == token)).first()
+    return Account.from_row(row) if row else None
+
+
+def by_short_domain(conn: Connection, domain: str) -> Account | None:
+    row = conn.execute(select(accounts).where(accounts.c.short_domain == domain)).first()
+    return Account.from_row(row) if row else None
+
+
+def update_settings(conn: Connection, account_id: str, **values: Any) -> Account | None:
+    if values:
+        conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+    return get(conn, account_id)
+
+
+def signing_secret(conn: Connection, account_id: str, cipher: Cipher) -> str:
+    token = conn.execute(
+        select(accounts.c.signing_secret).where(accounts.c.id == account_id)
+    ).scalar_one()
+    return cipher.decrypt(token)
+
+
+def rotate_signing_secret(conn: Connection, account_id: str, cipher: Cipher) -> str:
+    secret = new_secret()
+    conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(signing_secret=cipher.encrypt(secret))
+    )
+    return secret
+
+
+def list_all(conn: Connection) -> list[Account]:
+    return [
+        Account.from_row(r) for r in conn.execute(select(accounts).order_by(accounts.c.created_at))
+    ]

@@ -1,0 +1,123 @@
+"""The store: one SQLAlchemy engine, the group-committing writer and a reader pool.
+
+Repositories are plain functions ``fn(conn, ...)`` (see the other modules of this
+package); callers run them with ``await store.write(fn)`` (group-committed) or
+``await store.read(fn)`` (a pooled connection in a thread). SQLite runs in WAL mode with
+``synchronous=NORMAL``; PostgreSQL is reached through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from flowhook.settings import Settings
+from flowhook.store.commit import GroupCommitter
+
+T = TypeVar("T")
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` as users write it and use the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def make_engine(url: str, *, pool_size: int = 8, single: bool = False) -> Engine:
+    """``single`` gives an engine without a pool (migrations, one-shot commands)."""
+    url = normalise_url(url)
+    pooling: dict[str, Any] = (
+        {"poolclass": NullPool} if single else {"pool_size": pool_size, "max_overflow": pool_size}
+    )
+    if url.startswith("sqlite"):
+        path = make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            **pooling,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **pooling)
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str) -> None:
+    """Bring the database schema to the newest migration (idempotent)."""
+    command.upgrade(alembic_config(url), "head")
+
+
+class Store:
+    """Owns the engine and the writer thread of one process."""
+
+    def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
+        self.settings = settings
+        self.url = normalise_url(settings.database_url)
+        if migrate:
+            upgrade(self.url)
+        self.engine = make_engine(self.url)
+        self.committer = GroupCommitter(self.engine)
+        self.committer.start()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in the next group-committed transaction."""
+        return await self.committer.submit(fn)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` on a pooled connection in a worker thread (reads never block the loop)."""
+        return await asyncio.to_thread(self.read_sync, fn)
+
+    def read_sync(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as conn:
+            return fn(conn)
+
+    def write_sync(self, fn: Callable[[Connection], T]) -> T:
+        """For the CLI and start-up: a transaction of its own, outside the writer thread."""
+        with self.engine.begin() as conn:
+            return fn(conn)
+
+    def close(self) -> None:
+        self.committer.stop()
+        self.engine.dispose()
+
+
+def bind(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Callable[[Connection], T]:
+    """``bind(repo_fn, a, b)`` → ``conn -> repo_fn(conn, a, b)``, for write/read."""
+    return lambda conn: fn(conn, *args, **kwargs)
+
+
+__all__ = ["Store", "bind", "make_engine", "upgrade"]

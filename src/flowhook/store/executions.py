@@ -1,0 +1,193 @@
+"""Repository functions for executions: insert, checkpoint, claim with a lease, read.
+
+An execution row is due work while ``due_at`` is set; a worker claims it by writing its
+lease (``lease_owner``, ``lease_until``). On PostgreSQL the claim skips rows that another
+worker is claiming at the same moment (``FOR UPDATE SKIP LOCKED``); SQLite has one writer
+at a time, so the same statement is already exclusive there.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from flowhook.engine.state import ExecutionState, Status
+from flowhook.store.tables import executions
+
+FINISHED = (Status.COMPLETED.value, Status.FAILED.value)
+
+
+def _values(state: ExecutionState, now: float) -> dict[str, Any]:
+    return {
+        "status": state.status.value,
+        "state": state.to_json(),
+        "updated_at": now,
+        "error_reason": state.error_reason,
+        "finished_at": state.ended_at if state.status.finished else None,
+    }
+
+
+def insert_many(
+    conn: Connection,
+    states: list[ExecutionState],
+    *,
+    due_at: float | None,
+    lease_owner: str | None,
+    lease_until: float | None,
+    now: float,
+) -> None:
+    if not states:
+        return
+    conn.execute(
+        executions.insert(),
+        [
+            {
+                "uuid": s.uuid,
+                "account_id": s.account_id,
+                "flow_id": s.flow_id,
+                "version": s.version,
+                "request_id": s.request_id,
+                "created_at": s.created_at or now,
+                "due_at": due_at,
+                "lease_owner": lease_owner,
+                "lease_until": lease_until,
+                **_values(s, now),
+            }
+            for s in states
+        ],
+    )
+
+
+def save(
+    conn: Connection,
+    state: ExecutionState,
+    *,
+    due_at: float | None,
+    lease_owner: str | None,
+    lease_until: float | None,
+    now: float,
+) -> None:
+    """Checkpoint: the state as it is now, and when it is next due (None once finished)."""
+    conn.execute(
+        update(executions)
+        .where(executions.c.uuid == state.uuid)
+        .values(
+            due_at=due_at, lease_owner=lease_owner, lease_until=lease_until, **_values(state, now)
+        )
+    )
+
+
+def claim_due(
+    conn: Connection, owner: str, now: float, lease_until: float, limit: int
+) -> list[ExecutionState]:
+    """Lease up to ``limit`` due executions whose lease is free or expired."""
+    due = (
+        select(executions.c.uuid)
+        .where(
+            executions.c.due_at <= now,
+            or_(executions.c.lease_until.is_(None), executions.c.lease_until < now),
+        )
+        .order_by(executions.c.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    uuids = [r[0] for r in conn.execute(due)]
+    if not uuids:
+        return []
+    rows = conn.execute(
+        update(executions)
+        .where(
+            executions.c.uuid.in_(uuids),
+            or_(executions.c.lease_until.is_(None), executions.c.lease_until < now),
+        )
+        .values(lease_owner=owner, lease_until=lease_until)
+        .returning(executions.c.state)
+    )
+    return [ExecutionState.from_json(r[0]) for r in rows]
+
+
+def renew(conn: Connection, owner: str, uuids: list[str], lease_until: float) -> int:
+    if not uuids:
+        return 0
+    result = conn.execute(
+        update(executions)
+        .where(executions.c.uuid.in_(uuids), executions.c.lease_owner == owner)
+        .values(lease_until=lease_until)
+    )
+    return int(result.rowcount)
+
+
+def release_all(conn: Connection, owner: str) -> None:
+    """On a clean shutdown: let other workers take our work at once."""
+    conn.execute(
+        update(executions)
+        .where(executions.c.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
+    )
+
+
+def get(conn: Connection, uuid: str, account_id: str | None = None) -> ExecutionState | None:
+    query = select(executions.c.state).where(executions.c.uuid == uuid)
+    if account_id is not None:
+        query = query.where(executions.c.account_id == account_id)
+    row = conn.execute(query).first()
+    return ExecutionState.from_json(row[0]) if row else None
+
+
+def encode_cursor(created_at: float, uuid: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([created_at, uuid]).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    created_at, uuid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    return float(created_at), str(uuid)
+
+
+def list_for(
+    conn: Connection,
+    account_id: str,
+    *,
+    flow_id: str | None = None,
+    status: str | None = None,
+    request_id: str | None = None,
+    limit: int = 50,
+    after: tuple[float, str] | None = None,
+) -> list[Any]:
+    """Newest first; ``after`` is the (created_at, uuid) of the last row of the previous page."""
+    c = executions.c
+    query = select(
+        c.uuid,
+        c.flow_id,
+        c.version,
+        c.request_id,
+        c.status,
+        c.created_at,
+        c.finished_at,
+        c.error_reason,
+    ).where(c.account_id == account_id)
+    if flow_id:
+        query = query.where(c.flow_id == flow_id)
+    if status:
+        query = query.where(c.status == status)
+    if request_id:
+        query = query.where(c.request_id == request_id)
+    if after:
+        query = query.where(
+            or_(c.created_at < after[0], and_(c.created_at == after[0], c.uuid < after[1]))
+        )
+    query = query.order_by(c.created_at.desc(), c.uuid.desc()).limit(limit)
+    return list(conn.execute(query))
+
+
+def count_by_status(conn: Connection, request_id: str) -> dict[str, int]:
+    from sqlalchemy import func
+
+    rows = conn.execute(
+        select(executions.c.status, func.count())
+        .where(executions.c.request_id == request_id)
+        .group_by(executions.c.status)
+    )
+    return {r[0]: int(r[1]) for r in rows}

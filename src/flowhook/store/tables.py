@@ -1,0 +1,184 @@
+"""The schema: SQLAlchemy Core tables shared by SQLite and PostgreSQL.
+
+Times are epoch seconds (float) so that claims compare numbers on both engines. Work that
+is due lives in these tables (``due_at`` + a lease), never only in memory: a worker that
+dies loses nothing, its leases simply expire.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("api_key_hash", String(64), nullable=False, unique=True),
+    Column("http_enabled", Boolean, nullable=False, default=False),
+    Column("ip_whitelist", JSON, nullable=False, default=list),
+    Column("default_region", String(2), nullable=False, default="IN"),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("signing_secret", LargeBinary, nullable=False),  # encrypted at rest
+    Column("short_token", String(64), nullable=False, unique=True),
+    Column("short_domain", String(255), nullable=True, unique=True),
+    Column("created_at", Float, nullable=False),
+)
+
+flows = Table(
+    "flows",
+    metadata,
+    Column("flow_id", String(8), primary_key=True),
+    Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("security_id", String(64), nullable=False, unique=True),
+    Column("test_doc", JSON, nullable=False),
+    Column("prod_doc", JSON, nullable=True),
+    Column("published_at", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_flows_account", "account_id", "created_at"),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("uuid", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("flow_id", String(8), nullable=False),
+    Column("version", String(8), nullable=False),
+    Column("request_id", String(36), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("state", JSON, nullable=False),
+    Column("due_at", Float, nullable=True),  # NULL once finished
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Column("error_reason", String(64), nullable=True),
+    Index("ix_executions_due", "due_at"),
+    Index("ix_executions_account", "account_id", "created_at"),
+    Index("ix_executions_request", "request_id"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("spec", JSON, nullable=False),  # RequestSpec without the password
+    Column("password", LargeBinary, nullable=True),  # encrypted at rest
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("last_check", JSON, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("account_id", "name", name="uq_webhooks_account_name"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),  # also the webhook-id header, stable
+    Column("account_id", String(36), nullable=False),
+    Column("execution_uuid", String(36), nullable=True),
+    Column("webhook_id", String(36), nullable=True),
+    Column("endpoint", String(255), nullable=False),  # host:port, for concurrency limits
+    Column("request", JSON, nullable=False),  # method, url, headers (no secrets), body
+    Column("status", String(16), nullable=False),  # PENDING, SUCCEEDED, FAILED
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("due_at", Float, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(64), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Index("ix_deliveries_due", "due_at"),
+    Index("ix_deliveries_account", "account_id", "created_at"),
+    Index("ix_deliveries_execution", "execution_uuid"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(36), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("duration_ms", Float, nullable=False),
+    Column("request_headers", JSON, nullable=False),
+    Column("response_excerpt", Text, nullable=True),
+    Column("error_reason", String(64), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Index("ix_attempts_delivery", "delivery_id", "number"),
+)
+
+user_preferences = Table(
+    "user_preferences",
+    metadata,
+    Column("account_id", String(36), primary_key=True),
+    Column("contact", String(32), primary_key=True),
+    Column("variables", JSON, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("flow_id", String(8), nullable=False),
+    Column("checksum", String(64), nullable=True),
+    Column("records_loaded", Integer, nullable=False, default=0),
+    Column("records_valid", Integer, nullable=False, default=0),
+    Column("records_invalid", Integer, nullable=False, default=0),
+    Column("start_at", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Index("ix_requests_checksum", "account_id", "checksum"),
+)
+
+short_urls = Table(
+    "short_urls",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("long_url", Text, nullable=False),
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("last_click_at", Float, nullable=True),
+    Column("expires_at", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("cli", String(32), nullable=False),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("busy_with", String(36), nullable=True),
+    Column("idle_since", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("account_id", "cli", name="uq_agents_account_cli"),
+)

@@ -1,0 +1,194 @@
+"""Rules every outgoing call obeys, whoever builds it: HTTPS unless the account enabled HTTP,
+and no request to our own network (SSRF).
+
+Two layers, because a URL alone cannot tell where a name points:
+
+* ``check_url`` looks at the URL before anything is sent (scheme, host, IP literals). The
+  client calls it for the first request and again for every redirect hop.
+* ``GuardedResolver`` sits inside aiohttp's connector and filters what DNS returns, so a
+  name pointing at ``127.0.0.1`` is refused too. aiohttp connects to exactly the addresses
+  the resolver handed back, so a name that changes its answer between two look-ups (DNS
+  rebinding) is checked on every look-up and cannot slip a private address past the guard.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Final
+
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+from yarl import URL
+
+from flowhook.errors import FlowhookError
+from flowhook.webhooks.message import ErrorReason
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+METADATA_ADDRESSES: Final[frozenset[IPAddress]] = frozenset(
+    {
+        ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack, …
+        ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
+        ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
+    }
+)
+"""Cloud instance-metadata endpoints: blocked even when private targets are allowed."""
+
+_LOCAL_NAMES: Final = ("localhost", "localhost.localdomain")
+
+
+class BlockedRequest(FlowhookError):
+    """An outgoing call the guard refused before (or instead of) connecting."""
+
+    code = "BLOCKED_REQUEST"
+    status = 422
+
+    def __init__(self, reason: ErrorReason, message: str) -> None:
+        super().__init__(message, details={"reason": reason.value})
+        self.reason = reason
+
+
+class BlockedResolution(OSError):
+    """Raised by ``GuardedResolver``: aiohttp's connector expects resolvers to raise
+    ``OSError`` and wraps it in ``ClientConnectorDNSError``; the client unwraps it again."""
+
+    def __init__(self, blocked: BlockedRequest) -> None:
+        super().__init__(blocked.message)
+        self.blocked = blocked
+
+
+def is_metadata_address(ip: IPAddress) -> bool:
+    return _unmapped(ip) in METADATA_ADDRESSES
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """True for an address on the public internet (global unicast)."""
+    ip = _unmapped(ip)
+    if ip in METADATA_ADDRESSES:
+        return False
+    return not (
+        ip.is_loopback
+        or ip.is_private
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
+        or not ip.is_global  # shared address space 100.64/10, documentation ranges, …
+    )
+
+
+def address_allowed(ip: IPAddress, *, allow_private: bool) -> bool:
+    """Whether a call may go to ``ip``; metadata endpoints are never allowed."""
+    if is_metadata_address(ip):
+        return False
+    return allow_private or is_public_address(ip)
+
+
+def check_url(url: str | URL, *, http_enabled: bool, allow_private: bool) -> None:
+    """Refuse a URL we must not call; raise ``BlockedRequest`` with the reason."""
+    try:
+        parsed = url if isinstance(url, URL) else URL(url)
+        parsed.port  # noqa: B018 — raises ValueError for an out-of-range port
+    except (ValueError, TypeError) as exc:
+        raise BlockedRequest(ErrorReason.INVALID_URL, f"invalid URL: {exc}") from None
+    scheme = parsed.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise BlockedRequest(
+            ErrorReason.INVALID_URL, f"only http and https URLs can be called, not {url!s:.200}"
+        )
+    host = parsed.raw_host
+    if not host:
+        raise BlockedRequest(ErrorReason.INVALID_URL, f"URL has no host: {url!s:.200}")
+    if scheme == "http" and not http_enabled:
+        raise BlockedRequest(
+            ErrorReason.HTTP_DISABLED, "plain http is disabled for this account; use https"
+        )
+    ip = _ip_literal(host)
+    if ip is None:
+        if _is_legacy_ipv4(host):
+            raise BlockedRequest(ErrorReason.INVALID_URL, f"{host} is not a canonical IPv4 address")
+        name = host.rstrip(".").lower()
+        if not allow_private and (name in _LOCAL_NAMES or name.endswith(".localhost")):
+            raise BlockedRequest(ErrorReason.BLOCKED_ADDRESS, f"{host} is a local address")
+        return
+    if not address_allowed(ip, allow_private=allow_private):
+        raise BlockedRequest(ErrorReason.BLOCKED_ADDRESS, _blocked_message(host))
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves with an inner resolver (aiohttp's default unless one is injected) and
+    drops every address the guard forbids; refuses the name when none is left."""
+
+    def __init__(
+        self, inner: AbstractResolver | None = None, *, allow_private: bool = False
+    ) -> None:
+        self._inner = inner
+        self._owns_inner = inner is None
+        self.allow_private = allow_private
+
+    @property
+    def inner(self) -> AbstractResolver:
+        if self._inner is None:
+            # Created lazily: aiohttp's ThreadedResolver binds to the running loop.
+            self._inner = DefaultResolver()
+        return self._inner
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self.inner.resolve(host, port, family)
+        allowed = [r for r in results if self._allowed(r["host"])]
+        if not allowed:
+            raise BlockedResolution(
+                BlockedRequest(ErrorReason.BLOCKED_ADDRESS, _blocked_message(host))
+            )
+        return allowed
+
+    async def close(self) -> None:
+        if self._inner is not None and self._owns_inner:
+            await self._inner.close()
+
+    def _allowed(self, address: str) -> bool:
+        ip = _ip_literal(address)
+        return ip is not None and address_allowed(ip, allow_private=self.allow_private)
+
+
+def _blocked_message(host: str) -> str:
+    return f"{host} is a private, local or reserved address; calls to it are not allowed"
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _unmapped(ip: IPAddress) -> IPAddress:
+    """An IPv6 address that carries an IPv4 one (mapped, 6to4, NAT64) is judged by the
+    IPv4 address it reaches: ``::ffff:127.0.0.1`` is ``127.0.0.1``."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return ip
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
+
+
+def _ip_literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _is_legacy_ipv4(host: str) -> bool:
+    """``2130706433``, ``0x7f.1``, ``127.1``: forms the C library maps to an address."""
+    if not host or not all(c in "0123456789abcdefxABCDEFX." for c in host):
+        return False
+    try:
+        socket.inet_aton(host)  # pure parsing, no DNS
+    except OSError:
+        return False
+    return True

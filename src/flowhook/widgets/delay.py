@@ -1,0 +1,72 @@
+"""Delay: wait, durably, before going on. The widget only says until when; the engine
+persists the execution as WAITING with that wake-up time, and a worker resumes it by
+the ``next`` exit, even after a restart.
+
+The wait is ``seconds`` or ``minutes`` (one of them): a number, or text with a variable
+reference that must render to a number. ``Settings.time_scale`` compresses it in tests.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from pydantic import Field, StrictStr, field_validator, model_validator
+
+from flowhook.engine.context import StepContext
+from flowhook.engine.widget import Outcome, Wait, Widget, WidgetConfig, register
+from flowhook.errors import WidgetError
+from flowhook.widgets._numbers import parse_number
+from flowhook.widgets._variables import has_reference
+
+Duration = Annotated[float, Field(ge=0, allow_inf_nan=False)] | StrictStr
+
+
+class DelayConfig(WidgetConfig):
+    seconds: Duration | None = None
+    minutes: Duration | None = None
+
+    @field_validator("seconds", "minutes")
+    @classmethod
+    def _check_literal(cls, value: float | str | None) -> float | str | None:
+        if isinstance(value, str) and not has_reference(value):
+            number = parse_number(value)
+            if number is None:
+                raise ValueError(f"{value!r} is not a number")
+            if number < 0:
+                raise ValueError("must not be negative")
+        return value
+
+    @model_validator(mode="after")
+    def _one_duration(self) -> DelayConfig:
+        if (self.seconds is None) == (self.minutes is None):
+            raise ValueError("set exactly one of seconds or minutes")
+        return self
+
+
+@register
+class Delay(Widget[DelayConfig]):
+    type = "delay"
+    Config = DelayConfig
+
+    async def run(self, ctx: StepContext) -> Outcome:
+        if self.config.minutes is not None:
+            seconds = _duration(ctx, "minutes", self.config.minutes) * 60
+        else:
+            seconds = _duration(ctx, "seconds", self.config.seconds)
+        return Wait(until=ctx.now() + ctx.settings.scaled(seconds))
+
+
+def _duration(ctx: StepContext, name: str, raw: float | str | None) -> float:
+    text = ctx.render(raw) if isinstance(raw, str) else str(raw)
+    number = parse_number(text)
+    if number is None:
+        raise WidgetError(
+            f"{name} is not a number: {text!r}",
+            code="NOT_A_NUMBER",
+            details={"operand": name, "value": text},
+        )
+    value = float(number)
+    if value < 0 or not math.isfinite(value * 60):
+        raise WidgetError(f"{name} must be a non-negative number, not {text}", code="INVALID_DELAY")
+    return value

@@ -1,0 +1,76 @@
+"""Compiled flows and accounts as a worker sees them, cached briefly in memory.
+
+A trigger or a claimed execution needs its compiled flow and its account; compiling a flow
+and reading an account on every step would dominate the hot path, so both are cached for
+``ttl`` seconds (an edit is seen by running executions within that time).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flowhook.domain.account import Account
+from flowhook.engine.flow import CompiledFlow, compile_flow
+from flowhook.errors import NotFound
+from flowhook.store import accounts as account_repo
+from flowhook.store import flows as flow_repo
+from flowhook.store.db import Store
+from flowhook.store.flows import FlowRecord
+
+
+class Catalog:
+    def __init__(self, store: Store, ttl: float = 2.0) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._flows: dict[str, tuple[float, FlowRecord]] = {}
+        self._compiled: dict[tuple[str, str, float], CompiledFlow] = {}
+        self._accounts: dict[str, tuple[float, Account]] = {}
+
+    def forget(self, flow_id: str | None = None, account_id: str | None = None) -> None:
+        if flow_id:
+            self._flows.pop(flow_id, None)
+        if account_id:
+            self._accounts.pop(account_id, None)
+
+    async def flow_record(self, flow_id: str) -> FlowRecord:
+        now = time.monotonic()
+        hit = self._flows.get(flow_id)
+        if hit and now - hit[0] < self.ttl:
+            return hit[1]
+        record = await self.store.read(lambda c: flow_repo.get(c, flow_id))
+        if record is None:
+            self._flows.pop(flow_id, None)
+            raise NotFound(f"no flow {flow_id}", code="FLOW_NOT_FOUND")
+        self._flows[flow_id] = (now, record)
+        return record
+
+    def compiled(self, record: FlowRecord, version: str) -> CompiledFlow:
+        key = (record.flow_id, version, record.updated_at)
+        flow = self._compiled.get(key)
+        if flow is None:
+            document: Any = record.document(version)
+            if document is None:
+                raise NotFound(
+                    f"flow {record.flow_id} has no {version} version (publish it first)",
+                    code="FLOW_VERSION_NOT_FOUND",
+                )
+            flow = compile_flow(document)
+            if len(self._compiled) > 10_000:
+                self._compiled.clear()
+            self._compiled[key] = flow
+        return flow
+
+    async def flow(self, flow_id: str, version: str) -> CompiledFlow:
+        return self.compiled(await self.flow_record(flow_id), version)
+
+    async def account(self, account_id: str) -> Account:
+        now = time.monotonic()
+        hit = self._accounts.get(account_id)
+        if hit and now - hit[0] < self.ttl:
+            return hit[1]
+        account = await self.store.read(lambda c: account_repo.get(c, account_id))
+        if account is None:
+            raise NotFound(f"no account {account_id}", code="ACCOUNT_NOT_FOUND")
+        self._accounts[account_id] = (now, account)
+        return account

@@ -1,0 +1,275 @@
+"""The worker: runs executions, claims due work from the store, keeps its leases alive.
+
+One runner per process. New triggers are inserted with this runner's lease and run at once
+(no polling delay on the hot path); everything else — delayed starts, waits that ended,
+executions of a worker that died — is claimed from the ``executions`` table. Finishing an
+execution commits its final state together with the rows its completion hooks add (the
+flow-complete delivery, ``$user.key`` write-back): a transactional outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid as uuid_mod
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import Connection
+
+from flowhook.domain.account import Account
+from flowhook.engine.context import Services
+from flowhook.engine.flow import CompiledFlow
+from flowhook.engine.interpreter import advance
+from flowhook.engine.state import ExecutionState, Status
+from flowhook.errors import FlowhookError
+from flowhook.store import executions as execution_repo
+from flowhook.store import preferences
+from flowhook.store.db import Store
+from flowhook.worker.catalog import Catalog
+
+log = structlog.get_logger(__name__)
+
+Write = Callable[[Connection], Any]
+AfterCommit = Callable[[Any], None]
+
+
+class CompletionHook(Protocol):
+    """Adds rows to the transaction that finishes an execution (transactional outbox)."""
+
+    async def __call__(
+        self, state: ExecutionState, flow: CompiledFlow | None, account: Account
+    ) -> tuple[Write, AfterCommit | None] | None: ...
+
+
+def new_owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid_mod.uuid4().hex[:8]}"
+
+
+class ExecutionRunner:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        services: Services,
+        *,
+        owner: str | None = None,
+        hooks: list[CompletionHook] | None = None,
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.services = services
+        self.settings = services.settings
+        self.owner = owner or new_owner_id()
+        self.hooks: list[CompletionHook] = list(hooks or [])
+        self.in_flight: dict[str, asyncio.Task[None]] = {}
+        self._wakeup = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    # accepting work ---------------------------------------------------------------
+    @property
+    def capacity(self) -> int:
+        return self.settings.worker_concurrency - len(self.in_flight)
+
+    async def accept(
+        self,
+        states: list[ExecutionState],
+        *,
+        start_at: float | None = None,
+        flow: CompiledFlow | None = None,
+        run_here: bool = True,
+    ) -> None:
+        """Persist new executions (the trigger is durable once this returns) and run them
+        here at once when they are due now and this process has room."""
+        now = self.services.clock()
+        due = now if start_at is None or start_at <= now else start_at
+        local = run_here and due <= now and len(states) <= self.capacity
+        lease_until = now + self.settings.lease_seconds if local else None
+        await self.store.write(
+            lambda c: execution_repo.insert_many(
+                c,
+                states,
+                due_at=due,
+                lease_owner=self.owner if local else None,
+                lease_until=lease_until,
+                now=now,
+            )
+        )
+        if local:
+            for state in states:
+                self._spawn(state, flow)
+        else:
+            self.nudge(due - now)
+
+    def nudge(self, delay: float = 0.0) -> None:
+        """Make the claim loop look for due work now (or after ``delay`` seconds)."""
+        if delay <= 0:
+            self._wakeup.set()
+        else:
+            with contextlib.suppress(RuntimeError):
+                asyncio.get_running_loop().call_later(delay, self._wakeup.set)
+
+    def _spawn(self, state: ExecutionState, flow: CompiledFlow | None = None) -> None:
+        task = asyncio.create_task(self._execute(state, flow), name=f"execution {state.uuid}")
+        self.in_flight[state.uuid] = task
+
+    # running one execution ------------------------------------------------------------
+    async def _execute(self, state: ExecutionState, flow: CompiledFlow | None) -> None:
+        try:
+            account = await self.catalog.account(state.account_id)
+            try:
+                if flow is None:
+                    flow = await self.catalog.flow(state.flow_id, state.version)
+            except FlowhookError as exc:
+                flow = None
+                state.status = Status.FAILED
+                state.error_reason = exc.code
+                state.error_message = exc.message
+                state.ended_at = self.services.clock()
+            if flow is not None:
+                if not state.started and state.contact:
+                    await self._load_user_variables(state)
+                await advance(state, flow, account.info(), self.services, self._checkpoint)
+            if state.status.finished:
+                await self._finish(state, flow, account)
+            else:
+                await self._suspend(state)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("execution crashed in the worker", uuid=state.uuid)
+        finally:
+            self.in_flight.pop(state.uuid, None)
+
+    async def _load_user_variables(self, state: ExecutionState) -> None:
+        contact = state.contact
+        assert contact is not None
+        stored = await self.store.read(lambda c: preferences.load(c, state.account_id, contact))
+        for name, value in stored.items():
+            state.variables.setdefault(f"user.key.{name}", value)
+
+    async def _checkpoint(self, state: ExecutionState) -> None:
+        now = self.services.clock()
+        until = now + self.settings.lease_seconds
+        await self.store.write(
+            lambda c: execution_repo.save(
+                c, state, due_at=now, lease_owner=self.owner, lease_until=until, now=now
+            )
+        )
+
+    async def _suspend(self, state: ExecutionState) -> None:
+        """A durable wait: release the lease; whoever is free when it is due resumes it."""
+        now = self.services.clock()
+        wake_at = state.wake_at or now
+        await self.store.write(
+            lambda c: execution_repo.save(
+                c, state, due_at=wake_at, lease_owner=None, lease_until=None, now=now
+            )
+        )
+        self.nudge(wake_at - now)
+
+    async def _finish(
+        self, state: ExecutionState, flow: CompiledFlow | None, account: Account
+    ) -> None:
+        now = self.services.clock()
+        writes: list[Write] = []
+        after: list[AfterCommit | None] = []
+        for hook in self.hooks:
+            added = await hook(state, flow, account)
+            if added is not None:
+                writes.append(added[0])
+                after.append(added[1])
+        user_values = state.user_variables()
+        contact = state.contact
+
+        def finish(conn: Connection) -> list[Any]:
+            execution_repo.save(
+                conn, state, due_at=None, lease_owner=None, lease_until=None, now=now
+            )
+            if contact and user_values:
+                preferences.merge(conn, state.account_id, contact, user_values, now)
+            return [write(conn) for write in writes]
+
+        results = await self.store.write(finish)
+        for callback, result in zip(after, results, strict=True):
+            if callback is not None:
+                callback(result)
+
+    # the loops ------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._stopping = False
+        self._loops = [
+            asyncio.create_task(self._claim_forever(), name="claim executions"),
+            asyncio.create_task(self._heartbeat_forever(), name="renew leases"),
+        ]
+
+    async def stop(self, *, drain_timeout: float = 5.0) -> None:
+        self._stopping = True
+        for task in self._loops:
+            task.cancel()
+        for task in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.in_flight:
+            await asyncio.wait(list(self.in_flight.values()), timeout=drain_timeout)
+        for task in list(self.in_flight.values()):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self.store.write(lambda c: execution_repo.release_all(c, self.owner))
+
+    async def claim_once(self) -> int:
+        free = min(self.capacity, self.settings.claim_batch)
+        if free <= 0:
+            return 0
+        now = self.services.clock()
+        until = now + self.settings.lease_seconds
+        claimed = await self.store.write(
+            lambda c: execution_repo.claim_due(c, self.owner, now, until, free)
+        )
+        for state in claimed:
+            if state.uuid not in self.in_flight:
+                self._spawn(state)
+        return len(claimed)
+
+    async def _claim_forever(self) -> None:
+        interval = self.settings.poll_interval_s
+        while not self._stopping:
+            try:
+                got = await self.claim_once()
+            except Exception:
+                log.exception("claiming executions failed")
+                got = 0
+            if got and self.capacity > 0:
+                continue
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=interval)
+
+    async def _heartbeat_forever(self) -> None:
+        period = max(self.settings.lease_seconds / 3, 0.05)
+        while not self._stopping:
+            await asyncio.sleep(period)
+            uuids = list(self.in_flight)
+            if not uuids:
+                continue
+            until = self.services.clock() + self.settings.lease_seconds
+            try:
+                await self.store.write(self._renewal(uuids, until))
+            except Exception:
+                log.exception("renewing leases failed")
+
+    def _renewal(self, uuids: list[str], until: float) -> Write:
+        return lambda c: execution_repo.renew(c, self.owner, uuids, until)
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """For tests and `flowhook run`: wait until nothing runs here."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.in_flight and asyncio.get_running_loop().time() < deadline:
+            await asyncio.wait(list(self.in_flight.values()), timeout=0.05)
+
+
+__all__ = ["CompletionHook", "ExecutionRunner", "new_owner_id"]

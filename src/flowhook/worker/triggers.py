@@ -1,0 +1,64 @@
+"""Turning a trigger (API call, outbound request, createOutbound, CLI run) into new
+execution states: ids, initial variables and the call facts."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from flowhook.domain.account import Account
+from flowhook.domain.numbers import normalise
+from flowhook.engine.state import ExecutionState
+from flowhook.errors import ValidationFailed
+
+INPUT_VARIABLE = re.compile(r"^\$?(flow|user)\.(key|syskey)\.[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
+
+
+def input_variables(variables: dict[str, Any]) -> dict[str, Any]:
+    """Check names given by a caller (``$flow.key.x`` …) and strip the ``$``."""
+    out: dict[str, Any] = {}
+    bad = [name for name in variables if not INPUT_VARIABLE.match(name)]
+    if bad:
+        raise ValidationFailed(
+            "variables must be named $flow.key.*, $flow.syskey.*, $user.key.* or $user.syskey.*",
+            code="INVALID_VARIABLE_NAME",
+            details=[{"path": f"$.variables.{name}", "message": "invalid name"} for name in bad],
+        )
+    for name, value in variables.items():
+        out[name.removeprefix("$")] = value
+    return out
+
+
+def new_execution(
+    account: Account,
+    flow_id: str,
+    flow_type: str,
+    *,
+    version: str = "prod",
+    variables: dict[str, Any] | None = None,
+    cli: str | None = None,
+    dnis: str | None = None,
+    request_id: str | None = None,
+    now: float,
+) -> ExecutionState:
+    """A PENDING execution; the contact whose ``$user.key`` values apply is the customer:
+    the called number on outbound and dialer flows, the caller on inbound ones."""
+    values = input_variables(variables or {})
+    cli_n = normalise(cli, account.default_region) if cli else None
+    dnis_n = normalise(dnis, account.default_region) if dnis else None
+    if cli_n:
+        values["call.cli.number"] = cli_n
+    if dnis_n:
+        values["call.dnis.number"] = dnis_n
+    contact = cli_n if flow_type == "inbound" else dnis_n
+    return ExecutionState(
+        uuid=str(uuid.uuid4()),
+        account_id=account.id,
+        flow_id=flow_id,
+        version=version,
+        request_id=request_id or str(uuid.uuid4()),
+        variables=values,
+        created_at=now,
+        contact=contact,
+    )

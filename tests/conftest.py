@@ -1,0 +1,89 @@
+"""Fixtures shared by the whole suite: real databases to run store code against.
+
+``database_url`` runs a test once on SQLite and once on PostgreSQL. PostgreSQL tests are
+skipped when the server programs are not installed, unless ``FLOWHOOK_REQUIRE_POSTGRES=1``
+(CI sets it), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+from pathlib import Path
+
+import pytest
+
+from support.postgres import PostgresError, PostgresServer, postgres_available
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole session, stopped and deleted at the end."""
+    if not postgres_available():
+        reason = (
+            "PostgreSQL server programs (initdb, pg_ctl) not found in PATH or "
+            "/usr/lib/postgresql/*/bin"
+        )
+        if os.environ.get("FLOWHOOK_REQUIRE_POSTGRES") == "1":
+            pytest.fail(
+                f"{reason}, and FLOWHOOK_REQUIRE_POSTGRES=1 forbids skipping PostgreSQL tests "
+                "(install them: apt-get install postgresql)",
+                pytrace=False,
+            )
+        pytest.skip(reason)
+    server = PostgresServer()
+    try:
+        server.start()
+    except PostgresError as exc:
+        # The programs are installed, so a failure here is a real problem: never skip it.
+        pytest.fail(f"PostgreSQL is installed but the test server did not start: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test (dropped afterwards)."""
+    slug = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")
+    name = f"t{next(_database_numbers)}_{slug}"[:63]
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite database file for this test."""
+    return f"sqlite:///{tmp_path}/flowhook.db"
+
+
+@pytest.fixture(params=["sqlite", "postgres"], ids=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """The URL of a fresh database: each test using it runs once per engine."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture
+async def api(sqlite_url: str, tmp_path: Path) -> Any:
+    """A running flowhook server on SQLite with an in-process worker."""
+    from support.app import running_api, test_settings
+
+    async with running_api(test_settings(sqlite_url, tmp_path)) as running:
+        yield running
+
+
+@pytest.fixture
+async def api_any(database_url: str, tmp_path: Path) -> Any:
+    """The same server, once on SQLite and once on PostgreSQL."""
+    from support.app import running_api, test_settings
+
+    async with running_api(test_settings(database_url, tmp_path)) as running:
+        yield running

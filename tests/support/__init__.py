@@ -1,0 +1,1 @@
+"""Helpers the test suite shares: real local servers instead of mocks."""
