@@ -12,6 +12,9 @@ from flowhook.engine.state import ExecutionState
 from flowhook.settings import Settings
 from flowhook.store.db import Store
 from flowhook.store.secrets import Cipher
+from flowhook.webhooks.client import HttpClient
+from flowhook.webhooks.delivery import DeliveryEngine
+from flowhook.webhooks.outbox import FlowCompleteHook
 from flowhook.worker.catalog import Catalog
 from flowhook.worker.runner import CompletionHook, ExecutionRunner
 
@@ -24,13 +27,13 @@ class Runtime:
     catalog: Catalog
     services: Services
     runner: ExecutionRunner
+    deliveries: DeliveryEngine
+    flow_complete: FlowCompleteHook
     extras: dict[str, Any] = field(default_factory=dict)
     started: bool = False
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
-        from flowhook.webhooks.client import HttpClient
-
         store = Store(settings, migrate=migrate)
         cipher = Cipher(settings)
         catalog = Catalog(store)
@@ -43,38 +46,30 @@ class Runtime:
         hooks: list[CompletionHook] = []
         runner = ExecutionRunner(store, catalog, services, hooks=hooks)
         services.add(runner)
-        runtime = cls(settings, store, cipher, catalog, services, runner)
-        for plug in PLUGINS:
-            plug(runtime)
+        deliveries = DeliveryEngine(store, catalog, http, cipher, settings, runner.owner)
+        services.add(deliveries)
+        flow_complete = FlowCompleteHook(store, cipher, deliveries)
+        services.add(flow_complete)
+        hooks.append(flow_complete)
+        runtime = cls(settings, store, cipher, catalog, services, runner, deliveries, flow_complete)
         return runtime
 
     async def start(self, *, worker: bool = True) -> None:
+        self.runner.local = worker
         if worker:
             await self.runner.start()
-            for starter in self.extras.get("starters", []):
-                await starter()
+            await self.deliveries.start()
         self.started = True
 
     async def stop(self) -> None:
         if self.started:
-            for stopper in self.extras.get("stoppers", []):
-                await stopper()
             await self.runner.stop()
-        from flowhook.webhooks.client import HttpClient
-
+            await self.deliveries.stop()
         await self.services.get(HttpClient).close()
         self.store.close()
         self.started = False
-
-    def on_start(self, starter: Any, stopper: Any) -> None:
-        self.extras.setdefault("starters", []).append(starter)
-        self.extras.setdefault("stoppers", []).append(stopper)
 
     async def execution(self, uuid: str, account_id: str | None = None) -> ExecutionState | None:
         from flowhook.store import executions
 
         return await self.store.read(lambda c: executions.get(c, uuid, account_id))
-
-
-PLUGINS: list[Any] = []
-"""Functions ``plug(runtime)`` that wire optional parts (deliveries, internal webhooks)."""

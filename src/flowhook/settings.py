@@ -43,7 +43,7 @@ class Settings(BaseSettings):
 
     # deliveries
     delivery_schedule_s: list[float] = Field(
-        default_factory=lambda: [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+        default_factory=lambda: [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
     )
     delivery_endpoint_concurrency: int = 20
     delivery_max_retry_after_s: float = 36000.0

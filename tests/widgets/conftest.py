@@ -41,6 +41,12 @@ def make_ctx() -> MakeContext:
 
 
 @pytest.fixture
+def epoch() -> float:
+    """The clock's fixed time: 2024-03-10T17:30:00+05:30."""
+    return FIXED_EPOCH
+
+
+@pytest.fixture
 def ctx(make_ctx: MakeContext) -> StepContext:
     return make_ctx()
 

@@ -50,9 +50,7 @@ async def test_store_variable_keeps_json_types(ctx, run_widget):
     assert ctx.get("$flow.key.items") == [1, "two", {"three": 3}]
 
 
-async def test_a_value_that_is_exactly_one_reference_keeps_the_variables_type(
-    make_ctx, run_widget
-):
+async def test_a_value_that_is_exactly_one_reference_keeps_the_variables_type(make_ctx, run_widget):
     ctx = make_ctx({"flow.key.score": 42, "flow.key.tags": ["a", "b"]})
     await run_widget(
         StoreVariable,

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from flowhook import __version__
-from flowhook.api import accounts, errors, executions, flows
+from flowhook.api import accounts, deliveries, errors, executions, flows, webhooks
 from flowhook.api.limits import BodyLimit
 from flowhook.runtime import Runtime
 from flowhook.settings import Settings
+from flowhook.webhooks.metrics import REGISTRY
 
 
 def create_app(
@@ -33,8 +35,12 @@ def create_app(
     app = FastAPI(title="flowhook", version=__version__, lifespan=lifespan)
     app.state.key_cache = {}
     errors.install(app)
-    for module in (accounts, flows, executions):
+    for module in (accounts, flows, executions, webhooks, deliveries):
         app.include_router(module.router)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flowhook.engine.widget import Widget, widget_class
+from flowhook.engine.widget import Widget, WidgetConfig, widget_class
 from flowhook.errors import ValidationFailed
 
 NAME_PATTERN = r"^[A-Za-z0-9_]{1,100}$"
@@ -72,7 +72,7 @@ class CompiledFlow:
         """
         if exit_name == END:
             return None
-        config = self.widgets[widget_id].config
+        config: WidgetConfig = self.widgets[widget_id].config
         if exit_name in config.exits:
             return config.exits[exit_name]
         if exit_name in ("next", "0"):

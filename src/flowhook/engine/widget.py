@@ -5,6 +5,7 @@ engine knows none of them by name (plug-ins, as Home Assistant integrations).
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ class Widget(Generic[C]):
     """Base of every widget. Subclasses set ``type`` and ``Config`` and implement ``run``."""
 
     type: ClassVar[str]
-    Config: ClassVar[type[WidgetConfig]]
+    Config: ClassVar[builtins.type[WidgetConfig]]
     side_effect: ClassVar[bool] = False
     """True when running it twice is visible outside (HTTP call, SMS…): checkpoint after it."""
 

@@ -102,6 +102,7 @@ deliveries = Table(
     Column("webhook_id", String(36), nullable=True),
     Column("endpoint", String(255), nullable=False),  # host:port, for concurrency limits
     Column("request", JSON, nullable=False),  # method, url, headers (no secrets), body
+    Column("secret_headers", LargeBinary, nullable=True),  # encrypted (e.g. Authorization)
     Column("status", String(16), nullable=False),  # PENDING, SUCCEEDED, FAILED
     Column("attempts", Integer, nullable=False, default=0),
     Column("due_at", Float, nullable=True),

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 
 from flowhook.engine.context import StepContext
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
-from flowhook.widgets._variables import WRITABLE
+from flowhook.widgets._fields import WRITABLE
 
 
 class CounterConfig(WidgetConfig):

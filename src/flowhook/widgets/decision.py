@@ -16,19 +16,9 @@ The evaluation itself is the pure function ``holds``.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from flowhook.engine import templating
@@ -36,11 +26,23 @@ from flowhook.engine.context import StepContext
 from flowhook.engine.templating import to_text
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
 from flowhook.errors import WidgetError
+from flowhook.widgets._fields import has_reference
 from flowhook.widgets._numbers import parse_number
-from flowhook.widgets._variables import has_reference
 
 Operator = Literal["==", "!=", "<", ">", "<=", ">=", "contains", "starts_with", "regex", "is_empty"]
-Side = StrictStr | StrictInt | StrictFloat | StrictBool
+
+
+def _side_value(value: object) -> str | int | float | bool:
+    if isinstance(value, (str, int, float)):  # bool is an int
+        return value
+    raise PydanticCustomError("side_type", "Input should be a text, a number or a boolean")
+
+
+Side = Annotated[
+    str | int | float | bool,
+    PlainValidator(_side_value, json_schema_input_type=str | int | float | bool),
+]
+"""A condition side as written: usually a text with a variable reference."""
 
 
 class Condition(BaseModel):

@@ -9,27 +9,24 @@ reference that must render to a number. ``Settings.time_scale`` compresses it in
 from __future__ import annotations
 
 import math
-from typing import Annotated
 
-from pydantic import Field, StrictStr, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from flowhook.engine.context import StepContext
 from flowhook.engine.widget import Outcome, Wait, Widget, WidgetConfig, register
 from flowhook.errors import WidgetError
+from flowhook.widgets._fields import Scalar, has_reference
 from flowhook.widgets._numbers import parse_number
-from flowhook.widgets._variables import has_reference
-
-Duration = Annotated[float, Field(ge=0, allow_inf_nan=False)] | StrictStr
 
 
 class DelayConfig(WidgetConfig):
-    seconds: Duration | None = None
-    minutes: Duration | None = None
+    seconds: Scalar | None = None
+    minutes: Scalar | None = None
 
     @field_validator("seconds", "minutes")
     @classmethod
-    def _check_literal(cls, value: float | str | None) -> float | str | None:
-        if isinstance(value, str) and not has_reference(value):
+    def _check_literal(cls, value: Scalar | None) -> Scalar | None:
+        if value is not None and not (isinstance(value, str) and has_reference(value)):
             number = parse_number(value)
             if number is None:
                 raise ValueError(f"{value!r} is not a number")
@@ -57,7 +54,7 @@ class Delay(Widget[DelayConfig]):
         return Wait(until=ctx.now() + ctx.settings.scaled(seconds))
 
 
-def _duration(ctx: StepContext, name: str, raw: float | str | None) -> float:
+def _duration(ctx: StepContext, name: str, raw: Scalar | None) -> float:
     text = ctx.render(raw) if isinstance(raw, str) else str(raw)
     number = parse_number(text)
     if number is None:

@@ -23,23 +23,15 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
-from pydantic import (
-    Field,
-    JsonValue,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import Field, JsonValue, StrictStr, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from flowhook.engine.context import StepContext
 from flowhook.engine.templating import to_text
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
 from flowhook.errors import WidgetError
+from flowhook.widgets._fields import Scalar, WritableVariable, has_reference
 from flowhook.widgets._numbers import ARITHMETIC, parse_number, to_json_number
-from flowhook.widgets._variables import WritableVariable, has_reference
 
 T = TypeVar("T")
 
@@ -61,7 +53,6 @@ OperationName = Literal[
 ]
 ArithmeticName = Literal["add", "subtract", "multiply", "divide"]
 Unit = Literal["seconds", "minutes", "hours", "days"]
-Scalar = StrictStr | StrictInt | StrictFloat
 
 UNIT_SECONDS: dict[str, int] = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from flowhook.engine.context import StepContext
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
-from flowhook.widgets._variables import WritableVariable
+from flowhook.widgets._fields import WritableVariable
 
 
 class Assignment(BaseModel):

@@ -69,6 +69,7 @@ class ExecutionRunner:
         self._wakeup = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
+        self.local = True  # False in an API-only process: new work is left to the workers
 
     # accepting work ---------------------------------------------------------------
     @property
@@ -87,7 +88,7 @@ class ExecutionRunner:
         here at once when they are due now and this process has room."""
         now = self.services.clock()
         due = now if start_at is None or start_at <= now else start_at
-        local = run_here and due <= now and len(states) <= self.capacity
+        local = run_here and self.local and due <= now and len(states) <= self.capacity
         lease_until = now + self.settings.lease_seconds if local else None
         await self.store.write(
             lambda c: execution_repo.insert_many(

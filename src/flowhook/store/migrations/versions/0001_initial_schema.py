@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 08:42:37.562519
+Create Date: 2026-11-25 08:49:54.827049
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("webhook_id", sa.String(length=36), nullable=True),
         sa.Column("endpoint", sa.String(length=255), nullable=False),
         sa.Column("request", sa.JSON(), nullable=False),
+        sa.Column("secret_headers", sa.LargeBinary(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("due_at", sa.Float(), nullable=True),

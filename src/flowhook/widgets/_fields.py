@@ -1,5 +1,6 @@
-"""Variable names in widget configuration: which ones a widget may write, and whether a
-configured string refers to variables (then it can only be checked when the widget runs).
+"""Field types shared by widget configurations: the variable names a widget may write,
+operands that are a number or a text, and whether a text refers to variables (then it can
+only be checked when the widget runs).
 """
 
 from __future__ import annotations
@@ -7,7 +8,8 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, PlainValidator
+from pydantic_core import PydanticCustomError
 
 from flowhook.engine.templating import REFERENCE
 
@@ -26,6 +28,19 @@ def _writable(name: str) -> str:
 
 WritableVariable = Annotated[str, AfterValidator(_writable)]
 """A ``$flow.key.x``-style name a widget may write (checked when the flow is saved)."""
+
+
+def _scalar(value: object) -> str | int | float:
+    # one clear error instead of pydantic's one-per-union-member
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return value
+    raise PydanticCustomError("scalar_type", "Input should be a number or a text")
+
+
+Scalar = Annotated[
+    str | int | float, PlainValidator(_scalar, json_schema_input_type=str | int | float)
+]
+"""An operand: a number, or a text (often a variable reference) read when the widget runs."""
 
 
 def has_reference(text: str) -> bool:

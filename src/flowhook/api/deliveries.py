@@ -1,0 +1,73 @@
+"""The delivery log: every flow-complete (and fire-and-forget) delivery with its attempts,
+and replay of a dead letter."""
+
+from __future__ import annotations
+
+import binascii
+import json
+import time
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+
+from flowhook.api.deps import AccountDep, RuntimeDep
+from flowhook.errors import BadRequest, NotFound
+from flowhook.store import deliveries as delivery_repo
+from flowhook.store import executions as execution_repo
+
+router = APIRouter()
+
+
+@router.get("/v1/deliveries")
+async def list_deliveries(
+    account: AccountDep,
+    rt: RuntimeDep,
+    execution: str | None = None,
+    status: Literal["PENDING", "SUCCEEDED", "FAILED"] | None = None,
+    webhook: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    after = None
+    if cursor:
+        try:
+            after = execution_repo.decode_cursor(cursor)
+        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+            raise BadRequest("cursor is not one this API gave", code="INVALID_CURSOR") from None
+    rows = await rt.store.read(
+        lambda c: delivery_repo.list_for(
+            c,
+            account.id,
+            execution=execution,
+            status=status,
+            webhook=webhook,
+            limit=limit + 1,
+            after=after,
+        )
+    )
+    page = rows[:limit]
+    next_cursor = (
+        execution_repo.encode_cursor(page[-1]["created_at"], page[-1]["id"])
+        if len(rows) > limit
+        else None
+    )
+    return {"deliveries": page, "next_cursor": next_cursor}
+
+
+@router.get("/v1/deliveries/{delivery_id}")
+async def get_delivery(delivery_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    found = await rt.store.read(lambda c: delivery_repo.view(c, account.id, delivery_id))
+    if found is None:
+        raise NotFound(f"no delivery {delivery_id}", code="DELIVERY_NOT_FOUND")
+    return found
+
+
+@router.post("/v1/deliveries/{delivery_id}/replay", status_code=202)
+async def replay_delivery(delivery_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    replayed = await rt.store.write(
+        lambda c: delivery_repo.replay(c, account.id, delivery_id, time.time())
+    )
+    if not replayed:
+        raise NotFound(f"no delivery {delivery_id}", code="DELIVERY_NOT_FOUND")
+    rt.deliveries.nudge()
+    return {"id": delivery_id, "status": "PENDING"}

@@ -1,0 +1,291 @@
+"""Repository functions for deliveries (the webhook outbox) and their attempt log.
+
+A delivery row is created in the transaction that ends an execution (or by a
+fire-and-forget webhook widget) and is due work until it SUCCEEDED or FAILED (dead
+letter). Its id is the ``webhook-id`` header: stable across retries and replays.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from flowhook.store.tables import deliveries, delivery_attempts
+from flowhook.webhooks.message import OutgoingRequest
+
+PENDING, SUCCEEDED, FAILED = "PENDING", "SUCCEEDED", "FAILED"
+
+
+@dataclass
+class Delivery:
+    id: str
+    account_id: str
+    execution_uuid: str | None
+    webhook_id: str | None
+    endpoint: str
+    request: OutgoingRequest
+    secret_headers: bytes | None
+    status: str
+    attempts: int
+
+
+def request_to_json(req: OutgoingRequest) -> dict[str, Any]:
+    return {
+        "method": req.method,
+        "url": req.url,
+        "headers": req.headers,
+        "body": base64.b64encode(req.body).decode() if req.body is not None else None,
+        "timeout_s": req.timeout_s,
+    }
+
+
+def request_from_json(data: dict[str, Any]) -> OutgoingRequest:
+    body = data.get("body")
+    return OutgoingRequest(
+        method=data["method"],
+        url=data["url"],
+        headers=dict(data.get("headers") or {}),
+        body=base64.b64decode(body) if body is not None else None,
+        timeout_s=float(data.get("timeout_s", 10.0)),
+    )
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        id=row.id,
+        account_id=row.account_id,
+        execution_uuid=row.execution_uuid,
+        webhook_id=row.webhook_id,
+        endpoint=row.endpoint,
+        request=request_from_json(row.request),
+        secret_headers=row.secret_headers,
+        status=row.status,
+        attempts=row.attempts,
+    )
+
+
+def insert(
+    conn: Connection,
+    *,
+    delivery_id: str,
+    account_id: str,
+    execution_uuid: str | None,
+    webhook_id: str | None,
+    endpoint: str,
+    request: OutgoingRequest,
+    secret_headers: bytes | None,
+    due_at: float,
+    lease_owner: str | None,
+    lease_until: float | None,
+    now: float,
+) -> bool:
+    """Insert once: a second insert of the same id (a replayed step) is a no-op."""
+    exists = conn.execute(select(deliveries.c.id).where(deliveries.c.id == delivery_id)).first()
+    if exists:
+        return False
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                deliveries.insert().values(
+                    id=delivery_id,
+                    account_id=account_id,
+                    execution_uuid=execution_uuid,
+                    webhook_id=webhook_id,
+                    endpoint=endpoint,
+                    request=request_to_json(request),
+                    secret_headers=secret_headers,
+                    status=PENDING,
+                    attempts=0,
+                    due_at=due_at,
+                    lease_owner=lease_owner,
+                    lease_until=lease_until,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def claim_due(
+    conn: Connection, owner: str, now: float, lease_until: float, limit: int
+) -> list[Delivery]:
+    c = deliveries.c
+    free = or_(c.lease_until.is_(None), c.lease_until < now)
+    ids = [
+        r[0]
+        for r in conn.execute(
+            select(c.id)
+            .where(c.due_at <= now, free)
+            .order_by(c.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ]
+    if not ids:
+        return []
+    conn.execute(
+        update(deliveries)
+        .where(c.id.in_(ids), free)
+        .values(lease_owner=owner, lease_until=lease_until)
+    )
+    rows = conn.execute(select(deliveries).where(c.id.in_(ids), c.lease_owner == owner))
+    return [_delivery(r) for r in rows]
+
+
+def get_for_send(conn: Connection, delivery_id: str) -> Delivery | None:
+    row = conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
+    return _delivery(row) if row else None
+
+
+def renew(conn: Connection, owner: str, ids: list[str], lease_until: float) -> None:
+    if ids:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner)
+            .values(lease_until=lease_until)
+        )
+
+
+def record_attempt(
+    conn: Connection,
+    delivery_id: str,
+    *,
+    attempt: dict[str, Any],
+    status: str,
+    next_due: float | None,
+    now: float,
+) -> None:
+    """Log one attempt and move the delivery on (retry later, succeeded or dead letter)."""
+    number = (
+        conn.execute(
+            select(func.count())
+            .select_from(delivery_attempts)
+            .where(delivery_attempts.c.delivery_id == delivery_id)
+        ).scalar_one()
+        + 1
+    )
+    conn.execute(
+        delivery_attempts.insert().values(delivery_id=delivery_id, number=number, **attempt)
+    )
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(
+            status=status,
+            attempts=deliveries.c.attempts + 1,
+            due_at=next_due,
+            lease_owner=None,
+            lease_until=None,
+            last_status_code=attempt.get("status_code"),
+            last_error=attempt.get("error_reason"),
+            updated_at=now,
+            finished_at=now if status != PENDING else None,
+        )
+    )
+
+
+def replay(conn: Connection, account_id: str, delivery_id: str, now: float) -> bool:
+    """Send a delivery again from the start of the schedule, with the same webhook-id."""
+    result = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id, deliveries.c.account_id == account_id)
+        .values(
+            status=PENDING,
+            attempts=0,
+            due_at=now,
+            lease_owner=None,
+            lease_until=None,
+            finished_at=None,
+            updated_at=now,
+        )
+    )
+    return bool(result.rowcount)
+
+
+def view(conn: Connection, account_id: str, delivery_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        select(deliveries).where(
+            deliveries.c.id == delivery_id, deliveries.c.account_id == account_id
+        )
+    ).first()
+    if row is None:
+        return None
+    attempts = conn.execute(
+        select(delivery_attempts)
+        .where(delivery_attempts.c.delivery_id == delivery_id)
+        .order_by(delivery_attempts.c.number)
+    )
+    out = _summary(row)
+    request = dict(row.request)
+    body = request.pop("body", None)
+    request["body"] = (
+        base64.b64decode(body).decode("utf-8", errors="replace") if body is not None else None
+    )
+    out["request"] = request
+    out["attempts"] = [
+        {
+            "number": a.number,
+            "at": a.at,
+            "status_code": a.status_code,
+            "duration_ms": a.duration_ms,
+            "request_headers": a.request_headers,
+            "response_excerpt": a.response_excerpt,
+            "error_reason": a.error_reason,
+            "error_message": a.error_message,
+        }
+        for a in attempts
+    ]
+    return out
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "execution_uuid": row.execution_uuid,
+        "webhook_id": row.webhook_id,
+        "endpoint": row.endpoint,
+        "status": row.status,
+        "attempts_made": row.attempts,
+        "next_attempt_at": row.due_at,
+        "last_status_code": row.last_status_code,
+        "last_error": row.last_error,
+        "created_at": row.created_at,
+        "finished_at": row.finished_at,
+    }
+
+
+def list_for(
+    conn: Connection,
+    account_id: str,
+    *,
+    execution: str | None = None,
+    status: str | None = None,
+    webhook: str | None = None,
+    limit: int = 50,
+    after: tuple[float, str] | None = None,
+) -> list[dict[str, Any]]:
+    c = deliveries.c
+    query = select(deliveries).where(c.account_id == account_id)
+    if execution:
+        query = query.where(c.execution_uuid == execution)
+    if status:
+        query = query.where(c.status == status)
+    if webhook:
+        query = query.where(c.webhook_id == webhook)
+    if after:
+        query = query.where(
+            or_(c.created_at < after[0], and_(c.created_at == after[0], c.id < after[1]))
+        )
+    query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit)
+    return [_summary(r) for r in conn.execute(query)]
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(deliveries.c.status, func.count()).group_by(deliveries.c.status))
+    return {r[0]: int(r[1]) for r in rows}

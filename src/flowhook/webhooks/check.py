@@ -1,0 +1,46 @@
+"""The check button: one real request with the configured method, auth and headers and a
+sample flow-complete payload marked ``"test": true``; ok means a 2xx within the timeout."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from flowhook.domain.account import Account
+from flowhook.engine.templating import lookup_in
+from flowhook.webhooks.client import HttpClient
+from flowhook.webhooks.config import RequestSpec
+from flowhook.webhooks.payload import default_payload, sample_state
+from flowhook.webhooks.request import build_request
+from flowhook.webhooks.signing import signature_headers
+
+if TYPE_CHECKING:
+    from flowhook.runtime import Runtime
+
+
+async def check_webhook(
+    rt: Runtime, account: Account, spec: RequestSpec, *, password: str | None
+) -> dict[str, Any]:
+    from flowhook.store import accounts as account_repo
+
+    state = sample_state()
+    payload = default_payload(state, test=True, timezone=account.timezone)
+    request, _ = build_request(
+        spec, lookup_in(state.variables), default_payload=payload, password=password
+    )
+    if spec.body_type != "NONE" and request.body is not None:
+        pass  # a custom body is rendered with the sample variables, as a real call would be
+    secret = await rt.store.read(lambda c: account_repo.signing_secret(c, account.id, rt.cipher))
+    request.headers.update(
+        signature_headers(
+            secret, f"check_{int(time.time() * 1000)}", request.body or b"", time.time()
+        )
+    )
+    result = await rt.services.get(HttpClient).send(request, http_enabled=account.http_enabled)
+    return {
+        "ok": result.ok,
+        "status_code": result.status,
+        "duration_ms": round(result.duration_s * 1000, 3),
+        "error_reason": result.error_reason.value if result.error_reason else None,
+        "checked_at": time.time(),
+    }

@@ -1,0 +1,234 @@
+"""The delivery engine: sends due deliveries at least once, signed, with retries.
+
+Deliveries are rows (see ``store.deliveries``), claimed under a lease like executions, so
+any number of workers share them and a worker killed mid-send loses nothing: the lease
+expires and another worker sends again with the same ``webhook-id``. A per-endpoint
+semaphore keeps one slow receiver from taking every connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+import structlog
+
+from flowhook.settings import Settings
+from flowhook.store import accounts as account_repo
+from flowhook.store import deliveries as delivery_repo
+from flowhook.store.db import Store
+from flowhook.store.deliveries import Delivery
+from flowhook.store.secrets import Cipher
+from flowhook.webhooks import metrics
+from flowhook.webhooks.client import HttpClient
+from flowhook.webhooks.message import OutgoingRequest
+from flowhook.webhooks.outcome import raw_text
+from flowhook.webhooks.retry import classify, next_attempt_at, retry_after_seconds
+from flowhook.webhooks.signing import signature_headers
+from flowhook.worker.catalog import Catalog
+
+log = structlog.get_logger(__name__)
+
+EXCERPT_CHARS = 2_000
+_SECRET_TTL = 30.0
+
+
+class DeliveryEngine:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        http: HttpClient,
+        cipher: Cipher,
+        settings: Settings,
+        owner: str,
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.http = http
+        self.cipher = cipher
+        self.settings = settings
+        self.owner = owner
+        self.in_flight: dict[str, asyncio.Task[None]] = {}
+        self._endpoints: dict[str, asyncio.Semaphore] = {}
+        self._secrets: dict[str, tuple[float, str]] = {}
+        self._wakeup = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    def has_room(self) -> bool:
+        return len(self.in_flight) < self.settings.worker_concurrency
+
+    def nudge(self) -> None:
+        self._wakeup.set()
+
+    def hand_over(self, delivery_id: str) -> None:
+        """Send a delivery this process just committed under its own lease (no polling)."""
+        if delivery_id not in self.in_flight:
+            self.in_flight[delivery_id] = asyncio.create_task(self._send_by_id(delivery_id))
+
+    async def _send_by_id(self, delivery_id: str) -> None:
+        try:
+            delivery = await self.store.read(lambda c: delivery_repo.get_for_send(c, delivery_id))
+            if delivery is not None and delivery.status == delivery_repo.PENDING:
+                await self._deliver(delivery)
+        finally:
+            self.in_flight.pop(delivery_id, None)
+
+    def _spawn(self, delivery: Delivery) -> None:
+        async def run() -> None:
+            try:
+                await self._deliver(delivery)
+            finally:
+                self.in_flight.pop(delivery.id, None)
+
+        self.in_flight[delivery.id] = asyncio.create_task(run())
+
+    async def _secret(self, account_id: str) -> str:
+        now = time.monotonic()
+        hit = self._secrets.get(account_id)
+        if hit and now - hit[0] < _SECRET_TTL:
+            return hit[1]
+        secret = await self.store.read(
+            lambda c: account_repo.signing_secret(c, account_id, self.cipher)
+        )
+        self._secrets[account_id] = (now, secret)
+        return secret
+
+    def forget_secret(self, account_id: str) -> None:
+        self._secrets.pop(account_id, None)
+
+    def _endpoint(self, endpoint: str) -> asyncio.Semaphore:
+        sem = self._endpoints.get(endpoint)
+        if sem is None:
+            sem = asyncio.Semaphore(self.settings.delivery_endpoint_concurrency)
+            self._endpoints[endpoint] = sem
+        return sem
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        try:
+            await self._attempt(delivery)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery attempt crashed", delivery=delivery.id)
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        account = await self.catalog.account(delivery.account_id)
+        secret = await self._secret(delivery.account_id)
+        req = delivery.request
+        headers = dict(req.headers)
+        if delivery.secret_headers:
+            headers.update(json.loads(self.cipher.decrypt(delivery.secret_headers)))
+        headers.update(signature_headers(secret, delivery.id, req.body or b"", time.time()))
+        outgoing = OutgoingRequest(req.method, req.url, headers, req.body, req.timeout_s)
+        metrics.IN_FLIGHT.inc()
+        try:
+            async with self._endpoint(delivery.endpoint):
+                result = await self.http.send(outgoing, http_enabled=account.http_enabled)
+        finally:
+            metrics.IN_FLIGHT.dec()
+        now = time.time()
+        outcome = classify(result)
+        metrics.ATTEMPTS.labels(outcome).inc()
+        metrics.ATTEMPT_LATENCY.observe(result.duration_s)
+        next_due: float | None = None
+        if outcome == "success":
+            status = delivery_repo.SUCCEEDED
+        elif outcome == "retry":
+            retry_after = retry_after_seconds(result.headers, now) if result.headers else None
+            next_due = next_attempt_at(delivery.attempts + 1, now, self.settings, retry_after)
+            status = delivery_repo.PENDING if next_due is not None else delivery_repo.FAILED
+        else:
+            status = delivery_repo.FAILED
+        if status == delivery_repo.SUCCEEDED:
+            metrics.DELIVERIES.labels("succeeded").inc()
+        elif status == delivery_repo.FAILED:
+            metrics.DELIVERIES.labels("failed").inc()
+        attempt: dict[str, Any] = {
+            "at": now,
+            "status_code": result.status,
+            "duration_ms": round(result.duration_s * 1000, 3),
+            "request_headers": outgoing.redacted_headers(),
+            "response_excerpt": raw_text(result, EXCERPT_CHARS),
+            "error_reason": (
+                result.error_reason.value if result.error_reason and outcome != "success" else None
+            ),
+            "error_message": result.error_message if outcome != "success" else None,
+        }
+        await self.store.write(
+            lambda c: delivery_repo.record_attempt(
+                c, delivery.id, attempt=attempt, status=status, next_due=next_due, now=now
+            )
+        )
+        if next_due is not None:
+            with contextlib.suppress(RuntimeError):
+                asyncio.get_running_loop().call_later(max(0.0, next_due - now), self.nudge)
+
+    def _renewal(self, ids: list[str], until: float) -> Any:
+        return lambda c: delivery_repo.renew(c, self.owner, ids, until)
+
+    # the loops ------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._stopping = False
+        self._loops = [
+            asyncio.create_task(self._claim_forever(), name="claim deliveries"),
+            asyncio.create_task(self._heartbeat_forever(), name="renew delivery leases"),
+        ]
+
+    async def stop(self, drain_timeout: float = 5.0) -> None:
+        self._stopping = True
+        for task in self._loops:
+            task.cancel()
+        for task in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.in_flight:
+            await asyncio.wait(list(self.in_flight.values()), timeout=drain_timeout)
+        for task in list(self.in_flight.values()):
+            task.cancel()
+
+    async def claim_once(self) -> int:
+        free = min(
+            self.settings.worker_concurrency - len(self.in_flight), self.settings.claim_batch
+        )
+        if free <= 0:
+            return 0
+        now = time.time()
+        until = now + self.settings.lease_seconds
+        claimed = await self.store.write(
+            lambda c: delivery_repo.claim_due(c, self.owner, now, until, free)
+        )
+        for delivery in claimed:
+            if delivery.id not in self.in_flight:
+                self._spawn(delivery)
+        return len(claimed)
+
+    async def _claim_forever(self) -> None:
+        while not self._stopping:
+            try:
+                got = await self.claim_once()
+            except Exception:
+                log.exception("claiming deliveries failed")
+                got = 0
+            if got and self.has_room():
+                continue
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.settings.poll_interval_s)
+
+    async def _heartbeat_forever(self) -> None:
+        period = max(self.settings.lease_seconds / 3, 0.05)
+        while not self._stopping:
+            await asyncio.sleep(period)
+            ids = list(self.in_flight)
+            if not ids:
+                continue
+            until = time.time() + self.settings.lease_seconds
+            try:
+                await self.store.write(self._renewal(ids, until))
+            except Exception:
+                log.exception("renewing delivery leases failed")

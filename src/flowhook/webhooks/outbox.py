@@ -1,0 +1,128 @@
+"""Creating deliveries: the flow-complete webhook (a completion hook, so the delivery row
+commits in the same transaction that ends the execution) and fire-and-forget calls of the
+webhook widget. Both go through the one request builder and the same delivery engine."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection
+from yarl import URL
+
+from flowhook.domain.account import Account
+from flowhook.engine.flow import CompiledFlow
+from flowhook.engine.state import ExecutionState
+from flowhook.engine.templating import MISSING, lookup_in
+from flowhook.store import deliveries as delivery_repo
+from flowhook.store import webhooks as webhook_repo
+from flowhook.store.db import Store
+from flowhook.store.secrets import Cipher
+from flowhook.store.webhooks import SavedWebhook
+from flowhook.webhooks.delivery import DeliveryEngine
+from flowhook.webhooks.message import OutgoingRequest
+from flowhook.webhooks.payload import default_payload
+from flowhook.webhooks.request import build_request
+
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
+_DEFAULT_TTL = 2.0
+
+
+def endpoint_of(url: str) -> str:
+    try:
+        parsed = URL(url)
+        return f"{parsed.host}:{parsed.port}"
+    except (ValueError, TypeError):
+        return "invalid"
+
+
+def split_secrets(req: OutgoingRequest, cipher: Cipher) -> tuple[OutgoingRequest, bytes | None]:
+    """Keep credentials out of the stored request: they are stored encrypted apart."""
+    secret = {k: v for k, v in req.headers.items() if k.lower() in SECRET_HEADERS}
+    if not secret:
+        return req, None
+    public = {k: v for k, v in req.headers.items() if k.lower() not in SECRET_HEADERS}
+    stored = OutgoingRequest(req.method, req.url, public, req.body, req.timeout_s)
+    return stored, cipher.encrypt(json.dumps(secret))
+
+
+def state_lookup(state: ExecutionState) -> Any:
+    values = state.variables
+    base = lookup_in(values)
+
+    def lookup(name: str) -> Any:
+        value = base(name)
+        return value if value is not MISSING else MISSING
+
+    return lookup
+
+
+class FlowCompleteHook:
+    """When an execution of a ``webhook_enabled`` flow ends and the account has a default
+    webhook, add its delivery to the finishing transaction and send it right after."""
+
+    def __init__(self, store: Store, cipher: Cipher, engine: DeliveryEngine) -> None:
+        self.store = store
+        self.cipher = cipher
+        self.engine = engine
+        self._defaults: dict[str, tuple[float, SavedWebhook | None]] = {}
+
+    def forget(self, account_id: str) -> None:
+        self._defaults.pop(account_id, None)
+
+    async def default_webhook(self, account_id: str) -> SavedWebhook | None:
+        now = time.monotonic()
+        hit = self._defaults.get(account_id)
+        if hit and now - hit[0] < _DEFAULT_TTL:
+            return hit[1]
+        saved = await self.store.read(lambda c: webhook_repo.default_for(c, account_id))
+        self._defaults[account_id] = (now, saved)
+        return saved
+
+    async def __call__(
+        self, state: ExecutionState, flow: CompiledFlow | None, account: Account
+    ) -> tuple[Any, Any] | None:
+        if flow is None or not flow.document.webhook_enabled:
+            return None
+        webhook = await self.default_webhook(account.id)
+        if webhook is None:
+            return None
+        payload = default_payload(state, timezone=account.timezone)
+        request, _missing = build_request(
+            webhook.spec,
+            state_lookup(state),
+            default_payload=payload,
+            password=webhook.password_plain(self.cipher),
+        )
+        stored, secret = split_secrets(request, self.cipher)
+        delivery_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"flow-complete:{state.uuid}"))
+        owner = self.engine.owner
+        now = time.time()
+        lease_until = now + self.engine.settings.lease_seconds
+        local = self.engine.has_room()
+
+        def write(conn: Connection) -> bool:
+            return delivery_repo.insert(
+                conn,
+                delivery_id=delivery_id,
+                account_id=account.id,
+                execution_uuid=state.uuid,
+                webhook_id=webhook.id,
+                endpoint=endpoint_of(request.url),
+                request=stored,
+                secret_headers=secret,
+                due_at=now,
+                lease_owner=owner if local else None,
+                lease_until=lease_until if local else None,
+                now=now,
+            )
+
+        def after(inserted: bool) -> None:
+            if inserted and local:
+                self.engine.hand_over(delivery_id)
+            elif inserted:
+                self.engine.nudge()
+
+        return write, after
