@@ -11,8 +11,8 @@ import itertools
 import os
 import re
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +87,14 @@ async def api_any(database_url: str, tmp_path: Path) -> Any:
 
     async with running_api(test_settings(database_url, tmp_path)) as running:
         yield running
+
+
+@pytest.fixture
+def api_with(sqlite_url: str, tmp_path: Path) -> Any:
+    """``async with api_with(setting=value) as api``: a server with settings overridden."""
+    from support.app import running_api, test_settings
+
+    def make(**overrides: Any) -> Any:
+        return running_api(test_settings(sqlite_url, tmp_path, **overrides))
+
+    return make

@@ -14,6 +14,7 @@ from flowhook.store.db import Store
 from flowhook.store.secrets import Cipher
 from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.delivery import DeliveryEngine
+from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.outbox import FlowCompleteHook
 from flowhook.worker.catalog import Catalog
 from flowhook.worker.runner import CompletionHook, ExecutionRunner
@@ -43,6 +44,7 @@ class Runtime:
         services.add(store)
         services.add(cipher)
         services.add(catalog)
+        services.add(WebhookDirectory(store))
         hooks: list[CompletionHook] = []
         runner = ExecutionRunner(store, catalog, services, hooks=hooks)
         services.add(runner)

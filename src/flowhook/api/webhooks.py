@@ -17,6 +17,7 @@ from flowhook.store import webhooks as webhook_repo
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.check import check_webhook
 from flowhook.webhooks.config import RequestSpec
+from flowhook.webhooks.directory import WebhookDirectory
 
 router = APIRouter()
 
@@ -56,6 +57,11 @@ def _name_taken(exc: Exception, name: str) -> Conflict:
     return Conflict(f"a webhook named {name!r} exists already", code="WEBHOOK_NAME_TAKEN")
 
 
+def _forget(rt: Runtime, account_id: str) -> None:
+    rt.flow_complete.forget(account_id)
+    rt.services.get(WebhookDirectory).forget(account_id)
+
+
 @router.post("/v1/webhooks", status_code=201)
 async def create_webhook(body: WebhookIn, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
     spec = body.spec()
@@ -68,7 +74,7 @@ async def create_webhook(body: WebhookIn, account: AccountDep, rt: RuntimeDep) -
         )
 
     saved = await rt.store.write(create)
-    rt.flow_complete.forget(account.id)
+    _forget(rt, account.id)
     return saved.to_api()
 
 
@@ -101,7 +107,7 @@ async def replace_webhook(
     saved = await rt.store.write(replace)
     if saved is None:
         raise _not_found(webhook_id)
-    rt.flow_complete.forget(account.id)
+    _forget(rt, account.id)
     return saved.to_api()
 
 
@@ -120,7 +126,7 @@ async def delete_webhook(webhook_id: str, account: AccountDep, rt: RuntimeDep) -
         webhook_repo.remove(conn, account.id, current.id)
 
     await rt.store.write(remove)
-    rt.flow_complete.forget(account.id)
+    _forget(rt, account.id)
     return Response(status_code=204)
 
 

@@ -18,7 +18,13 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from flowhook.settings import Settings
-from flowhook.webhooks.guard import BlockedRequest, BlockedResolution, GuardedResolver, check_url
+from flowhook.webhooks.guard import (
+    BlockedRequest,
+    BlockedResolution,
+    GuardedResolver,
+    check_url,
+    parse_url,
+)
 from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
 
 MAX_REDIRECTS = 5
@@ -110,13 +116,12 @@ class HttpClient:
         self, req: OutgoingRequest, http_enabled: bool, follow_redirects: bool
     ) -> HttpResult:
         allow_private = self.settings.allow_private_targets
-        check_url(req.url, http_enabled=http_enabled, allow_private=allow_private)
+        url = parse_url(req.url)  # parsed once: aiohttp takes the URL object as is
         session = self._get_session()
-        method, url, headers, body = req.method.upper(), URL(req.url), req.headers, req.body
+        method, headers, body = req.method.upper(), req.headers, req.body
         hops = 0
         while True:
-            if hops:
-                check_url(url, http_enabled=http_enabled, allow_private=allow_private)
+            check_url(url, http_enabled=http_enabled, allow_private=allow_private)
             async with session.request(
                 method, url, headers=headers, data=body, allow_redirects=False
             ) as resp:
@@ -136,7 +141,7 @@ class HttpClient:
                 # What browsers (and RFC 9110 §15.4) do: the follow-up is a GET without body.
                 method, body = ("HEAD" if method == "HEAD" else "GET"), None
                 headers = _without(headers, {"content-type", "content-length"})
-            if target.origin() != url.origin():
+            if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
                 headers = _without(headers, _CREDENTIAL_HEADERS)
             url = target
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from functools import lru_cache
 from typing import Final
 
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -36,6 +37,7 @@ METADATA_ADDRESSES: Final[frozenset[IPAddress]] = frozenset(
 """Cloud instance-metadata endpoints: blocked even when private targets are allowed."""
 
 _LOCAL_NAMES: Final = ("localhost", "localhost.localdomain")
+_NAT64: Final = ipaddress.ip_network("64:ff9b::/96")
 
 
 class BlockedRequest(FlowhookError):
@@ -88,11 +90,7 @@ def address_allowed(ip: IPAddress, *, allow_private: bool) -> bool:
 
 def check_url(url: str | URL, *, http_enabled: bool, allow_private: bool) -> None:
     """Refuse a URL we must not call; raise ``BlockedRequest`` with the reason."""
-    try:
-        parsed = url if isinstance(url, URL) else URL(url)
-        parsed.port  # noqa: B018 — raises ValueError for an out-of-range port
-    except (ValueError, TypeError) as exc:
-        raise BlockedRequest(ErrorReason.INVALID_URL, f"invalid URL: {exc}") from None
+    parsed = url if isinstance(url, URL) else parse_url(url)
     scheme = parsed.scheme.lower()
     if scheme not in ("http", "https"):
         raise BlockedRequest(
@@ -115,6 +113,14 @@ def check_url(url: str | URL, *, http_enabled: bool, allow_private: bool) -> Non
         return
     if not address_allowed(ip, allow_private=allow_private):
         raise BlockedRequest(ErrorReason.BLOCKED_ADDRESS, _blocked_message(host))
+
+
+def parse_url(url: str) -> URL:
+    """``url`` as aiohttp will read it; ``BlockedRequest(INVALID_URL)`` if it cannot be."""
+    try:
+        return URL(url)
+    except (ValueError, TypeError) as exc:
+        raise BlockedRequest(ErrorReason.INVALID_URL, f"invalid URL: {exc}") from None
 
 
 class GuardedResolver(AbstractResolver):
@@ -159,9 +165,6 @@ def _blocked_message(host: str) -> str:
     return f"{host} is a private, local or reserved address; calls to it are not allowed"
 
 
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
 def _unmapped(ip: IPAddress) -> IPAddress:
     """An IPv6 address that carries an IPv4 one (mapped, 6to4, NAT64) is judged by the
     IPv4 address it reaches: ``::ffff:127.0.0.1`` is ``127.0.0.1``."""
@@ -176,6 +179,7 @@ def _unmapped(ip: IPAddress) -> IPAddress:
     return ip
 
 
+@lru_cache(maxsize=4096)  # hot path: the same few hosts are checked on every call
 def _ip_literal(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host.strip("[]"))

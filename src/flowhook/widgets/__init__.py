@@ -9,4 +9,12 @@ The widgets here are pure: they read and write the execution's variables through
 
 # Other widget modules (webhook, internal, channels) are added to this import list by
 # their own issues.
-from flowhook.widgets import counter, decision, delay, end, operation, store_variable  # noqa: F401
+from flowhook.widgets import (  # noqa: F401
+    counter,
+    decision,
+    delay,
+    end,
+    operation,
+    store_variable,
+    webhook,
+)

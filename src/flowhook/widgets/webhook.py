@@ -1,0 +1,262 @@
+"""The webhook widget: call any API mid-flow, map its response into flow variables, and
+leave by exit ``0`` (success) or ``1`` (failure).
+
+The target is a saved webhook (by id or name) or ``"custom"`` with its own request. A
+saved webhook whose URL is the platform's internal-webhook endpoint runs the chosen
+internal ``method`` in-process. With ``wait_for_response: false`` the call becomes a
+durable delivery (signed, retried) and the flow moves on at once.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from yarl import URL
+
+from flowhook.engine.context import StepContext
+from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
+from flowhook.errors import FlowhookError
+from flowhook.store import deliveries as delivery_repo
+from flowhook.store.db import Store
+from flowhook.store.secrets import Cipher
+from flowhook.webhooks.client import HttpClient
+from flowhook.webhooks.config import RequestSpec
+from flowhook.webhooks.delivery import DeliveryEngine
+from flowhook.webhooks.directory import WebhookDirectory
+from flowhook.webhooks.mapping import MappingError, apply_response_map, parse_response
+from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
+from flowhook.webhooks.outbox import endpoint_of, split_secrets
+from flowhook.webhooks.outcome import response_variables
+from flowhook.widgets._fields import WritableVariable
+
+LOGGED_BODY_CHARS = 2_000
+PERSISTED_BODY_CHARS = 64_000
+
+
+class MapEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    optional: bool = False
+
+
+class WebhookConfig(WidgetConfig):
+    webhook: str = "custom"
+    """A saved webhook's id or name, or ``custom`` for the request below."""
+    request: RequestSpec | None = None
+    method: str | None = None
+    """The internal method, when the saved webhook is the internal-webhook endpoint."""
+    wait_for_response: bool = True
+    response_map: dict[WritableVariable, str | MapEntry] = Field(default_factory=dict)
+    persist_response: bool = False
+    """Keep the whole response body (up to 64 KB) in the step log, not only an excerpt."""
+
+    @model_validator(mode="after")
+    def _target(self) -> WebhookConfig:
+        if self.webhook == "custom" and self.request is None:
+            raise ValueError("a custom webhook needs a 'request' (method, url, …)")
+        if self.webhook != "custom" and self.request is not None:
+            raise ValueError("'request' is only for webhook 'custom'; a saved one has its own")
+        if self.method is not None and self.webhook == "custom":
+            raise ValueError("'method' names an internal method of a saved internal webhook")
+        return self
+
+
+def _response_map(config: WebhookConfig) -> dict[str, Any]:
+    return {
+        name.removeprefix("$"): (
+            entry if isinstance(entry, str) else {"path": entry.path, "optional": entry.optional}
+        )
+        for name, entry in config.response_map.items()
+    }
+
+
+def _excerpt(body: bytes | None, chars: int) -> str | None:
+    if not body:
+        return None
+    return body[: chars * 4].decode("utf-8", errors="replace")[:chars]
+
+
+@register
+class WebhookWidget(Widget[WebhookConfig]):
+    type = "webhook"
+    Config = WebhookConfig
+    side_effect: ClassVar[bool] = True
+
+    @classmethod
+    def exit_names(cls, config: WebhookConfig) -> set[str]:
+        return {"0", "1"}
+
+    async def run(self, ctx: StepContext) -> Outcome:
+        config = self.config
+        password: str | None = None
+        webhook_id: str | None = None
+        if config.webhook == "custom":
+            assert config.request is not None
+            spec = config.request
+        else:
+            saved = await ctx.services.get(WebhookDirectory).find(ctx.account.id, config.webhook)
+            if saved is None:
+                return self._failed(
+                    ctx, "WEBHOOK_NOT_FOUND", f"no saved webhook {config.webhook!r}"
+                )
+            spec, webhook_id = saved.spec, saved.id
+            password = saved.password_plain(ctx.services.get(Cipher))
+            stage = _internal_stage(spec.url)
+            if stage is not None:
+                return await self._internal(ctx, stage)
+
+        from flowhook.webhooks.request import build_request
+
+        request, missing = build_request(spec, ctx.lookup, password=password)
+        ctx._note_missing(missing)
+        ctx.log["request"] = {
+            "method": request.method,
+            "url": request.url,
+            "headers": request.redacted_headers(),
+            "body": _excerpt(request.body, LOGGED_BODY_CHARS),
+        }
+        if not config.wait_for_response:
+            await self._enqueue(ctx, request, webhook_id)
+            self._set_all(ctx, _queued_variables())
+            return Exit("0")
+
+        result = await ctx.services.get(HttpClient).send(
+            request, http_enabled=ctx.account.http_enabled
+        )
+        reason: ErrorReason | None = None
+        mapped: dict[str, Any] = {}
+        if result.ok and config.response_map:
+            try:
+                parsed = parse_response(result.body, result.headers.get("Content-Type", ""))
+                mapped, missing_paths = apply_response_map(parsed, _response_map(config))
+                if missing_paths:
+                    reason = ErrorReason.MAPPING_FAILED
+                    ctx.warn(f"response has no {', '.join(missing_paths)}")
+            except MappingError as exc:
+                reason = ErrorReason.MAPPING_FAILED
+                ctx.warn(exc.message)
+        variables = response_variables(
+            result, ctx.settings.response_raw_max_chars, error_reason=reason
+        )
+        ctx.log["response"] = self._logged_response(result)
+        self._set_all(ctx, variables)
+        if reason is None:
+            self._set_all(ctx, mapped)
+        return Exit("0" if variables["flow.key.response_status"] == "SUCCESS" else "1")
+
+    def _logged_response(self, result: HttpResult) -> dict[str, Any]:
+        chars = PERSISTED_BODY_CHARS if self.config.persist_response else LOGGED_BODY_CHARS
+        return {
+            "status": result.status,
+            "duration_ms": round(result.duration_s * 1000, 3),
+            "content_type": result.headers.get("Content-Type"),
+            "body": _excerpt(result.body, chars),
+            "error_reason": result.error_reason.value if result.error_reason else None,
+            "error_message": result.error_message,
+        }
+
+    async def _internal(self, ctx: StepContext, stage: str) -> Outcome:
+        from flowhook.internal import InternalMethodError, invoke
+
+        if not self.config.method:
+            return self._failed(
+                ctx, "INVALID_PARAMETERS", "an internal webhook needs a 'method' in the widget"
+            )
+        started = time.perf_counter()
+        ctx.log["internal"] = {"method": self.config.method, "stage": stage}
+        try:
+            await invoke(self.config.method, ctx, stage)
+        except InternalMethodError as exc:
+            return self._failed(ctx, exc.code, exc.message, time.perf_counter() - started)
+        except FlowhookError as exc:
+            return self._failed(ctx, exc.code, exc.message, time.perf_counter() - started)
+        ok = HttpResult(status=200, duration_s=time.perf_counter() - started)
+        self._set_all(ctx, response_variables(ok, ctx.settings.response_raw_max_chars))
+        return Exit("0")
+
+    async def _enqueue(
+        self, ctx: StepContext, request: OutgoingRequest, webhook_id: str | None
+    ) -> None:
+        """A durable fire-and-forget call: a delivery row, idempotent if the step replays."""
+        state = ctx.state
+        delivery_id = str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"widget:{state.uuid}:{self.id}:{state.step_count}")
+        )
+        stored, secret = split_secrets(request, ctx.services.get(Cipher))
+        engine = ctx.services.get(DeliveryEngine)
+        now = ctx.now()
+        local = engine.has_room()
+        lease_until = now + ctx.settings.lease_seconds
+        inserted = await ctx.services.get(Store).write(
+            lambda c: delivery_repo.insert(
+                c,
+                delivery_id=delivery_id,
+                account_id=ctx.account.id,
+                execution_uuid=state.uuid,
+                webhook_id=webhook_id,
+                endpoint=endpoint_of(request.url),
+                request=stored,
+                secret_headers=secret,
+                due_at=now,
+                lease_owner=engine.owner if local else None,
+                lease_until=lease_until if local else None,
+                now=now,
+            )
+        )
+        ctx.log["delivery"] = delivery_id
+        if inserted and local:
+            engine.hand_over(delivery_id)
+        elif inserted:
+            engine.nudge()
+
+    def _failed(
+        self, ctx: StepContext, reason: str, message: str, duration: float = 0.0
+    ) -> Outcome:
+        ctx.warn(message)
+        self._set_all(
+            ctx,
+            {
+                "flow.key.response_status": "FAILED",
+                "flow.key.response_status_code": None,
+                "flow.key.response_status_type": None,
+                "flow.key.response_duration": round(duration, 3),
+                "flow.key.response_raw": None,
+                "flow.key.response_error": True,
+                "flow.key.error_reason": reason,
+            },
+        )
+        return Exit("1")
+
+    @staticmethod
+    def _set_all(ctx: StepContext, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            ctx.set(name, value)
+
+
+def _queued_variables() -> dict[str, Any]:
+    return {
+        "flow.key.response_status": "SUCCESS",
+        "flow.key.response_status_code": None,
+        "flow.key.response_status_type": None,
+        "flow.key.response_duration": 0.0,
+        "flow.key.response_raw": None,
+        "flow.key.response_error": False,
+        "flow.key.error_reason": None,
+    }
+
+
+def _internal_stage(url: str) -> Literal["prod", "test"] | None:
+    try:
+        path = URL(url).path
+    except ValueError:
+        return None
+    from flowhook.internal import INTERNAL_PATH
+
+    match = INTERNAL_PATH.search(path)
+    if match is None:
+        return None
+    return "test" if match.group(1) == "test" else "prod"

@@ -1,0 +1,87 @@
+"""A real HTTP receiver on 127.0.0.1 that records every request and answers as told:
+the stand-in for a customer's API or webhook endpoint in tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+Reply = tuple[int, Any, dict[str, str]]  # status, body (JSON-able or bytes/str), headers
+
+
+@dataclass
+class Receiver:
+    url: str
+    received: list[Received] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+    """Answers used in order; when exhausted, ``default`` is used."""
+    default: Reply = (200, {"ok": True}, {})
+    delay_s: float = 0.0
+    on_request: Callable[[Received], Reply | None] | None = None
+    _event: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        async def enough() -> None:
+            while len(self.received) < count:
+                self._event.clear()
+                await self._event.wait()
+
+        await asyncio.wait_for(enough(), timeout)
+        return self.received
+
+
+@asynccontextmanager
+async def receiver(path: str = "/hook") -> AsyncIterator[Receiver]:
+    app = web.Application()
+    runner = web.AppRunner(app, access_log=None)
+    rec: Receiver | None = None
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        assert rec is not None
+        body = await request.read()
+        item = Received(
+            request.method, request.path, dict(request.query), dict(request.headers), body
+        )
+        rec.received.append(item)
+        rec._event.set()
+        if rec.delay_s:
+            await asyncio.sleep(rec.delay_s)
+        reply = rec.on_request(item) if rec.on_request else None
+        if reply is None:
+            reply = rec.replies.pop(0) if rec.replies else rec.default
+        status, payload, headers = reply
+        if isinstance(payload, bytes):
+            return web.Response(status=status, body=payload, headers=headers)
+        if isinstance(payload, str):
+            return web.Response(status=status, text=payload, headers=headers)
+        return web.json_response(payload, status=status, headers=headers)
+
+    app.router.add_route("*", "/{tail:.*}", handle)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    rec = Receiver(f"http://127.0.0.1:{port}{path}")
+    try:
+        yield rec
+    finally:
+        await runner.cleanup()
