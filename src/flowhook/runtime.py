@@ -17,7 +17,7 @@ from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.outbox import FlowCompleteHook
 from flowhook.worker.catalog import Catalog
-from flowhook.worker.runner import CompletionHook, ExecutionRunner
+from flowhook.worker.runner import ExecutionRunner
 
 
 @dataclass
@@ -45,14 +45,13 @@ class Runtime:
         services.add(cipher)
         services.add(catalog)
         services.add(WebhookDirectory(store))
-        hooks: list[CompletionHook] = []
-        runner = ExecutionRunner(store, catalog, services, hooks=hooks)
+        runner = ExecutionRunner(store, catalog, services)
         services.add(runner)
         deliveries = DeliveryEngine(store, catalog, http, cipher, settings, runner.owner)
         services.add(deliveries)
         flow_complete = FlowCompleteHook(store, cipher, deliveries)
         services.add(flow_complete)
-        hooks.append(flow_complete)
+        runner.hooks.append(flow_complete)
         runtime = cls(settings, store, cipher, catalog, services, runner, deliveries, flow_complete)
         return runtime
 

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Connection
 
 from flowhook.api.deps import AccountDep, OperatorDep, RuntimeDep, forget_account
 from flowhook.domain.account import Account
-from flowhook.errors import NotFound
+from flowhook.errors import Conflict, NotFound
 from flowhook.store import accounts as account_repo
 
 router = APIRouter()
@@ -96,7 +97,15 @@ async def put_settings(
     body: AccountSettings, account: AccountDep, rt: RuntimeDep, request: Request
 ) -> dict[str, Any]:
     values = body.model_dump()
-    updated = await rt.store.write(lambda c: account_repo.update_settings(c, account.id, **values))
+
+    def update(conn: Connection) -> Account | None:
+        domain = values["short_domain"]
+        owner = account_repo.by_short_domain(conn, domain) if domain else None
+        if owner is not None and owner.id != account.id:
+            raise Conflict(f"{domain} is another account's short domain", code="SHORT_DOMAIN_TAKEN")
+        return account_repo.update_settings(conn, account.id, **values)
+
+    updated = await rt.store.write(update)
     forget_account(request, account.id)
     assert updated is not None
     return account_view(updated)

@@ -80,7 +80,8 @@ async def advance(
         state.status = Status.RUNNING
         state.wake_at = None
         state.resume_exit = None
-        state.cursor = flow.target(state.cursor, exit_name)
+        if state.cursor in flow.widgets:  # else the flow was edited: the loop fails it below
+            state.cursor = flow.target(state.cursor, exit_name)
     max_steps = services.settings.max_steps
 
     while True:

@@ -155,7 +155,12 @@ requests = Table(
     Column("records_invalid", Integer, nullable=False, default=0),
     Column("start_at", Float, nullable=True),
     Column("created_at", Float, nullable=False),
-    Index("ix_requests_checksum", "account_id", "checksum"),
+    Column("flow_type", String(16), nullable=False, default="outbound"),
+    Column("version", String(8), nullable=False, default="prod"),
+    Column("source", String(16), nullable=False, default="api"),  # api | createOutbound
+    Column("response", JSON, nullable=True),  # the answer given, replayed on a retry
+    Index("ix_requests_checksum", "account_id", "checksum", unique=True),
+    Index("ix_requests_account", "account_id", "created_at"),
 )
 
 short_urls = Table(
@@ -168,6 +173,7 @@ short_urls = Table(
     Column("last_click_at", Float, nullable=True),
     Column("expires_at", Float, nullable=True),
     Column("created_at", Float, nullable=False),
+    Index("ix_short_urls_account", "account_id", "created_at"),
 )
 
 agents = Table(
@@ -182,4 +188,16 @@ agents = Table(
     Column("idle_since", Float, nullable=False),
     Column("created_at", Float, nullable=False),
     UniqueConstraint("account_id", "cli", name="uq_agents_account_cli"),
+    Index("ix_agents_busy", "busy_with"),
+    Index("ix_agents_free", "account_id", "idle_since"),
+)
+
+dialer_queue = Table(
+    "dialer_queue",
+    metadata,
+    Column("execution_uuid", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("queued_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),  # entries past this are ignored and purged
+    Index("ix_dialer_queue_account", "account_id", "queued_at"),
 )

@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 08:49:54.827049
+Create Date: 2026-11-25 08:52:36.666804
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision = "0001"
 down_revision = None
@@ -49,6 +50,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("account_id", "cli", name="uq_agents_account_cli"),
     )
+    with op.batch_alter_table("agents", schema=None) as batch_op:
+        batch_op.create_index("ix_agents_busy", ["busy_with"], unique=False)
+        batch_op.create_index("ix_agents_free", ["account_id", "idle_since"], unique=False)
+
     op.create_table(
         "deliveries",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -93,6 +98,17 @@ def upgrade() -> None:
         batch_op.create_index("ix_attempts_delivery", ["delivery_id", "number"], unique=False)
 
     op.create_table(
+        "dialer_queue",
+        sa.Column("execution_uuid", sa.String(length=36), nullable=False),
+        sa.Column("account_id", sa.String(length=36), nullable=False),
+        sa.Column("queued_at", sa.Float(), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("execution_uuid"),
+    )
+    with op.batch_alter_table("dialer_queue", schema=None) as batch_op:
+        batch_op.create_index("ix_dialer_queue_account", ["account_id", "queued_at"], unique=False)
+
+    op.create_table(
         "executions",
         sa.Column("uuid", sa.String(length=36), nullable=False),
         sa.Column("account_id", sa.String(length=36), nullable=False),
@@ -126,10 +142,15 @@ def upgrade() -> None:
         sa.Column("records_invalid", sa.Integer(), nullable=False),
         sa.Column("start_at", sa.Float(), nullable=True),
         sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("flow_type", sa.String(length=16), nullable=False),
+        sa.Column("version", sa.String(length=8), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("response", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("request_id"),
     )
     with op.batch_alter_table("requests", schema=None) as batch_op:
-        batch_op.create_index("ix_requests_checksum", ["account_id", "checksum"], unique=False)
+        batch_op.create_index("ix_requests_account", ["account_id", "created_at"], unique=False)
+        batch_op.create_index("ix_requests_checksum", ["account_id", "checksum"], unique=True)
 
     op.create_table(
         "short_urls",
@@ -142,6 +163,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("code"),
     )
+    with op.batch_alter_table("short_urls", schema=None) as batch_op:
+        batch_op.create_index("ix_short_urls_account", ["account_id", "created_at"], unique=False)
+
     op.create_table(
         "user_preferences",
         sa.Column("account_id", sa.String(length=36), nullable=False),
@@ -200,9 +224,13 @@ def downgrade() -> None:
 
     op.drop_table("flows")
     op.drop_table("user_preferences")
+    with op.batch_alter_table("short_urls", schema=None) as batch_op:
+        batch_op.drop_index("ix_short_urls_account")
+
     op.drop_table("short_urls")
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.drop_index("ix_requests_checksum")
+        batch_op.drop_index("ix_requests_account")
 
     op.drop_table("requests")
     with op.batch_alter_table("executions", schema=None) as batch_op:
@@ -211,6 +239,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_executions_account")
 
     op.drop_table("executions")
+    with op.batch_alter_table("dialer_queue", schema=None) as batch_op:
+        batch_op.drop_index("ix_dialer_queue_account")
+
+    op.drop_table("dialer_queue")
     with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
         batch_op.drop_index("ix_attempts_delivery")
 
@@ -221,6 +253,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_deliveries_account")
 
     op.drop_table("deliveries")
+    with op.batch_alter_table("agents", schema=None) as batch_op:
+        batch_op.drop_index("ix_agents_free")
+        batch_op.drop_index("ix_agents_busy")
+
     op.drop_table("agents")
     op.drop_table("accounts")
     # ### end Alembic commands ###
