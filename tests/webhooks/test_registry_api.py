@@ -68,13 +68,13 @@ async def test_password_is_encrypted_at_rest(api: Any) -> None:
 
 async def test_only_one_default_webhook_per_account(api: Any) -> None:
     _, key = await api.account()
-    _, first = await api.request(
+    _, _first = await api.request(
         "POST",
         "/v1/webhooks",
         key=key,
         json={**hook("https://a.example.com"), "name": "a", "is_default": True},
     )
-    _, second = await api.request(
+    _, _second = await api.request(
         "POST",
         "/v1/webhooks",
         key=key,
@@ -183,7 +183,7 @@ async def test_check_reports_401_and_unreachable_endpoints(api: Any) -> None:
 async def test_check_refuses_plain_http_for_accounts_without_it(api: Any) -> None:
     _, key = await api.account(http_enabled=False)
     async with receiver() as rec:
-        status, result = await api.request(
+        _status, result = await api.request(
             "POST", "/v1/webhooks/check", key=key, json={"url": rec.url}
         )
     assert result["error_reason"] == "HTTP_DISABLED" and rec.received == []

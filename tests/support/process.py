@@ -1,0 +1,95 @@
+"""Real flowhook processes for crash tests: started with the installed ``flowhook``
+command, killed with SIGKILL, restarted on the same database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+FLOWHOOK = str(Path(sys.executable).parent / "flowhook")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def flowhook_env(database_url: str, data_dir: Path, **extra: Any) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWHOOK_")}
+    env.update(
+        {
+            "FLOWHOOK_DATABASE_URL": database_url,
+            "FLOWHOOK_DATA_DIR": str(data_dir),
+            "FLOWHOOK_SECRET_KEY": Fernet.generate_key().decode(),
+            "FLOWHOOK_ALLOW_PRIVATE_TARGETS": "1",
+            "FLOWHOOK_LEASE_SECONDS": "1",
+            "FLOWHOOK_POLL_INTERVAL_S": "0.05",
+            "FLOWHOOK_LOG_LEVEL": "warning",
+        }
+    )
+    env.update({f"FLOWHOOK_{k.upper()}": str(v) for k, v in extra.items()})
+    return env
+
+
+def create_account(env: dict[str, str], name: str = "acme") -> dict[str, str]:
+    out = subprocess.run(
+        [FLOWHOOK, "account", "create", name, "--http-enabled"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+class Process:
+    """One ``flowhook`` process; its output goes to a log file read on failure."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._fh = log.open("ab")
+        self.proc = subprocess.Popen(
+            [FLOWHOOK, *args], env=env, stdout=self._fh, stderr=subprocess.STDOUT
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def wait_http(self, port: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"flowhook exited early:\n{self.output()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"flowhook did not listen on {port}:\n{self.output()}")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self._fh.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._fh.close()
