@@ -74,27 +74,27 @@ def database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def api(sqlite_url: str, tmp_path: Path) -> Any:
     """A running flowhook server on SQLite with an in-process worker."""
-    from support.app import running_api, test_settings
+    from support.app import running_api, settings_for
 
-    async with running_api(test_settings(sqlite_url, tmp_path)) as running:
+    async with running_api(settings_for(sqlite_url, tmp_path)) as running:
         yield running
 
 
 @pytest.fixture
 async def api_any(database_url: str, tmp_path: Path) -> Any:
     """The same server, once on SQLite and once on PostgreSQL."""
-    from support.app import running_api, test_settings
+    from support.app import running_api, settings_for
 
-    async with running_api(test_settings(database_url, tmp_path)) as running:
+    async with running_api(settings_for(database_url, tmp_path)) as running:
         yield running
 
 
 @pytest.fixture
 def api_with(sqlite_url: str, tmp_path: Path) -> Any:
     """``async with api_with(setting=value) as api``: a server with settings overridden."""
-    from support.app import running_api, test_settings
+    from support.app import running_api, settings_for
 
     def make(**overrides: Any) -> Any:
-        return running_api(test_settings(sqlite_url, tmp_path, **overrides))
+        return running_api(settings_for(sqlite_url, tmp_path, **overrides))
 
     return make

@@ -53,7 +53,11 @@ class Api:
         return account.id, key
 
     async def wait_for(
-        self, uuid: str, key: str, *, statuses: tuple[str, ...] = ("COMPLETED", "FAILED"),
+        self,
+        uuid: str,
+        key: str,
+        *,
+        statuses: tuple[str, ...] = ("COMPLETED", "FAILED"),
         timeout: float = 15.0,
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -73,7 +77,7 @@ def free_socket() -> socket.socket:
     return sock
 
 
-def test_settings(database_url: str, data_dir: Any, **overrides: Any) -> Settings:
+def settings_for(database_url: str, data_dir: Any, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "data_dir": data_dir,

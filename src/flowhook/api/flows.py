@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
-from fastapi import APIRouter, Body, Response
+import yaml
+from fastapi import APIRouter, Request, Response
 
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.engine.flow import compile_flow
-from flowhook.errors import Conflict, NotFound
+from flowhook.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from flowhook.store import flows as flow_repo
 from flowhook.store.flows import FlowRecord
 
 router = APIRouter()
+
+
+async def _document(request: Request) -> Any:
+    """The flow document from the body: JSON, or YAML with a YAML content type."""
+    raw = await request.body()
+    if not raw.strip():
+        raise ValidationFailed("a flow document is required", code="INVALID_FLOW")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in ("application/yaml", "application/x-yaml", "text/yaml"):
+        try:
+            return yaml.safe_load(raw)
+        except RecursionError:  # nested thousands deep
+            raise BadRequest("the body is nested too deep", code="MALFORMED_YAML") from None
+        except yaml.YAMLError as exc:
+            raise BadRequest(f"the body is not valid YAML: {exc}", code="MALFORMED_YAML") from None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
+        raise BadRequest("the request body is not valid JSON", code="MALFORMED_JSON") from None
 
 
 def _validated(document: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -33,10 +54,8 @@ async def _get(rt: Any, flow_id: str, account_id: str) -> FlowRecord:
 
 
 @router.post("/v1/flows", status_code=201)
-async def create_flow(
-    account: AccountDep, rt: RuntimeDep, document: Any = Body(...)
-) -> dict[str, Any]:
-    doc, warnings = _validated(document)
+async def create_flow(account: AccountDep, rt: RuntimeDep, request: Request) -> dict[str, Any]:
+    doc, warnings = _validated(await _document(request))
     record = await rt.store.write(lambda c: flow_repo.create(c, account.id, doc, time.time()))
     return {**record.to_api(), "warnings": warnings}
 
@@ -65,10 +84,10 @@ async def get_flow(flow_id: str, account: AccountDep, rt: RuntimeDep) -> dict[st
 
 @router.put("/v1/flows/{flow_id}")
 async def replace_flow(
-    flow_id: str, account: AccountDep, rt: RuntimeDep, document: Any = Body(...)
+    flow_id: str, account: AccountDep, rt: RuntimeDep, request: Request
 ) -> dict[str, Any]:
     await _get(rt, flow_id, account.id)
-    doc, warnings = _validated(document)
+    doc, warnings = _validated(await _document(request))
     record = await rt.store.write(
         lambda c: flow_repo.replace_test(c, flow_id, account.id, doc, time.time())
     )
