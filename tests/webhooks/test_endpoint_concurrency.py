@@ -1,0 +1,73 @@
+"""One slow receiver cannot take every connection: deliveries to one endpoint run at most
+``delivery_endpoint_concurrency`` at a time, and other endpoints go on meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import web
+
+from support.receiver import receiver
+
+FLOW: dict[str, Any] = {
+    "name": "notify",
+    "webhook_enabled": True,
+    "entry": {"start": "end"},
+    "widgets": {"end": {"type": "end"}},
+}
+
+
+async def account_with_default(api: Any, url: str, name: str) -> tuple[str, str]:
+    _, key = await api.account(name, http_enabled=True)
+    await api.request(
+        "POST", "/v1/webhooks", key=key, json={"name": "d", "url": url, "is_default": True}
+    )
+    _, flow = await api.request("POST", "/v1/flows", key=key, json=FLOW)
+    return key, flow["flow_id"]
+
+
+async def test_a_slow_endpoint_is_limited_and_does_not_starve_others(api_with: Any) -> None:
+    active = 0
+    peak = 0
+    slow_done: list[float] = []
+
+    async def slow(request: web.Request) -> web.Response:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.3)
+        active -= 1
+        slow_done.append(time.monotonic())
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/slow", slow)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    slow_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/slow"  # type: ignore[union-attr]
+    try:
+        async with api_with(delivery_endpoint_concurrency=2) as api, receiver() as fast:
+            key_a, flow_a = await account_with_default(api, slow_url, "slow")
+            key_b, flow_b = await account_with_default(api, fast.url, "fast")
+            for _ in range(8):
+                await api.request(
+                    "POST", f"/v1/flows/{flow_a}/executions", key=key_a, json={"version": "test"}
+                )
+            await asyncio.sleep(0.05)
+            await api.request(
+                "POST", f"/v1/flows/{flow_b}/executions", key=key_b, json={"version": "test"}
+            )
+            await fast.wait_for(1, timeout=5)
+            fast_at = time.monotonic()
+            deadline = time.monotonic() + 10
+            while len(slow_done) < 8:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+    finally:
+        await runner.cleanup()
+    assert peak == 2
+    assert fast_at < slow_done[-1] - 0.5  # the fast endpoint did not wait for the slow queue
