@@ -74,6 +74,7 @@ executions = Table(
     Column("finished_at", Float, nullable=True),
     Column("error_reason", String(64), nullable=True),
     Index("ix_executions_due", "due_at"),
+    Index("ix_executions_account_due", "account_id", "due_at"),
     Index("ix_executions_account", "account_id", "created_at"),
     Index("ix_executions_request", "request_id"),
 )

@@ -2,14 +2,13 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 08:52:36.666804
+Create Date: 2026-11-25 09:09:14.875100
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = "0001"
 down_revision = None
@@ -128,6 +127,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("executions", schema=None) as batch_op:
         batch_op.create_index("ix_executions_account", ["account_id", "created_at"], unique=False)
+        batch_op.create_index("ix_executions_account_due", ["account_id", "due_at"], unique=False)
         batch_op.create_index("ix_executions_due", ["due_at"], unique=False)
         batch_op.create_index("ix_executions_request", ["request_id"], unique=False)
 
@@ -236,6 +236,7 @@ def downgrade() -> None:
     with op.batch_alter_table("executions", schema=None) as batch_op:
         batch_op.drop_index("ix_executions_request")
         batch_op.drop_index("ix_executions_due")
+        batch_op.drop_index("ix_executions_account_due")
         batch_op.drop_index("ix_executions_account")
 
     op.drop_table("executions")
