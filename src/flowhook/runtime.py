@@ -9,6 +9,7 @@ from typing import Any
 
 from flowhook.engine.context import Services
 from flowhook.engine.state import ExecutionState
+from flowhook.internal.plugin import plug as plug_internal
 from flowhook.settings import Settings
 from flowhook.store.db import Store
 from flowhook.store.secrets import Cipher
@@ -52,6 +53,7 @@ class Runtime:
         flow_complete = FlowCompleteHook(store, cipher, deliveries)
         services.add(flow_complete)
         runner.hooks.append(flow_complete)
+        plug_internal(services, store, runner)
         runtime = cls(settings, store, cipher, catalog, services, runner, deliveries, flow_complete)
         return runtime
 

@@ -202,3 +202,4 @@ async def test_deliveries_are_private_and_filterable(api: Any) -> None:
     assert [d["id"] for d in listed["deliveries"]] == [delivery["id"]]
     status, text = await api.request("GET", "/metrics")
     assert status == 200 and "flowhook_deliveries_total" in text
+    assert "flowhook_deliveries_pending 0.0" in text

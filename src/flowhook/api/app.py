@@ -10,11 +10,24 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from flowhook import __version__
-from flowhook.api import accounts, deliveries, errors, executions, flows, webhooks
+from flowhook.api import (
+    accounts,
+    agents,
+    deliveries,
+    errors,
+    executions,
+    flows,
+    internal_webhooks,
+    outbound,
+    requests,
+    short_urls,
+    webhooks,
+)
 from flowhook.api.limits import BodyLimit
 from flowhook.runtime import Runtime
 from flowhook.settings import Settings
-from flowhook.webhooks.metrics import REGISTRY
+from flowhook.store import deliveries as delivery_repo
+from flowhook.webhooks.metrics import PENDING, REGISTRY
 
 
 def create_app(
@@ -35,16 +48,32 @@ def create_app(
     app = FastAPI(title="flowhook", version=__version__, lifespan=lifespan)
     app.state.key_cache = {}
     errors.install(app)
-    for module in (accounts, flows, executions, webhooks, deliveries):
+    for module in (
+        accounts,
+        flows,
+        executions,
+        webhooks,
+        deliveries,
+        outbound,
+        requests,
+        internal_webhooks,
+        short_urls,
+        agents,
+    ):
         app.include_router(module.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:
+        rt: Runtime = app.state.runtime
+        counts = await rt.store.read(delivery_repo.counts)
+        PENDING.set(counts.get("PENDING", 0))
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    app.include_router(short_urls.redirects)  # last: GET /{code} must not shadow other routes
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app

@@ -19,7 +19,9 @@ from flowhook.store.secrets import hash_key
 _KEY_TTL = 2.0
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in a thread pool, a thread
+    # hop on every request of the hot path (the trigger)
     rt: Runtime = request.app.state.runtime
     return rt
 

@@ -19,6 +19,9 @@ from flowhook.worker.triggers import new_execution
 
 router = APIRouter()
 
+ID_PATTERN = r"^[A-Za-z0-9\-]{1,64}$"
+"""What flow ids and request ids look like (filters outside it are mistakes, not queries)."""
+
 
 class Trigger(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -89,9 +92,9 @@ async def get_execution(uuid: str, account: AccountDep, rt: RuntimeDep) -> dict[
 async def list_executions(
     account: AccountDep,
     rt: RuntimeDep,
-    flow_id: str | None = None,
+    flow_id: str | None = Query(None, pattern=ID_PATTERN),
     status: Status | None = None,
-    request_id: str | None = None,
+    request_id: str | None = Query(None, pattern=ID_PATTERN),
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> dict[str, Any]:

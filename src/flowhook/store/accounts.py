@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from flowhook.domain.account import Account
+from flowhook.store.db import is_storable_id
 from flowhook.store.secrets import Cipher, hash_key
 from flowhook.store.tables import accounts
 from flowhook.webhooks.signing import new_secret
@@ -44,6 +45,8 @@ def create(
 
 
 def get(conn: Connection, account_id: str) -> Account | None:
+    if not is_storable_id(account_id, 36):
+        return None
     row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
     return Account.from_row(row) if row else None
 
@@ -64,7 +67,7 @@ def by_short_domain(conn: Connection, domain: str) -> Account | None:
 
 
 def update_settings(conn: Connection, account_id: str, **values: Any) -> Account | None:
-    if values:
+    if values and is_storable_id(account_id, 36):
         conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
     return get(conn, account_id)
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from flowhook.domain.agent import Agent
 from flowhook.engine.state import Status
+from flowhook.store.db import is_storable_id
 from flowhook.store.tables import agents, dialer_queue, executions
 
 
@@ -43,6 +44,8 @@ def create(
 
 
 def get(conn: Connection, agent_id: str, account_id: str) -> Agent | None:
+    if not is_storable_id(agent_id, 36):
+        return None
     row = conn.execute(
         select(agents).where(agents.c.id == agent_id, agents.c.account_id == account_id)
     ).first()
@@ -93,6 +96,8 @@ def update_agent(
 
 
 def remove(conn: Connection, agent_id: str, account_id: str) -> bool:
+    if not is_storable_id(agent_id, 36):
+        return False
     result = conn.execute(
         delete(agents).where(agents.c.id == agent_id, agents.c.account_id == account_id)
     )

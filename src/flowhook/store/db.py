@@ -115,9 +115,15 @@ class Store:
         self.engine.dispose()
 
 
+def is_storable_id(text: str, length: int) -> bool:
+    """Whether a text can be the id of a stored row. Any other text names nothing, and
+    looking it up could even fail: PostgreSQL refuses text with a NUL character."""
+    return len(text) <= length and "\x00" not in text
+
+
 def bind(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Callable[[Connection], T]:
     """``bind(repo_fn, a, b)`` → ``conn -> repo_fn(conn, a, b)``, for write/read."""
     return lambda conn: fn(conn, *args, **kwargs)
 
 
-__all__ = ["Store", "bind", "make_engine", "upgrade"]
+__all__ = ["Store", "bind", "is_storable_id", "make_engine", "upgrade"]

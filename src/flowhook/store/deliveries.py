@@ -11,7 +11,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from flowhook.store.tables import deliveries, delivery_attempts
@@ -84,28 +84,29 @@ def insert(
     now: float,
 ) -> bool:
     """Insert once: a second insert of the same id (a replayed step) is a no-op."""
-    exists = conn.execute(select(deliveries.c.id).where(deliveries.c.id == delivery_id)).first()
+    exists = conn.execute(_EXISTS, {"b_id": delivery_id}).first()
     if exists:
         return False
     try:
         with conn.begin_nested():
             conn.execute(
-                deliveries.insert().values(
-                    id=delivery_id,
-                    account_id=account_id,
-                    execution_uuid=execution_uuid,
-                    webhook_id=webhook_id,
-                    endpoint=endpoint,
-                    request=request_to_json(request),
-                    secret_headers=secret_headers,
-                    status=PENDING,
-                    attempts=0,
-                    due_at=due_at,
-                    lease_owner=lease_owner,
-                    lease_until=lease_until,
-                    created_at=now,
-                    updated_at=now,
-                )
+                _INSERT,
+                {
+                    "id": delivery_id,
+                    "account_id": account_id,
+                    "execution_uuid": execution_uuid,
+                    "webhook_id": webhook_id,
+                    "endpoint": endpoint,
+                    "request": request_to_json(request),
+                    "secret_headers": secret_headers,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "due_at": due_at,
+                    "lease_owner": lease_owner,
+                    "lease_until": lease_until,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
     except IntegrityError:
         return False
@@ -162,32 +163,40 @@ def record_attempt(
     now: float,
 ) -> None:
     """Log one attempt and move the delivery on (retry later, succeeded or dead letter)."""
-    number = (
-        conn.execute(
-            select(func.count())
-            .select_from(delivery_attempts)
-            .where(delivery_attempts.c.delivery_id == delivery_id)
-        ).scalar_one()
-        + 1
-    )
+    number = conn.execute(_COUNT_ATTEMPTS, {"b_id": delivery_id}).scalar_one() + 1
+    conn.execute(_INSERT_ATTEMPT, {"delivery_id": delivery_id, "number": number, **attempt})
     conn.execute(
-        delivery_attempts.insert().values(delivery_id=delivery_id, number=number, **attempt)
+        _RECORD,
+        {
+            "b_id": delivery_id,
+            "status": status,
+            "due_at": next_due,
+            "lease_owner": None,
+            "lease_until": None,
+            "last_status_code": attempt.get("status_code"),
+            "last_error": attempt.get("error_reason"),
+            "updated_at": now,
+            "finished_at": now if status != PENDING else None,
+        },
     )
-    conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id == delivery_id)
-        .values(
-            status=status,
-            attempts=deliveries.c.attempts + 1,
-            due_at=next_due,
-            lease_owner=None,
-            lease_until=None,
-            last_status_code=attempt.get("status_code"),
-            last_error=attempt.get("error_reason"),
-            updated_at=now,
-            finished_at=now if status != PENDING else None,
-        )
-    )
+
+
+# Built once: the statements every flow-complete delivery runs (insert, attempt log); their
+# columns are given by the parameters. Building and cache-keying them per call cost more
+# than running them.
+_EXISTS = select(deliveries.c.id).where(deliveries.c.id == bindparam("b_id"))
+_INSERT = deliveries.insert()
+_COUNT_ATTEMPTS = (
+    select(func.count())
+    .select_from(delivery_attempts)
+    .where(delivery_attempts.c.delivery_id == bindparam("b_id"))
+)
+_INSERT_ATTEMPT = delivery_attempts.insert()
+_RECORD = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"))
+    .values(attempts=deliveries.c.attempts + 1)
+)
 
 
 def replay(conn: Connection, account_id: str, delivery_id: str, now: float) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from flowhook.engine.state import ExecutionState, Status
+from flowhook.store.db import is_storable_id
 from flowhook.store.tables import accounts, executions
 
 FINISHED = (Status.COMPLETED.value, Status.FAILED.value)
@@ -69,23 +70,30 @@ def save(
     lease_owner: str | None,
     lease_until: float | None,
     now: float,
-) -> None:
-    """Checkpoint: the state as it is now, and when it is next due (None once finished)."""
-    conn.execute(
-        _SAVE,
-        {
-            "b_uuid": state.uuid,
-            "due_at": due_at,
-            "lease_owner": lease_owner,
-            "lease_until": lease_until,
-            **_values(state, now),
-        },
-    )
+    holder: str | None = None,
+) -> bool:
+    """Checkpoint: the state as it is now, and when it is next due (None once finished).
+
+    With ``holder``, the save applies only while that worker still holds the lease: a
+    worker that paused past its lease while another took the execution over must not
+    overwrite the new owner's progress. Returns False when nothing was saved.
+    """
+    values = {
+        "b_uuid": state.uuid,
+        "due_at": due_at,
+        "lease_owner": lease_owner,
+        "lease_until": lease_until,
+        **_values(state, now),
+    }
+    if holder is None:
+        return bool(conn.execute(_SAVE, values).rowcount)
+    return bool(conn.execute(_SAVE_HELD, {**values, "b_holder": holder}).rowcount)
 
 
 # Built once: the hot path's statement, its SET columns given by the parameters (building
 # and cache-keying a new statement per checkpoint cost more than running it).
 _SAVE = update(executions).where(executions.c.uuid == bindparam("b_uuid"))
+_SAVE_HELD = _SAVE.where(executions.c.lease_owner == bindparam("b_holder"))
 
 
 def claim_due(

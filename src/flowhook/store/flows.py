@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
+from flowhook.store.db import is_storable_id
 from flowhook.store.tables import executions, flows
 
 ALPHANUM = string.ascii_letters + string.digits
@@ -83,6 +84,8 @@ def create(conn: Connection, account_id: str, document: dict[str, Any], now: flo
 
 
 def get(conn: Connection, flow_id: str, account_id: str | None = None) -> FlowRecord | None:
+    if not is_storable_id(flow_id, 8):
+        return None
     query = select(flows).where(flows.c.flow_id == flow_id)
     if account_id is not None:
         query = query.where(flows.c.account_id == account_id)

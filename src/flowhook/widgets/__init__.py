@@ -10,6 +10,8 @@ The widgets here are pure: they read and write the execution's variables through
 # Other widget modules (webhook, internal, channels) are added to this import list by
 # their own issues.
 from flowhook.widgets import (  # noqa: F401
+    agent_allot,
+    agent_release,
     counter,
     decision,
     delay,
