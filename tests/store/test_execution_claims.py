@@ -15,8 +15,8 @@ from sqlalchemy import Connection, Engine, select
 from flowhook.engine.state import ExecutionState, Status
 from flowhook.settings import Settings
 from flowhook.store import executions as execution_repo
-from flowhook.store.tables import accounts
 from flowhook.store.db import Store, make_engine
+from flowhook.store.tables import accounts
 
 NOW = 1_700_000_000.0
 MakeState = Callable[..., ExecutionState]

@@ -7,7 +7,6 @@ import asyncio
 import time
 from pathlib import Path
 
-
 import aiohttp
 from aiohttp import web
 from sqlalchemy import create_engine, text

@@ -36,7 +36,7 @@ class Trigger(BaseModel):
 async def trigger(
     flow_id: str, body: Trigger, account: AccountDep, rt: RuntimeDep
 ) -> dict[str, str]:
-    record = await rt.catalog.flow_record(flow_id)
+    record = await rt.catalog.flow_record(flow_id, body.version)
     if record.account_id != account.id:
         raise NotFound(f"no flow {flow_id}", code="FLOW_NOT_FOUND")
     flow = rt.catalog.compiled(record, body.version)

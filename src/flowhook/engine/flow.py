@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from flowhook.engine.state import json_problem
 from flowhook.engine.widget import Widget, WidgetConfig, widget_class
 from flowhook.errors import ValidationFailed
 
@@ -90,6 +91,12 @@ def _loc(prefix: str, loc: tuple[int | str, ...]) -> str:
 def compile_flow(raw: Any) -> CompiledFlow:
     """Validate a flow document; raise ``ValidationFailed`` listing every problem."""
     problems: list[Problem] = []
+    not_json = json_problem(raw)
+    if not_json is not None:
+        problem = Problem(*not_json)
+        raise ValidationFailed(
+            "the flow is not valid", code="INVALID_FLOW", details=[problem.to_dict()]
+        )
     try:
         document = FlowDocument.model_validate(raw)
     except ValidationError as exc:

@@ -9,9 +9,42 @@ the same thing.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+MAX_DEPTH = 64
+"""How deeply lists and objects may nest in a flow document or a variable given by a caller:
+JSON encoders and templating recurse, and a value nested thousands deep would overflow them."""
+MAX_VALUES = 500_000
+"""How many values a document may hold: more than a 256 KB JSON body can, fewer than a few
+YAML aliases expand to (a "billion laughs" document)."""
+
+
+def json_problem(value: Any, path: str = "$") -> tuple[str, str] | None:
+    """The first reason a value from outside cannot be kept and served as JSON, as (path,
+    message): nested deeper than ``MAX_DEPTH``, more than ``MAX_VALUES`` values, or NaN / an
+    infinity (Python's parser reads them, but they are not JSON). None when it can.
+    Iterative, so any depth is safe."""
+    todo: list[tuple[Any, str, int]] = [(value, path, 0)]
+    seen = 0
+    while todo:
+        node, where, depth = todo.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            return path, f"more than {MAX_VALUES} values"
+        if isinstance(node, float) and not math.isfinite(node):
+            return where, f"{node} is not a JSON number"
+        if isinstance(node, dict | list):
+            if depth == MAX_DEPTH:
+                return where, f"lists and objects nest more than {MAX_DEPTH} levels deep"
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            todo.extend(
+                (child, f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}", depth + 1)
+                for key, child in items
+            )
+    return None
 
 
 class Status(StrEnum):
@@ -61,7 +94,9 @@ class ExecutionState:
     contact: str | None = None  # the customer number $user.key values belong to
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # A shallow dict, not ``dataclasses.asdict``: asdict deep-copies every variable and
+        # step on each checkpoint only for the store to encode it as JSON right after.
+        return {f.name: getattr(self, f.name) for f in _FIELDS}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ExecutionState:
@@ -80,3 +115,6 @@ class ExecutionState:
         return {
             k[len("user.key.") :]: v for k, v in self.variables.items() if k.startswith("user.key.")
         }
+
+
+_FIELDS = dataclasses.fields(ExecutionState)

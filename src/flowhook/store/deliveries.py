@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from flowhook.store.tables import deliveries, delivery_attempts
@@ -84,30 +85,31 @@ def insert(
     now: float,
 ) -> bool:
     """Insert once: a second insert of the same id (a replayed step) is a no-op."""
+    row = {
+        "id": delivery_id,
+        "account_id": account_id,
+        "execution_uuid": execution_uuid,
+        "webhook_id": webhook_id,
+        "endpoint": endpoint,
+        "request": request_to_json(request),
+        "secret_headers": secret_headers,
+        "status": PENDING,
+        "attempts": 0,
+        "due_at": due_at,
+        "lease_owner": lease_owner,
+        "lease_until": lease_until,
+        "created_at": now,
+        "updated_at": now,
+    }
+    once = _INSERT_ONCE.get(conn.dialect.name)
+    if once is not None:  # one statement, where a check + savepoint took four round trips
+        return conn.execute(once, row).first() is not None
     exists = conn.execute(_EXISTS, {"b_id": delivery_id}).first()
     if exists:
         return False
     try:
         with conn.begin_nested():
-            conn.execute(
-                _INSERT,
-                {
-                    "id": delivery_id,
-                    "account_id": account_id,
-                    "execution_uuid": execution_uuid,
-                    "webhook_id": webhook_id,
-                    "endpoint": endpoint,
-                    "request": request_to_json(request),
-                    "secret_headers": secret_headers,
-                    "status": PENDING,
-                    "attempts": 0,
-                    "due_at": due_at,
-                    "lease_owner": lease_owner,
-                    "lease_until": lease_until,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
+            conn.execute(_INSERT, row)
     except IntegrityError:
         return False
     return True
@@ -186,6 +188,10 @@ def record_attempt(
 # than running them.
 _EXISTS = select(deliveries.c.id).where(deliveries.c.id == bindparam("b_id"))
 _INSERT = deliveries.insert()
+_INSERT_ONCE: dict[str, Any] = {
+    "postgresql": postgresql.insert(deliveries).on_conflict_do_nothing().returning(deliveries.c.id),
+    "sqlite": sqlite.insert(deliveries).on_conflict_do_nothing().returning(deliveries.c.id),
+}
 _COUNT_ATTEMPTS = (
     select(func.count())
     .select_from(delivery_attempts)

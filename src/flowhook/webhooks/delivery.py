@@ -65,9 +65,16 @@ class DeliveryEngine:
     def nudge(self) -> None:
         self._wakeup.set()
 
-    def hand_over(self, delivery_id: str) -> None:
-        """Send a delivery this process just committed under its own lease (no polling)."""
-        if delivery_id not in self.in_flight:
+    def hand_over(self, delivery_id: str, delivery: Delivery | None = None) -> None:
+        """Send a delivery this process just committed under its own lease (no polling).
+
+        A caller that has the row it just committed passes it as ``delivery``: it is sent
+        as is, without reading the row back (one thread hop and query less per flow)."""
+        if delivery_id in self.in_flight:
+            return
+        if delivery is not None:
+            self._spawn(delivery)
+        else:
             self.in_flight[delivery_id] = asyncio.create_task(self._send_by_id(delivery_id))
 
     async def _send_by_id(self, delivery_id: str) -> None:

@@ -19,6 +19,7 @@ from flowhook.engine.templating import MISSING, lookup_in
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhooks as webhook_repo
 from flowhook.store.db import Store
+from flowhook.store.deliveries import Delivery
 from flowhook.store.secrets import Cipher
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.delivery import DeliveryEngine
@@ -98,6 +99,7 @@ class FlowCompleteHook:
         )
         stored, secret = split_secrets(request, self.cipher)
         delivery_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"flow-complete:{state.uuid}"))
+        endpoint = endpoint_of(request.url)
         owner = self.engine.owner
         now = time.time()
         lease_until = now + self.engine.settings.lease_seconds
@@ -110,7 +112,7 @@ class FlowCompleteHook:
                 account_id=account.id,
                 execution_uuid=state.uuid,
                 webhook_id=webhook.id,
-                endpoint=endpoint_of(request.url),
+                endpoint=endpoint,
                 request=stored,
                 secret_headers=secret,
                 due_at=now,
@@ -121,7 +123,19 @@ class FlowCompleteHook:
 
         def after(inserted: bool) -> None:
             if inserted and local:
-                self.engine.hand_over(delivery_id)
+                # the row as just committed: sent without reading it back
+                committed = Delivery(
+                    id=delivery_id,
+                    account_id=account.id,
+                    execution_uuid=state.uuid,
+                    webhook_id=webhook.id,
+                    endpoint=endpoint,
+                    request=stored,
+                    secret_headers=secret,
+                    status=delivery_repo.PENDING,
+                    attempts=0,
+                )
+                self.engine.hand_over(delivery_id, committed)
             elif inserted:
                 self.engine.nudge()
 

@@ -33,10 +33,12 @@ class Catalog:
         if account_id:
             self._accounts.pop(account_id, None)
 
-    async def flow_record(self, flow_id: str) -> FlowRecord:
+    async def flow_record(self, flow_id: str, version: str | None = None) -> FlowRecord:
+        """With ``version``, a cached record without that version is read again: another
+        process may have published the flow since."""
         now = time.monotonic()
         hit = self._flows.get(flow_id)
-        if hit and now - hit[0] < self.ttl:
+        if hit and now - hit[0] < self.ttl and (version is None or hit[1].document(version)):
             return hit[1]
         record = await self.store.read(lambda c: flow_repo.get(c, flow_id))
         if record is None:
@@ -62,7 +64,7 @@ class Catalog:
         return flow
 
     async def flow(self, flow_id: str, version: str) -> CompiledFlow:
-        return self.compiled(await self.flow_record(flow_id), version)
+        return self.compiled(await self.flow_record(flow_id, version), version)
 
     async def account(self, account_id: str) -> Account:
         now = time.monotonic()

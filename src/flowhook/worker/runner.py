@@ -45,6 +45,10 @@ class CompletionHook(Protocol):
     ) -> tuple[Write, AfterCommit | None] | None: ...
 
 
+class LeaseLost(Exception):
+    """Another worker took the execution over (this one's lease ran out): stop running it."""
+
+
 def new_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid_mod.uuid4().hex[:8]}"
 
@@ -141,6 +145,8 @@ class ExecutionRunner:
                 await self._suspend(state)
         except asyncio.CancelledError:
             raise
+        except LeaseLost:
+            log.warning("lease lost: another worker runs this execution now", uuid=state.uuid)
         except Exception:
             log.exception("execution crashed in the worker", uuid=state.uuid)
         finally:
@@ -156,21 +162,37 @@ class ExecutionRunner:
     async def _checkpoint(self, state: ExecutionState) -> None:
         now = self.services.clock()
         until = now + self.settings.lease_seconds
-        await self.store.write(
+        saved = await self.store.write(
             lambda c: execution_repo.save(
-                c, state, due_at=now, lease_owner=self.owner, lease_until=until, now=now
+                c,
+                state,
+                due_at=now,
+                lease_owner=self.owner,
+                lease_until=until,
+                now=now,
+                holder=self.owner,
             )
         )
+        if not saved:
+            raise LeaseLost(state.uuid)
 
     async def _suspend(self, state: ExecutionState) -> None:
         """A durable wait: release the lease; whoever is free when it is due resumes it."""
         now = self.services.clock()
         wake_at = state.wake_at or now
-        await self.store.write(
+        saved = await self.store.write(
             lambda c: execution_repo.save(
-                c, state, due_at=wake_at, lease_owner=None, lease_until=None, now=now
+                c,
+                state,
+                due_at=wake_at,
+                lease_owner=None,
+                lease_until=None,
+                now=now,
+                holder=self.owner,
             )
         )
+        if not saved:
+            raise LeaseLost(state.uuid)
         self.nudge(wake_at - now)
 
     async def _finish(
@@ -188,9 +210,17 @@ class ExecutionRunner:
         contact = state.contact
 
         def finish(conn: Connection) -> list[Any]:
-            execution_repo.save(
-                conn, state, due_at=None, lease_owner=None, lease_until=None, now=now
+            saved = execution_repo.save(
+                conn,
+                state,
+                due_at=None,
+                lease_owner=None,
+                lease_until=None,
+                now=now,
+                holder=self.owner,
             )
+            if not saved:  # roll back the outbox rows too
+                raise LeaseLost(state.uuid)
             if contact and user_values:
                 preferences.merge(conn, state.account_id, contact, user_values, now)
             return [write(conn) for write in writes]
@@ -273,4 +303,4 @@ class ExecutionRunner:
             await asyncio.wait(list(self.in_flight.values()), timeout=0.05)
 
 
-__all__ = ["CompletionHook", "ExecutionRunner", "new_owner_id"]
+__all__ = ["CompletionHook", "ExecutionRunner", "LeaseLost", "new_owner_id"]

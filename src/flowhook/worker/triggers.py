@@ -9,7 +9,7 @@ from typing import Any
 
 from flowhook.domain.account import Account
 from flowhook.domain.numbers import normalise
-from flowhook.engine.state import ExecutionState
+from flowhook.engine.state import MAX_DEPTH, ExecutionState, json_problem
 from flowhook.errors import ValidationFailed
 
 INPUT_VARIABLE = re.compile(r"^\$?(flow|user)\.(key|syskey)\.[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
@@ -24,6 +24,15 @@ def input_variables(variables: dict[str, Any]) -> dict[str, Any]:
             "variables must be named $flow.key.*, $flow.syskey.*, $user.key.* or $user.syskey.*",
             code="INVALID_VARIABLE_NAME",
             details=[{"path": f"$.variables.{name}", "message": "invalid name"} for name in bad],
+        )
+    not_json = [json_problem(value, f"$.variables.{name}") for name, value in variables.items()]
+    if any(not_json):
+        raise ValidationFailed(
+            f"variable values must be JSON, nested at most {MAX_DEPTH} levels deep",
+            code="INVALID_VARIABLE_VALUE",
+            details=[
+                {"path": path, "message": message} for path, message in filter(None, not_json)
+            ],
         )
     for name, value in variables.items():
         out[name.removeprefix("$")] = value

@@ -1,0 +1,187 @@
+"""The command line: accounts, migrations and ``flowhook run`` with its exit codes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, inspect, select
+from typer.testing import CliRunner
+
+from flowhook.cli import app
+from flowhook.store.tables import accounts
+from support.process import FLOWHOOK, flowhook_env
+
+GREET: dict[str, Any] = {
+    "name": "greet",
+    "entry": {"start": "a"},
+    "widgets": {
+        "a": {
+            "type": "store_variable",
+            "assignments": [{"variable": "$flow.key.greeting", "value": "hi $flow.key.x"}],
+            "next": "b",
+        },
+        "b": {"type": "end"},
+    },
+}
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A database of our own, for the CLI in this process and in subprocesses."""
+    values = flowhook_env(f"sqlite:///{tmp_path}/cli.db", tmp_path)
+    for name, value in values.items():
+        if name.startswith("FLOWHOOK_"):
+            monkeypatch.setenv(name, value)
+    return values
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def write(path: Path, doc: Any) -> Path:
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def stored_account(database_url: str, account_id: str) -> Any:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(accounts).where(accounts.c.id == account_id)).one()
+    finally:
+        engine.dispose()
+
+
+def test_account_create_prints_the_id_and_key_as_json(env: dict[str, str]) -> None:
+    out = subprocess.run(
+        [FLOWHOOK, "account", "create", "acme"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    created = json.loads(out.stdout)
+    assert set(created) == {"account_id", "api_key"}
+    row = stored_account(env["FLOWHOOK_DATABASE_URL"], created["account_id"])
+    assert row.name == "acme"
+    assert row.http_enabled is False
+    assert row.api_key_hash == hashlib.sha256(created["api_key"].encode()).hexdigest()
+
+
+def test_account_create_with_options_and_set_http(env: dict[str, str]) -> None:
+    result = invoke("account", "create", "beta", "--region", "us", "--timezone", "Asia/Kolkata")
+    assert result.exit_code == 0, result.output
+    account_id = json.loads(result.output)["account_id"]
+    row = stored_account(env["FLOWHOOK_DATABASE_URL"], account_id)
+    assert (row.default_region, row.timezone) == ("US", "Asia/Kolkata")
+
+    result = invoke("account", "set-http", account_id, "true")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"account_id": account_id, "http_enabled": True}
+    assert stored_account(env["FLOWHOOK_DATABASE_URL"], account_id).http_enabled is True
+
+
+def test_account_set_http_of_an_unknown_account_exits_1(env: dict[str, str]) -> None:
+    invoke("db", "upgrade")
+    result = CliRunner().invoke(app, ["account", "set-http", "no-such-account", "true"])
+    assert result.exit_code == 1
+
+
+def test_db_upgrade_creates_the_schema_and_is_idempotent(env: dict[str, str]) -> None:
+    for _ in range(2):
+        result = invoke("db", "upgrade")
+        assert result.exit_code == 0, result.output
+        assert "up to date" in result.output
+    engine = create_engine(env["FLOWHOOK_DATABASE_URL"])
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {"accounts", "flows", "executions", "user_preferences"} <= tables
+
+
+def test_run_prints_the_trace_and_exits_0(env: dict[str, str], tmp_path: Path) -> None:
+    result = invoke("run", str(write(tmp_path / "greet.json", GREET)), "--var", "$flow.key.x=1")
+    assert result.exit_code == 0, result.output
+    assert "store_variable" in result.output and "end" in result.output
+    assert "COMPLETED" in result.output
+    assert '"$flow.key.greeting": "hi 1"' in result.output
+
+
+def test_run_reads_yaml_too(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "greet.yaml"
+    path.write_text(yaml.safe_dump(GREET))
+    result = invoke("run", str(path), "--var", "$flow.key.x=yaml")
+    assert result.exit_code == 0, result.output
+    assert "hi yaml" in result.output
+
+
+def test_run_waits_through_a_delay(env: dict[str, str], tmp_path: Path) -> None:
+    doc = {
+        "name": "pause",
+        "entry": {"start": "wait"},
+        "widgets": {
+            "wait": {"type": "delay", "seconds": 0.2, "next": "a"},
+            "a": GREET["widgets"]["a"],
+            "b": GREET["widgets"]["b"],
+        },
+    }
+    result = invoke("run", str(write(tmp_path / "pause.json", doc)), "--var", "$flow.key.x=2")
+    assert result.exit_code == 0, result.output
+    assert "hi 2" in result.output
+
+
+def test_run_exits_1_when_the_flow_fails(env: dict[str, str], tmp_path: Path) -> None:
+    doc = {
+        "name": "fails",
+        "entry": {"start": "a"},
+        "widgets": {
+            "a": {
+                "type": "operation",
+                "operation": "divide",
+                "left": "1",
+                "right": "0",
+                "target": "$flow.key.q",
+            }
+        },
+    }
+    result = invoke("run", str(write(tmp_path / "fails.json", doc)))
+    assert result.exit_code == 1, result.output
+    assert "FAILED" in result.output and "DIVISION_BY_ZERO" in result.output
+
+
+def test_run_exits_2_for_an_invalid_flow_with_its_problems(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    doc = {**GREET, "widgets": {**GREET["widgets"], "b": {"type": "teleport"}}}
+    result = invoke("run", str(write(tmp_path / "bad.json", doc)))
+    assert result.exit_code == 2, result.output
+    assert "INVALID_FLOW" in result.output
+    assert "$.widgets.b.type" in result.output
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", ""])
+def test_run_exits_2_for_a_file_that_is_not_a_flow(
+    env: dict[str, str], tmp_path: Path, content: str
+) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text(content)
+    assert invoke("run", str(path)).exit_code == 2
+
+
+def test_run_exits_2_for_a_missing_file(env: dict[str, str], tmp_path: Path) -> None:
+    assert invoke("run", str(tmp_path / "missing.json")).exit_code == 2
+
+
+def test_run_exits_2_for_an_invalid_variable(env: dict[str, str], tmp_path: Path) -> None:
+    path = write(tmp_path / "greet.json", GREET)
+    assert invoke("run", str(path), "--var", "$call.cli.number=1").exit_code == 2
+    assert CliRunner().invoke(app, ["run", str(path), "--var", "no-equals"]).exit_code == 2
