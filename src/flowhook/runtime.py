@@ -3,6 +3,7 @@ of one process from one ``Settings``. The API, the CLI and the tests all start h
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ from flowhook.engine.state import ExecutionState
 from flowhook.internal.plugin import plug as plug_internal
 from flowhook.settings import Settings
 from flowhook.store.db import Store
+from flowhook.store.notify import Listener
 from flowhook.store.secrets import Cipher
 from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.delivery import DeliveryEngine
@@ -32,6 +34,7 @@ class Runtime:
     deliveries: DeliveryEngine
     flow_complete: FlowCompleteHook
     extras: dict[str, Any] = field(default_factory=dict)
+    listener: Listener | None = None
     started: bool = False
 
     @classmethod
@@ -62,9 +65,25 @@ class Runtime:
         if worker:
             await self.runner.start()
             await self.deliveries.start()
+            if not self.store.is_sqlite:
+                loop = asyncio.get_running_loop()
+
+                def wake_soon() -> None:
+                    loop.call_soon_threadsafe(self.wake)
+
+                self.listener = Listener(self.store.url, wake_soon)
+                self.listener.start()
         self.started = True
 
+    def wake(self) -> None:
+        """Due work was stored by another process: claim now."""
+        self.runner.nudge()
+        self.deliveries.nudge()
+
     async def stop(self) -> None:
+        if self.listener is not None:
+            await asyncio.to_thread(self.listener.stop)
+            self.listener = None
         if self.started:
             await self.runner.stop()
             await self.deliveries.stop()

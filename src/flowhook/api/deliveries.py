@@ -9,11 +9,13 @@ import time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
+from sqlalchemy import Connection
 
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.errors import BadRequest, NotFound
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store import executions as execution_repo
+from flowhook.store.notify import notify
 
 router = APIRouter()
 
@@ -64,9 +66,11 @@ async def get_delivery(delivery_id: str, account: AccountDep, rt: RuntimeDep) ->
 
 @router.post("/v1/deliveries/{delivery_id}/replay", status_code=202)
 async def replay_delivery(delivery_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
-    replayed = await rt.store.write(
-        lambda c: delivery_repo.replay(c, account.id, delivery_id, time.time())
-    )
+    def replay(conn: Connection) -> bool:
+        notify(conn)  # whichever worker is idle sends it
+        return delivery_repo.replay(conn, account.id, delivery_id, time.time())
+
+    replayed = await rt.store.write(replay)
     if not replayed:
         raise NotFound(f"no delivery {delivery_id}", code="DELIVERY_NOT_FOUND")
     rt.deliveries.nudge()

@@ -20,6 +20,7 @@ from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhooks as webhook_repo
 from flowhook.store.db import Store
 from flowhook.store.deliveries import Delivery
+from flowhook.store.notify import notify
 from flowhook.store.secrets import Cipher
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.delivery import DeliveryEngine
@@ -106,6 +107,8 @@ class FlowCompleteHook:
         local = self.engine.has_room()
 
         def write(conn: Connection) -> bool:
+            if not local:
+                notify(conn)  # another worker may send it before we do
             return delivery_repo.insert(
                 conn,
                 delivery_id=delivery_id,

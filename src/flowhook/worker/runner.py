@@ -29,6 +29,7 @@ from flowhook.errors import FlowhookError
 from flowhook.store import executions as execution_repo
 from flowhook.store import preferences
 from flowhook.store.db import Store
+from flowhook.store.notify import notify
 from flowhook.worker.catalog import Catalog
 
 log = structlog.get_logger(__name__)
@@ -94,8 +95,9 @@ class ExecutionRunner:
         due = now if start_at is None or start_at <= now else start_at
         local = run_here and self.local and due <= now and len(states) <= self.capacity
         lease_until = now + self.settings.lease_seconds if local else None
-        await self.store.write(
-            lambda c: execution_repo.insert_many(
+
+        def insert(c: Connection) -> None:
+            execution_repo.insert_many(
                 c,
                 states,
                 due_at=due,
@@ -103,7 +105,10 @@ class ExecutionRunner:
                 lease_until=lease_until,
                 now=now,
             )
-        )
+            if not local and due <= now:
+                notify(c)  # wake the workers of other processes
+
+        await self.store.write(insert)
         if local:
             for state in states:
                 self._spawn(state, flow)

@@ -1,0 +1,66 @@
+"""Waking idle workers on PostgreSQL: LISTEN/NOTIFY on one channel.
+
+A process that leaves due work for others (an API-only process accepting a trigger, a
+replayed delivery) adds ``pg_notify`` to the transaction that stores it; PostgreSQL sends
+the notification at commit (one per transaction, however many rows) and every listening
+worker claims at once instead of at its next poll. Polling stays the safety net, and
+SQLite (one process) needs none of this.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+
+import psycopg
+import structlog
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
+
+log = structlog.get_logger(__name__)
+
+CHANNEL = "flowhook_work"
+_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
+
+
+def notify(conn: Connection) -> None:
+    """Tell listening workers that due work was stored (sent when the transaction commits)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_NOTIFY)
+
+
+def libpq_url(sqlalchemy_url: str) -> str:
+    url = make_url(sqlalchemy_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+class Listener:
+    """A thread that LISTENs and calls ``on_notify`` (thread-safe) for each notification."""
+
+    def __init__(self, sqlalchemy_url: str, on_notify: Callable[[], None]) -> None:
+        self._dsn = libpq_url(sqlalchemy_url)
+        self._on_notify = on_notify
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="flowhook-listen", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._dsn, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self._on_notify()  # work may have been stored while we were not listening
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=0.5):
+                            self._on_notify()
+            except psycopg.Error as exc:
+                log.warning("listening for work failed; retrying", error=str(exc))
+                with contextlib.suppress(Exception):
+                    self._stop.wait(1.0)
