@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.routing import Route
 
 from flowhook import __version__
 from flowhook.api import (
@@ -21,6 +22,7 @@ from flowhook.api import (
     outbound,
     requests,
     short_urls,
+    trigger,
     webhooks,
 )
 from flowhook.api.limits import BodyLimit
@@ -45,12 +47,26 @@ def create_app(
         finally:
             await rt.stop()
 
-    app = FastAPI(title="flowhook", version=__version__, lifespan=lifespan)
+    # FastAPI's native OpenTelemetry is off: flowhook exports Prometheus metrics (/metrics)
+    # and installs no OpenTelemetry SDK, and left on FastAPI looks in os.environ for a
+    # configured provider on every request
+    app = FastAPI(
+        title="flowhook",
+        version=__version__,
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.key_cache = {}
     errors.install(app)
+    # the hot path as a plain route, first of all (before /docs & co.): each route tried
+    # before it costs every trigger a match, and it must shadow trigger.router's declaration
+    app.router.routes.insert(
+        0, Route(trigger.PATH, trigger.serve, methods=["POST"], include_in_schema=False)
+    )
     for module in (
         accounts,
         flows,
+        trigger,
         executions,
         webhooks,
         deliveries,

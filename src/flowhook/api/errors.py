@@ -3,6 +3,7 @@ status — malformed JSON, wrong types and unknown routes included — never a t
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -11,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from flowhook.errors import FlowhookError
+from flowhook.errors import BadRequest, FlowhookError, ValidationFailed
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +30,19 @@ def _path(loc: tuple[Any, ...]) -> str:
     return path
 
 
+def invalid_request(errors: Sequence[Mapping[str, Any]]) -> ValidationFailed:
+    """The 422 for pydantic errors whose ``loc`` starts with where the value was (``body``,
+    ``query``, ``path``), as FastAPI reports them: one ``details`` entry per error."""
+    details = [
+        {"path": _path(tuple(e.get("loc", ()))), "message": e.get("msg", "")} for e in errors
+    ]
+    return ValidationFailed("the request is not valid", details=details)
+
+
+def malformed_json() -> BadRequest:
+    return BadRequest("the request body is not valid JSON", code="MALFORMED_JSON")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(FlowhookError)
     async def _flowhook(_request: Request, exc: FlowhookError) -> JSONResponse:
@@ -37,12 +51,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return error_response(400, "MALFORMED_JSON", "the request body is not valid JSON")
-        details = [
-            {"path": _path(tuple(e.get("loc", ()))), "message": e.get("msg", "")} for e in errors
-        ]
-        return error_response(422, "VALIDATION_FAILED", "the request is not valid", details)
+        error = (
+            malformed_json()
+            if any(e.get("type") == "json_invalid" for e in errors)
+            else invalid_request(errors)
+        )
+        return error_response(error.status, error.code, error.message, error.details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,57 +1,23 @@
-"""Executions: the trigger (``POST /v1/flows/{id}/executions``, the hot path), one
-execution with its step log, and the paginated list."""
+"""Executions: one execution with its step log, and the paginated list. The trigger that
+creates them is in :mod:`flowhook.api.trigger`."""
 
 from __future__ import annotations
 
 import binascii
 import json
-import time
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.engine.state import ExecutionState, Status
 from flowhook.errors import BadRequest, NotFound
 from flowhook.store import executions as execution_repo
-from flowhook.worker.triggers import new_execution
 
 router = APIRouter()
 
 ID_PATTERN = r"^[A-Za-z0-9\-]{1,64}$"
 """What flow ids and request ids look like (filters outside it are mistakes, not queries)."""
-
-
-class Trigger(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    version: Literal["prod", "test"] = "prod"
-    cli: str | None = Field(None, max_length=32)
-    dnis: str | None = Field(None, max_length=32)
-    variables: dict[str, Any] = Field(default_factory=dict, max_length=1000)
-
-
-@router.post("/v1/flows/{flow_id}/executions", status_code=202)
-async def trigger(
-    flow_id: str, body: Trigger, account: AccountDep, rt: RuntimeDep
-) -> dict[str, str]:
-    record = await rt.catalog.flow_record(flow_id, body.version)
-    if record.account_id != account.id:
-        raise NotFound(f"no flow {flow_id}", code="FLOW_NOT_FOUND")
-    flow = rt.catalog.compiled(record, body.version)
-    state = new_execution(
-        account,
-        flow_id,
-        flow.document.type,
-        version=body.version,
-        variables=body.variables,
-        cli=body.cli,
-        dnis=body.dnis,
-        now=time.time(),
-    )
-    await rt.runner.accept([state], flow=flow)
-    return {"uuid": state.uuid, "request_id": state.request_id}
 
 
 def execution_view(state: ExecutionState) -> dict[str, Any]:

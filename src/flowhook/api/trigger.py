@@ -1,0 +1,125 @@
+"""The trigger, ``POST /v1/flows/{flow_id}/executions``: every flow starts here, so it is the
+API's hot path.
+
+It is served by :func:`serve`, a plain Starlette endpoint routed before everything else in
+:func:`flowhook.api.app.create_app`: FastAPI's per-request machinery (dependency solving, body
+handling, response encoding) cost several times the trigger's own work (design notes §4,
+docs/performance.md). :func:`serve` answers as FastAPI did, checking in FastAPI's order: the
+body is read and parsed (400), the caller authenticated (401/403), the body validated against
+:class:`Trigger` — the same pydantic model, so the same 422 messages — and then :func:`start`
+runs. One difference on purpose: a body FastAPI could not read for another reason than a JSON
+syntax error (not UTF-8, nested thousands deep) was a 400 ``HTTP_ERROR``; here it is the 400
+``MALFORMED_JSON`` that ``POST /v1/flows`` gives too.
+
+The FastAPI declaration :func:`trigger` stays so that the OpenAPI document describes the
+endpoint; :func:`serve` shadows it, and both run :func:`start`.
+"""
+
+from __future__ import annotations
+
+import email.message
+import json
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from flowhook.api.deps import AccountDep, RuntimeDep, current_account
+from flowhook.api.errors import invalid_request, malformed_json
+from flowhook.domain.account import Account
+from flowhook.errors import NotFound
+from flowhook.runtime import Runtime
+from flowhook.worker.triggers import new_execution
+
+PATH = "/v1/flows/{flow_id}/executions"
+
+
+class Trigger(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal["prod", "test"] = "prod"
+    cli: str | None = Field(None, max_length=32)
+    dnis: str | None = Field(None, max_length=32)
+    variables: dict[str, Any] = Field(default_factory=dict, max_length=1000)
+
+
+async def start(rt: Runtime, account: Account, flow_id: str, body: Trigger) -> dict[str, str]:
+    """The trigger itself: the account's flow in the asked version, a new execution, stored
+    (durable once this returns) and started."""
+    record = await rt.catalog.flow_record(flow_id, body.version)
+    if record.account_id != account.id:
+        raise NotFound(f"no flow {flow_id}", code="FLOW_NOT_FOUND")
+    flow = rt.catalog.compiled(record, body.version)
+    state = new_execution(
+        account,
+        flow_id,
+        flow.document.type,
+        version=body.version,
+        variables=body.variables,
+        cli=body.cli,
+        dnis=body.dnis,
+        now=rt.services.clock(),
+    )
+    await rt.runner.accept([state], flow=flow)
+    return {"uuid": state.uuid, "request_id": state.request_id}
+
+
+router = APIRouter()
+
+
+@router.post(PATH, status_code=202)
+async def trigger(
+    flow_id: str, body: Trigger, account: AccountDep, rt: RuntimeDep
+) -> dict[str, str]:
+    """Start an execution of the flow. Served by :func:`serve`; this declaration documents
+    it."""
+    return await start(rt, account, flow_id, body)
+
+
+async def serve(request: Request) -> Response:
+    """The trigger as a plain Starlette endpoint."""
+    body = await _body(request)
+    rt: Runtime = request.app.state.runtime
+    account = await current_account(request, rt)
+    if body is _MISSING:
+        raise invalid_request([{"loc": ("body",), "msg": "Field required"}])
+    try:
+        # as FastAPI validates a body parameter (``from_attributes`` changes only the message
+        # for a body that is not an object)
+        parsed = Trigger.model_validate(body, from_attributes=True)
+    except ValidationError as exc:
+        raise invalid_request(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
+    answer = await start(rt, account, request.path_params["flow_id"], parsed)
+    return JSONResponse(answer, status_code=202)
+
+
+_MISSING = object()
+
+
+async def _body(request: Request) -> Any:
+    """What FastAPI hands to validation: nothing for an empty body, the parsed JSON under a
+    JSON content type, the raw bytes under any other (or none), which then fail validation."""
+    raw = await request.body()
+    if not raw:
+        return _MISSING
+    if not _is_json(request.headers.get("content-type", "")):
+        return raw
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested thousands deep
+        raise malformed_json() from None
+
+
+def _is_json(content_type: str) -> bool:
+    if content_type == "application/json":
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
