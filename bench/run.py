@@ -649,6 +649,7 @@ def insert_backlog(url: str, account_id: str, count: int) -> None:
                     "lease_until": None,
                     "created_at": now,
                     "updated_at": now,
+                    "schedule_started_at": now,
                 }
                 for _ in range(first, min(count, first + 5000))
             ]
@@ -667,7 +668,7 @@ AREAS: list[tuple[str, tuple[str, ...]]] = [
     ("interpreter + widgets", ("advance (flowhook/engine/interpreter.py)",)),
     ("execution runner (accept, checkpoint, finish)", ("ExecutionRunner.",)),
     (
-        "trigger endpoint (uvicorn + FastAPI: routing, validation, auth)",
+        "trigger endpoint (uvicorn + Starlette: middleware, routing, validation, auth)",
         ("RequestResponseCycle.run_asgi", "HttpToolsProtocol."),
     ),
     ("aiohttp/uvicorn protocol callbacks", ("aiohttp/", "uvicorn/")),

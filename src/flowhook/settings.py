@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     )
     delivery_endpoint_concurrency: int = 20
     delivery_max_retry_after_s: float = 36000.0
+    # circuit breaker per endpoint (webhooks/breaker.py): after this many retryable failures
+    # in a row, send nothing to the endpoint for a cool-down (doubling while it stays down)
+    breaker_failures: int = Field(5, ge=0, description="0 turns the breaker off")
+    breaker_cooldown_s: float = 30.0
+    breaker_max_cooldown_s: float = 600.0
 
     # shortener
     short_code_length: int = 8

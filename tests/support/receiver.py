@@ -50,7 +50,9 @@ class Receiver:
 
 
 @asynccontextmanager
-async def receiver(path: str = "/hook") -> AsyncIterator[Receiver]:
+async def receiver(path: str = "/hook", port: int = 0) -> AsyncIterator[Receiver]:
+    """Listen on ``port`` (0: any free one); a fixed port lets a test bring a receiver
+    "back up" where one was down."""
     app = web.Application()
     runner = web.AppRunner(app, access_log=None)
     rec: Receiver | None = None
@@ -77,7 +79,7 @@ async def receiver(path: str = "/hook") -> AsyncIterator[Receiver]:
 
     app.router.add_route("*", "/{tail:.*}", handle)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     rec = Receiver(f"http://127.0.0.1:{port}{path}")

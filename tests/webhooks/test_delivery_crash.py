@@ -44,12 +44,14 @@ def pending(db_url: str) -> int:
 async def test_sigkill_with_500_pending_deliveries_loses_none(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path}/crash.db"
     hook_port, api_port = free_port(), free_port()
-    # a long, fast schedule: the receiver is down for a while, nothing may dead-letter
+    # a long, fast schedule: the receiver is down for a while, nothing may dead-letter;
+    # the endpoint's circuit opens and holds the deliveries back for 1 s at a time
     env = flowhook_env(
         db_url,
         tmp_path,
         port=api_port,
         delivery_schedule_s="[" + ",".join(["0"] + ["0.3"] * 60) + "]",
+        breaker_cooldown_s=1,
     )
     account = create_account(env)
     auth = {"Authorization": f"Bearer {account['api_key']}"}

@@ -3,11 +3,17 @@
 A delivery row is created in the transaction that ends an execution (or by a
 fire-and-forget webhook widget) and is due work until it SUCCEEDED or FAILED (dead
 letter). Its id is the ``webhook-id`` header: stable across retries and replays.
+
+While an endpoint's circuit is open (``webhooks/breaker.py``) its deliveries are moved as
+a whole: :func:`postpone` pushes them past the cool-down and dead-letters those older than
+the whole retry schedule, in two statements however many there are.
 """
 
 from __future__ import annotations
 
 import base64
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +25,8 @@ from flowhook.store.tables import deliveries, delivery_attempts
 from flowhook.webhooks.message import OutgoingRequest
 
 PENDING, SUCCEEDED, FAILED = "PENDING", "SUCCEEDED", "FAILED"
+CIRCUIT_OPEN = "CIRCUIT_OPEN"
+"""``last_error`` of a delivery held back (or dead-lettered) while its endpoint was down."""
 
 
 @dataclass
@@ -100,6 +108,7 @@ def insert(
         "lease_until": lease_until,
         "created_at": now,
         "updated_at": now,
+        "schedule_started_at": now,
     }
     once = _INSERT_ONCE.get(conn.dialect.name)
     if once is not None:  # one statement, where a check + savepoint took four round trips
@@ -116,20 +125,37 @@ def insert(
 
 
 def claim_due(
-    conn: Connection, owner: str, now: float, lease_until: float, limit: int
+    conn: Connection,
+    owner: str,
+    now: float,
+    lease_until: float,
+    limit: int,
+    *,
+    per_endpoint: int | None = None,
+    rooms: Mapping[str, int] | None = None,
 ) -> list[Delivery]:
+    """Lease up to ``limit`` due deliveries whose lease is free or expired, oldest first.
+
+    At most ``per_endpoint`` of them to one endpoint, or ``rooms[endpoint]`` for the
+    endpoints listed there (0 leaves the endpoint out): the backlog of one receiver cannot
+    take the batch, or the caller's in-flight budget, that other receivers' deliveries need.
+    """
     c = deliveries.c
     free = or_(c.lease_until.is_(None), c.lease_until < now)
-    ids = [
-        r[0]
-        for r in conn.execute(
-            select(c.id)
-            .where(c.due_at <= now, free)
-            .order_by(c.due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ]
+    rooms = rooms or {}
+    query = select(c.id, c.endpoint).where(c.due_at <= now, free)
+    full = sorted(endpoint for endpoint, room in rooms.items() if room <= 0)
+    if full:
+        query = query.where(c.endpoint.not_in(full))
+    default = limit if per_endpoint is None else per_endpoint
+    taken: Counter[str] = Counter()
+    ids: list[str] = []
+    for row in conn.execute(
+        query.order_by(c.due_at).limit(limit).with_for_update(skip_locked=True)
+    ):
+        if taken[row.endpoint] < rooms.get(row.endpoint, default):
+            taken[row.endpoint] += 1
+            ids.append(row.id)
     if not ids:
         return []
     conn.execute(
@@ -139,6 +165,71 @@ def claim_due(
     )
     rows = conn.execute(select(deliveries).where(c.id.in_(ids), c.lease_owner == owner))
     return [_delivery(r) for r in rows]
+
+
+def release(conn: Connection, owner: str, delivery_id: str, *, due_at: float, now: float) -> None:
+    """Hand back a delivery this process leased but did not send (its endpoint's circuit
+    is open): due again at ``due_at``, no attempt counted."""
+    c = deliveries.c
+    conn.execute(
+        update(deliveries)
+        .where(c.id == delivery_id, c.lease_owner == owner, c.status == PENDING)
+        .values(
+            due_at=due_at,
+            lease_owner=None,
+            lease_until=None,
+            last_error=CIRCUIT_OPEN,
+            updated_at=now,
+        )
+    )
+
+
+def postpone(
+    conn: Connection,
+    endpoint: str,
+    *,
+    until: float,
+    owner: str,
+    started_before: float,
+    now: float,
+) -> tuple[int, int]:
+    """Move the endpoint's pending deliveries due before ``until`` to ``until``, without
+    counting attempts; dead-letter those whose schedule started before ``started_before``
+    (they would have run out of attempts by now). Rows another live worker holds are left
+    to it. Returns (dead-lettered, postponed).
+    """
+    c = deliveries.c
+    waiting = and_(
+        c.endpoint == endpoint,
+        c.status == PENDING,
+        c.due_at < until,
+        or_(c.lease_until.is_(None), c.lease_until < now, c.lease_owner == owner),
+    )
+    dead = conn.execute(
+        update(deliveries)
+        .where(waiting, c.schedule_started_at < started_before)
+        .values(
+            status=FAILED,
+            due_at=None,
+            lease_owner=None,
+            lease_until=None,
+            last_error=CIRCUIT_OPEN,
+            updated_at=now,
+            finished_at=now,
+        )
+    ).rowcount
+    postponed = conn.execute(
+        update(deliveries)
+        .where(waiting)
+        .values(
+            due_at=until,
+            lease_owner=None,
+            lease_until=None,
+            last_error=CIRCUIT_OPEN,
+            updated_at=now,
+        )
+    ).rowcount
+    return int(dead or 0), int(postponed or 0)
 
 
 def get_for_send(conn: Connection, delivery_id: str) -> Delivery | None:
@@ -218,6 +309,7 @@ def replay(conn: Connection, account_id: str, delivery_id: str, now: float) -> b
             lease_until=None,
             finished_at=None,
             updated_at=now,
+            schedule_started_at=now,
         )
     )
     return bool(result.rowcount)

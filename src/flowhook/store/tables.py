@@ -114,7 +114,10 @@ deliveries = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("finished_at", Float, nullable=True),
+    # when the retry schedule (re)started: creation, or the last replay
+    Column("schedule_started_at", Float, nullable=False),
     Index("ix_deliveries_due", "due_at"),
+    Index("ix_deliveries_endpoint_due", "endpoint", "due_at"),  # postponing one endpoint
     Index("ix_deliveries_account", "account_id", "created_at"),
     Index("ix_deliveries_execution", "execution_uuid"),
 )

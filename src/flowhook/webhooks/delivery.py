@@ -3,7 +3,10 @@
 Deliveries are rows (see ``store.deliveries``), claimed under a lease like executions, so
 any number of workers share them and a worker killed mid-send loses nothing: the lease
 expires and another worker sends again with the same ``webhook-id``. A per-endpoint
-semaphore keeps one slow receiver from taking every connection.
+semaphore keeps one slow receiver from taking every connection, and a claim takes no more
+of one endpoint's deliveries than its semaphore will run soon, so a receiver's backlog
+cannot fill the in-flight budget either. A receiver that is down trips its circuit
+(``breaker.py``): its deliveries are held back, in the database, until a probe succeeds.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import Counter
 from typing import Any
 
 import structlog
@@ -23,10 +27,11 @@ from flowhook.store.db import Store
 from flowhook.store.deliveries import Delivery
 from flowhook.store.secrets import Cipher
 from flowhook.webhooks import metrics
+from flowhook.webhooks.breaker import Admission, Breaker, State
 from flowhook.webhooks.client import HttpClient
-from flowhook.webhooks.message import OutgoingRequest
+from flowhook.webhooks.message import HttpResult, OutgoingRequest
 from flowhook.webhooks.outcome import raw_text
-from flowhook.webhooks.retry import classify, next_attempt_at, retry_after_seconds
+from flowhook.webhooks.retry import Outcome, classify, next_attempt_at, retry_after_seconds
 from flowhook.webhooks.signing import signature_headers
 from flowhook.worker.catalog import Catalog
 
@@ -34,6 +39,8 @@ log = structlog.get_logger(__name__)
 
 EXCERPT_CHARS = 2_000
 _SECRET_TTL = 30.0
+_CLAIM_AHEAD = 2
+"""A claim keeps at most this many rounds of an endpoint's semaphore waiting in memory."""
 
 
 class DeliveryEngine:
@@ -54,6 +61,8 @@ class DeliveryEngine:
         self.owner = owner
         self.in_flight: dict[str, asyncio.Task[None]] = {}
         self._endpoints: dict[str, asyncio.Semaphore] = {}
+        self._held: Counter[str] = Counter()  # deliveries in memory (waiting or sending)
+        self.breaker = Breaker.from_settings(settings)
         self._secrets: dict[str, tuple[float, str]] = {}
         self._wakeup = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
@@ -64,6 +73,15 @@ class DeliveryEngine:
 
     def nudge(self) -> None:
         self._wakeup.set()
+
+    def due_at(self, endpoint: str, now: float) -> float:
+        """When a new delivery to ``endpoint`` is due: now, or the end of its cool-down."""
+        return self.breaker.held_until(endpoint, now) or now
+
+    def takes(self, endpoint: str) -> bool:
+        """Whether a delivery committed now should be sent at once by this process (under
+        its lease) rather than left to the claim loop."""
+        return self.has_room() and self.breaker.state(endpoint) is State.CLOSED
 
     def hand_over(self, delivery_id: str, delivery: Delivery | None = None) -> None:
         """Send a delivery this process just committed under its own lease (no polling).
@@ -81,7 +99,11 @@ class DeliveryEngine:
         try:
             delivery = await self.store.read(lambda c: delivery_repo.get_for_send(c, delivery_id))
             if delivery is not None and delivery.status == delivery_repo.PENDING:
-                await self._deliver(delivery)
+                self._held[delivery.endpoint] += 1
+                try:
+                    await self._deliver(delivery)
+                finally:
+                    self._let_go(delivery.endpoint)
         finally:
             self.in_flight.pop(delivery_id, None)
 
@@ -91,8 +113,20 @@ class DeliveryEngine:
                 await self._deliver(delivery)
             finally:
                 self.in_flight.pop(delivery.id, None)
+                self._let_go(delivery.endpoint)
 
+        self._held[delivery.endpoint] += 1  # counted at once: the next claim sees it
         self.in_flight[delivery.id] = asyncio.create_task(run())
+
+    def _let_go(self, endpoint: str) -> None:
+        self._held[endpoint] -= 1
+        if self._held[endpoint] <= 0:
+            del self._held[endpoint]
+        if self._held[endpoint] == self._claim_ahead() // 2:
+            self.nudge()  # claims left the endpoint out: there is room for a round again
+
+    def _claim_ahead(self) -> int:
+        return max(1, _CLAIM_AHEAD * self.settings.delivery_endpoint_concurrency)
 
     async def _secret(self, account_id: str) -> str:
         now = time.monotonic()
@@ -123,23 +157,39 @@ class DeliveryEngine:
         except Exception:
             log.exception("delivery attempt crashed", delivery=delivery.id)
 
-    async def _attempt(self, delivery: Delivery) -> None:
-        account = await self.catalog.account(delivery.account_id)
-        secret = await self._secret(delivery.account_id)
+    def _signed(self, delivery: Delivery, secret: str) -> OutgoingRequest:
         req = delivery.request
         headers = dict(req.headers)
         if delivery.secret_headers:
             headers.update(json.loads(self.cipher.decrypt(delivery.secret_headers)))
         headers.update(signature_headers(secret, delivery.id, req.body or b"", time.time()))
-        outgoing = OutgoingRequest(req.method, req.url, headers, req.body, req.timeout_s)
-        metrics.IN_FLIGHT.inc()
-        try:
-            async with self._endpoint(delivery.endpoint):
-                result = await self.http.send(outgoing, http_enabled=account.http_enabled)
-        finally:
-            metrics.IN_FLIGHT.dec()
+        return OutgoingRequest(req.method, req.url, headers, req.body, req.timeout_s)
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        account = await self.catalog.account(delivery.account_id)
+        secret = await self._secret(delivery.account_id)
+        endpoint = delivery.endpoint
+        async with self._endpoint(endpoint):
+            # asked after the wait for the semaphore: the attempts ahead may have opened it
+            admission = self.breaker.admit(endpoint, time.time())
+            if admission is not Admission.HOLD:
+                try:
+                    outgoing = self._signed(delivery, secret)
+                    metrics.IN_FLIGHT.inc()
+                    try:
+                        result = await self.http.send(outgoing, http_enabled=account.http_enabled)
+                    finally:
+                        metrics.IN_FLIGHT.dec()
+                except BaseException:
+                    if admission is Admission.PROBE:
+                        self.breaker.released(endpoint)  # a probe that says nothing
+                    raise
+        if admission is Admission.HOLD:
+            await self._hand_back(delivery)
+            return
         now = time.time()
         outcome = classify(result)
+        opened = self._judge(endpoint, result, outcome, admission, now)
         metrics.ATTEMPTS.labels(outcome).inc()
         metrics.ATTEMPT_LATENCY.observe(result.duration_s)
         next_due: float | None = None
@@ -149,6 +199,9 @@ class DeliveryEngine:
             retry_after = retry_after_seconds(result.headers, now) if result.headers else None
             next_due = next_attempt_at(delivery.attempts + 1, now, self.settings, retry_after)
             status = delivery_repo.PENDING if next_due is not None else delivery_repo.FAILED
+            held = self.breaker.held_until(endpoint, now)
+            if next_due is not None and held is not None:
+                next_due = max(next_due, held)
         else:
             status = delivery_repo.FAILED
         if status == delivery_repo.SUCCEEDED:
@@ -171,9 +224,58 @@ class DeliveryEngine:
                 c, delivery.id, attempt=attempt, status=status, next_due=next_due, now=now
             )
         )
+        if opened is not None:
+            await self._postpone(endpoint, opened, now)
         if next_due is not None:
             with contextlib.suppress(RuntimeError):
                 asyncio.get_running_loop().call_later(max(0.0, next_due - now), self.nudge)
+
+    # the circuit breaker -----------------------------------------------------------------
+    def _judge(
+        self, endpoint: str, result: HttpResult, outcome: Outcome, admission: Admission, now: float
+    ) -> float | None:
+        """Tell the breaker what the attempt says about the endpoint; the end of the
+        cool-down when this attempt opened its circuit."""
+        opened: float | None = None
+        if outcome == "retry":
+            opened = self.breaker.failed(endpoint, now)
+        elif result.status is not None:  # it answered, even if with a 4xx: it is up
+            if self.breaker.succeeded(endpoint):
+                log.info("circuit closed", endpoint=endpoint)
+                self.nudge()  # deliveries handed back during the probe are due
+        elif admission is Admission.PROBE:
+            self.breaker.released(endpoint)  # not sent (configuration): nothing learned
+        metrics.ENDPOINTS_OPEN.set(self.breaker.open_count())
+        return opened
+
+    async def _postpone(self, endpoint: str, until: float, now: float) -> None:
+        """Hold the endpoint's pending deliveries back until the cool-down ends, in one
+        statement; dead-letter those older than the whole retry schedule."""
+        span = self.settings.scaled(sum(self.settings.delivery_schedule_s))
+        dead, postponed = await self.store.write(
+            lambda c: delivery_repo.postpone(
+                c, endpoint, until=until, owner=self.owner, started_before=now - span, now=now
+            )
+        )
+        metrics.POSTPONED.inc(postponed)
+        if dead:
+            metrics.DELIVERIES.labels("failed").inc(dead)
+        log.warning(
+            "circuit open: endpoint is down, its deliveries wait",
+            endpoint=endpoint,
+            cooldown_s=round(until - now, 3),
+            postponed=postponed,
+            dead_lettered=dead,
+        )
+
+    async def _hand_back(self, delivery: Delivery) -> None:
+        """Release a leased delivery unsent: due at the end of the cool-down (or now, while
+        a probe is out: claims leave the endpoint out until the probe's outcome)."""
+        now = time.time()
+        due = self.due_at(delivery.endpoint, now)
+        await self.store.write(
+            lambda c: delivery_repo.release(c, self.owner, delivery.id, due_at=due, now=now)
+        )
 
     def _renewal(self, ids: list[str], until: float) -> Any:
         return lambda c: delivery_repo.renew(c, self.owner, ids, until)
@@ -206,8 +308,14 @@ class DeliveryEngine:
             return 0
         now = time.time()
         until = now + self.settings.lease_seconds
+        ahead = self._claim_ahead()
+        rooms = {endpoint: ahead - held for endpoint, held in self._held.items()}
+        for endpoint, limit in self.breaker.limits(now).items():
+            rooms[endpoint] = min(rooms.get(endpoint, limit), limit - self._held[endpoint])
         claimed = await self.store.write(
-            lambda c: delivery_repo.claim_due(c, self.owner, now, until, free)
+            lambda c: delivery_repo.claim_due(
+                c, self.owner, now, until, free, per_endpoint=ahead, rooms=rooms
+            )
         )
         for delivery in claimed:
             if delivery.id not in self.in_flight:

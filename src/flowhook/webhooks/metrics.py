@@ -32,3 +32,13 @@ PENDING = Gauge(
 IN_FLIGHT = Gauge(
     "flowhook_deliveries_in_flight", "Deliveries being sent by this process", registry=REGISTRY
 )
+ENDPOINTS_OPEN = Gauge(
+    "flowhook_endpoints_open",
+    "Endpoints whose circuit is open or probing in this process: nothing is sent to them",
+    registry=REGISTRY,
+)
+POSTPONED = Counter(
+    "flowhook_deliveries_postponed_total",
+    "Deliveries held back, without an attempt, because their endpoint's circuit opened",
+    registry=REGISTRY,
+)

@@ -104,7 +104,8 @@ class FlowCompleteHook:
         owner = self.engine.owner
         now = time.time()
         lease_until = now + self.engine.settings.lease_seconds
-        local = self.engine.has_room()
+        due_at = self.engine.due_at(endpoint, now)  # later while the endpoint is down
+        local = self.engine.takes(endpoint)
 
         def write(conn: Connection) -> bool:
             if not local:
@@ -118,7 +119,7 @@ class FlowCompleteHook:
                 endpoint=endpoint,
                 request=stored,
                 secret_headers=secret,
-                due_at=now,
+                due_at=due_at,
                 lease_owner=owner if local else None,
                 lease_until=lease_until if local else None,
                 now=now,
@@ -139,7 +140,7 @@ class FlowCompleteHook:
                     attempts=0,
                 )
                 self.engine.hand_over(delivery_id, committed)
-            elif inserted:
+            elif inserted and due_at <= now:
                 self.engine.nudge()
 
         return write, after

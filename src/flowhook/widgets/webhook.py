@@ -189,7 +189,9 @@ class WebhookWidget(Widget[WebhookConfig]):
         stored, secret = split_secrets(request, ctx.services.get(Cipher))
         engine = ctx.services.get(DeliveryEngine)
         now = ctx.now()
-        local = engine.has_room()
+        endpoint = endpoint_of(request.url)
+        due_at = engine.due_at(endpoint, now)  # later while the endpoint is down
+        local = engine.takes(endpoint)
         lease_until = now + ctx.settings.lease_seconds
         inserted = await ctx.services.get(Store).write(
             lambda c: delivery_repo.insert(
@@ -198,10 +200,10 @@ class WebhookWidget(Widget[WebhookConfig]):
                 account_id=ctx.account.id,
                 execution_uuid=state.uuid,
                 webhook_id=webhook_id,
-                endpoint=endpoint_of(request.url),
+                endpoint=endpoint,
                 request=stored,
                 secret_headers=secret,
-                due_at=now,
+                due_at=due_at,
                 lease_owner=engine.owner if local else None,
                 lease_until=lease_until if local else None,
                 now=now,
@@ -210,7 +212,7 @@ class WebhookWidget(Widget[WebhookConfig]):
         ctx.log["delivery"] = delivery_id
         if inserted and local:
             engine.hand_over(delivery_id)
-        elif inserted:
+        elif inserted and due_at <= now:
             engine.nudge()
 
     def _failed(

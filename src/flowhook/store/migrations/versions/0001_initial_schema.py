@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 09:09:14.875100
+Create Date: 2026-11-25 09:53:06.907024
 """
 
 from __future__ import annotations
@@ -72,11 +72,13 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("updated_at", sa.Float(), nullable=False),
         sa.Column("finished_at", sa.Float(), nullable=True),
+        sa.Column("schedule_started_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index("ix_deliveries_account", ["account_id", "created_at"], unique=False)
         batch_op.create_index("ix_deliveries_due", ["due_at"], unique=False)
+        batch_op.create_index("ix_deliveries_endpoint_due", ["endpoint", "due_at"], unique=False)
         batch_op.create_index("ix_deliveries_execution", ["execution_uuid"], unique=False)
 
     op.create_table(
@@ -250,6 +252,7 @@ def downgrade() -> None:
     op.drop_table("delivery_attempts")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_execution")
+        batch_op.drop_index("ix_deliveries_endpoint_due")
         batch_op.drop_index("ix_deliveries_due")
         batch_op.drop_index("ix_deliveries_account")
 
