@@ -3,8 +3,6 @@ and replay of a dead letter."""
 
 from __future__ import annotations
 
-import binascii
-import json
 import time
 from typing import Any, Literal
 
@@ -12,9 +10,9 @@ from fastapi import APIRouter, Query
 from sqlalchemy import Connection
 
 from flowhook.api.deps import AccountDep, RuntimeDep
-from flowhook.errors import BadRequest, NotFound
+from flowhook.api.pagination import page_of, parse_cursor
+from flowhook.errors import NotFound
 from flowhook.store import deliveries as delivery_repo
-from flowhook.store import executions as execution_repo
 from flowhook.store.notify import notify
 
 router = APIRouter()
@@ -30,12 +28,7 @@ async def list_deliveries(
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    after = None
-    if cursor:
-        try:
-            after = execution_repo.decode_cursor(cursor)
-        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-            raise BadRequest("cursor is not one this API gave", code="INVALID_CURSOR") from None
+    after = parse_cursor(cursor)
     rows = await rt.store.read(
         lambda c: delivery_repo.list_for(
             c,
@@ -47,12 +40,7 @@ async def list_deliveries(
             after=after,
         )
     )
-    page = rows[:limit]
-    next_cursor = (
-        execution_repo.encode_cursor(page[-1]["created_at"], page[-1]["id"])
-        if len(rows) > limit
-        else None
-    )
+    page, next_cursor = page_of(rows, limit, lambda r: (r["created_at"], r["id"]))
     return {"deliveries": page, "next_cursor": next_cursor}
 
 

@@ -3,15 +3,14 @@ creates them is in :mod:`flowhook.api.trigger`."""
 
 from __future__ import annotations
 
-import binascii
-import json
 from typing import Any
 
 from fastapi import APIRouter, Query
 
 from flowhook.api.deps import AccountDep, RuntimeDep
+from flowhook.api.pagination import page_of, parse_cursor
 from flowhook.engine.state import ExecutionState, Status
-from flowhook.errors import BadRequest, NotFound
+from flowhook.errors import NotFound
 from flowhook.store import executions as execution_repo
 
 router = APIRouter()
@@ -64,12 +63,7 @@ async def list_executions(
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    after = None
-    if cursor:
-        try:
-            after = execution_repo.decode_cursor(cursor)
-        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-            raise BadRequest("cursor is not one this API gave", code="INVALID_CURSOR") from None
+    after = parse_cursor(cursor)
     rows = await rt.store.read(
         lambda c: execution_repo.list_for(
             c,
@@ -81,12 +75,7 @@ async def list_executions(
             after=after,
         )
     )
-    page = rows[:limit]
-    next_cursor = (
-        execution_repo.encode_cursor(page[-1].created_at, page[-1].uuid)
-        if len(rows) > limit
-        else None
-    )
+    page, next_cursor = page_of(rows, limit, lambda r: (r.created_at, r.uuid))
     return {
         "executions": [
             {

@@ -9,9 +9,7 @@ account's short domain, only that account's codes resolve there.
 
 from __future__ import annotations
 
-import binascii
 import html
-import json
 import time
 from typing import Any
 
@@ -21,11 +19,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.api.errors import error_response
+from flowhook.api.pagination import page_of, parse_cursor
 from flowhook.domain.account import Account
-from flowhook.errors import BadRequest, NotFound, Unauthorized
+from flowhook.errors import NotFound, Unauthorized
 from flowhook.internal import shortener
 from flowhook.store import accounts as account_repo
-from flowhook.store import executions as execution_repo
 from flowhook.store import short_urls as short_repo
 from flowhook.store.db import is_storable_id
 from flowhook.store.short_urls import ShortUrlRecord
@@ -104,19 +102,9 @@ async def list_short_urls(
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    after = None
-    if cursor:
-        try:
-            after = execution_repo.decode_cursor(cursor)
-        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-            raise BadRequest("cursor is not one this API gave", code="INVALID_CURSOR") from None
+    after = parse_cursor(cursor)
     rows = await rt.store.read(lambda c: short_repo.list_for(c, account.id, limit + 1, after))
-    page = rows[:limit]
-    next_cursor = (
-        execution_repo.encode_cursor(page[-1].created_at, page[-1].code)
-        if len(rows) > limit
-        else None
-    )
+    page, next_cursor = page_of(rows, limit, lambda r: (r.created_at, r.code))
     return {
         "short_urls": [short_url_view(r, account, rt.settings.base_url) for r in page],
         "next_cursor": next_cursor,
