@@ -34,6 +34,7 @@ from flowhook.webhooks.outcome import raw_text
 from flowhook.webhooks.retry import Outcome, classify, next_attempt_at, retry_after_seconds
 from flowhook.webhooks.signing import signature_headers
 from flowhook.worker.catalog import Catalog
+from flowhook.worker.leased import LeasedWorker
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +44,9 @@ _CLAIM_AHEAD = 2
 """A claim keeps at most this many rounds of an endpoint's semaphore waiting in memory."""
 
 
-class DeliveryEngine:
+class DeliveryEngine(LeasedWorker):
+    work = "deliveries"
+
     def __init__(
         self,
         store: Store,
@@ -53,26 +56,15 @@ class DeliveryEngine:
         settings: Settings,
         owner: str,
     ) -> None:
-        self.store = store
+        super().__init__(store, settings, time.time)
         self.catalog = catalog
         self.http = http
         self.cipher = cipher
-        self.settings = settings
         self.owner = owner
-        self.in_flight: dict[str, asyncio.Task[None]] = {}
         self._endpoints: dict[str, asyncio.Semaphore] = {}
         self._held: Counter[str] = Counter()  # deliveries in memory (waiting or sending)
         self.breaker = Breaker.from_settings(settings)
         self._secrets: dict[str, tuple[float, str]] = {}
-        self._wakeup = asyncio.Event()
-        self._loops: list[asyncio.Task[None]] = []
-        self._stopping = False
-
-    def has_room(self) -> bool:
-        return len(self.in_flight) < self.settings.worker_concurrency
-
-    def nudge(self) -> None:
-        self._wakeup.set()
 
     def due_at(self, endpoint: str, now: float) -> float:
         """When a new delivery to ``endpoint`` is due: now, or the end of its cool-down."""
@@ -277,29 +269,10 @@ class DeliveryEngine:
             lambda c: delivery_repo.release(c, self.owner, delivery.id, due_at=due, now=now)
         )
 
-    def _renewal(self, ids: list[str], until: float) -> Any:
+    def renewal(self, ids: list[str], until: float) -> Any:
         return lambda c: delivery_repo.renew(c, self.owner, ids, until)
 
-    # the loops ------------------------------------------------------------------------
-    async def start(self) -> None:
-        self._stopping = False
-        self._loops = [
-            asyncio.create_task(self._claim_forever(), name="claim deliveries"),
-            asyncio.create_task(self._heartbeat_forever(), name="renew delivery leases"),
-        ]
-
-    async def stop(self, drain_timeout: float = 5.0) -> None:
-        self._stopping = True
-        for task in self._loops:
-            task.cancel()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self.in_flight:
-            await asyncio.wait(list(self.in_flight.values()), timeout=drain_timeout)
-        for task in list(self.in_flight.values()):
-            task.cancel()
-
+    # claiming -------------------------------------------------------------------------
     async def claim_once(self) -> int:
         free = min(
             self.settings.worker_concurrency - len(self.in_flight), self.settings.claim_batch
@@ -321,29 +294,3 @@ class DeliveryEngine:
             if delivery.id not in self.in_flight:
                 self._spawn(delivery)
         return len(claimed)
-
-    async def _claim_forever(self) -> None:
-        while not self._stopping:
-            try:
-                got = await self.claim_once()
-            except Exception:
-                log.exception("claiming deliveries failed")
-                got = 0
-            if got and self.has_room():
-                continue
-            self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self.settings.poll_interval_s)
-
-    async def _heartbeat_forever(self) -> None:
-        period = max(self.settings.lease_seconds / 3, 0.05)
-        while not self._stopping:
-            await asyncio.sleep(period)
-            ids = list(self.in_flight)
-            if not ids:
-                continue
-            until = time.time() + self.settings.lease_seconds
-            try:
-                await self.store.write(self._renewal(ids, until))
-            except Exception:
-                log.exception("renewing delivery leases failed")

@@ -31,6 +31,7 @@ from flowhook.store import preferences
 from flowhook.store.db import Store
 from flowhook.store.notify import notify
 from flowhook.worker.catalog import Catalog
+from flowhook.worker.leased import LeasedWorker
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +55,9 @@ def new_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid_mod.uuid4().hex[:8]}"
 
 
-class ExecutionRunner:
+class ExecutionRunner(LeasedWorker):
+    work = "executions"
+
     def __init__(
         self,
         store: Store,
@@ -64,16 +67,11 @@ class ExecutionRunner:
         owner: str | None = None,
         hooks: list[CompletionHook] | None = None,
     ) -> None:
-        self.store = store
+        super().__init__(store, services.settings, services.clock)
         self.catalog = catalog
         self.services = services
-        self.settings = services.settings
         self.owner = owner or new_owner_id()
         self.hooks: list[CompletionHook] = list(hooks or [])
-        self.in_flight: dict[str, asyncio.Task[None]] = {}
-        self._wakeup = asyncio.Event()
-        self._loops: list[asyncio.Task[None]] = []
-        self._stopping = False
         self.local = True  # False in an API-only process: new work is left to the workers
 
     # accepting work ---------------------------------------------------------------
@@ -114,14 +112,6 @@ class ExecutionRunner:
                 self._spawn(state, flow)
         else:
             self.nudge(due - now)
-
-    def nudge(self, delay: float = 0.0) -> None:
-        """Make the claim loop look for due work now (or after ``delay`` seconds)."""
-        if delay <= 0:
-            self._wakeup.set()
-        else:
-            with contextlib.suppress(RuntimeError):
-                asyncio.get_running_loop().call_later(delay, self._wakeup.set)
 
     def _spawn(self, state: ExecutionState, flow: CompiledFlow | None = None) -> None:
         task = asyncio.create_task(self._execute(state, flow), name=f"execution {state.uuid}")
@@ -235,25 +225,9 @@ class ExecutionRunner:
             if callback is not None:
                 callback(result)
 
-    # the loops ------------------------------------------------------------------------
-    async def start(self) -> None:
-        self._stopping = False
-        self._loops = [
-            asyncio.create_task(self._claim_forever(), name="claim executions"),
-            asyncio.create_task(self._heartbeat_forever(), name="renew leases"),
-        ]
-
+    # claiming -------------------------------------------------------------------------
     async def stop(self, *, drain_timeout: float = 5.0) -> None:
-        self._stopping = True
-        for task in self._loops:
-            task.cancel()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self.in_flight:
-            await asyncio.wait(list(self.in_flight.values()), timeout=drain_timeout)
-        for task in list(self.in_flight.values()):
-            task.cancel()
+        await super().stop(drain_timeout=drain_timeout)
         with contextlib.suppress(Exception):
             await self.store.write(lambda c: execution_repo.release_all(c, self.owner))
 
@@ -271,35 +245,8 @@ class ExecutionRunner:
                 self._spawn(state)
         return len(claimed)
 
-    async def _claim_forever(self) -> None:
-        interval = self.settings.poll_interval_s
-        while not self._stopping:
-            try:
-                got = await self.claim_once()
-            except Exception:
-                log.exception("claiming executions failed")
-                got = 0
-            if got and self.capacity > 0:
-                continue
-            self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=interval)
-
-    async def _heartbeat_forever(self) -> None:
-        period = max(self.settings.lease_seconds / 3, 0.05)
-        while not self._stopping:
-            await asyncio.sleep(period)
-            uuids = list(self.in_flight)
-            if not uuids:
-                continue
-            until = self.services.clock() + self.settings.lease_seconds
-            try:
-                await self.store.write(self._renewal(uuids, until))
-            except Exception:
-                log.exception("renewing leases failed")
-
-    def _renewal(self, uuids: list[str], until: float) -> Write:
-        return lambda c: execution_repo.renew(c, self.owner, uuids, until)
+    def renewal(self, ids: list[str], until: float) -> Write:
+        return lambda c: execution_repo.renew(c, self.owner, ids, until)
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """For tests and `flowhook run`: wait until nothing runs here."""
