@@ -47,7 +47,27 @@ DEMO_FLOWS: list[dict[str, Any]] = [
             },
             "done": {"type": "end"},
         },
-    }
+    },
+    {
+        "name": "retry_with_delay",
+        "type": "outbound",
+        "description": "Tries up to three times, one second apart, then gives up.",
+        "webhook_enabled": False,
+        "entry": {"start": "attempt"},
+        "widgets": {
+            "attempt": {
+                "type": "counter",
+                "limit": 3,
+                "variable": "attempts",
+                "exits": {"under": "wait", "over": "gave_up"},
+            },
+            "wait": {"type": "delay", "seconds": 1, "next": "attempt"},
+            "gave_up": {
+                "type": "store_variable",
+                "assignments": [{"variable": "$flow.key.outcome", "value": "gave up"}],
+            },
+        },
+    },
 ]
 
 
