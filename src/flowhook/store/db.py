@@ -9,10 +9,12 @@ package); callers run them with ``await store.write(fn)`` (group-committed) or
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -36,6 +38,15 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def json_dumps(value: Any) -> str:
+    """The JSON columns' encoder: orjson (≈10× faster on a checkpoint's state), falling back
+    to the standard library for what orjson refuses (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def make_engine(url: str, *, pool_size: int = 8, single: bool = False) -> Engine:
     """``single`` gives an engine without a pool (migrations, one-shot commands)."""
     url = normalise_url(url)
@@ -49,6 +60,7 @@ def make_engine(url: str, *, pool_size: int = 8, single: bool = False) -> Engine
         engine = create_engine(
             url,
             **pooling,
+            json_serializer=json_dumps,
             connect_args={"check_same_thread": False, "timeout": 30},
         )
 
@@ -62,7 +74,12 @@ def make_engine(url: str, *, pool_size: int = 8, single: bool = False) -> Engine
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **pooling)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        json_serializer=json_dumps,
+        **pooling,
+    )
 
 
 def alembic_config(url: str) -> Config:
