@@ -21,6 +21,7 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from flowhook.store.pages import newest_first
 from flowhook.store.tables import deliveries, delivery_attempts
 from flowhook.webhooks.message import OutgoingRequest
 
@@ -385,11 +386,7 @@ def list_for(
         query = query.where(c.status == status)
     if webhook:
         query = query.where(c.webhook_id == webhook)
-    if after:
-        query = query.where(
-            or_(c.created_at < after[0], and_(c.created_at == after[0], c.id < after[1]))
-        )
-    query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit)
+    query = newest_first(query, c.created_at, c.id, after=after, limit=limit)
     return [_summary(r) for r in conn.execute(query)]
 
 

@@ -12,10 +12,11 @@ import base64
 import json
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from flowhook.engine.state import ExecutionState, Status
 from flowhook.store.db import is_storable_id
+from flowhook.store.pages import newest_first
 from flowhook.store.tables import accounts, executions
 
 FINISHED = (Status.COMPLETED.value, Status.FAILED.value)
@@ -206,11 +207,7 @@ def list_for(
         query = query.where(c.status == status)
     if request_id:
         query = query.where(c.request_id == request_id)
-    if after:
-        query = query.where(
-            or_(c.created_at < after[0], and_(c.created_at == after[0], c.uuid < after[1]))
-        )
-    query = query.order_by(c.created_at.desc(), c.uuid.desc()).limit(limit)
+    query = newest_first(query, c.created_at, c.uuid, after=after, limit=limit)
     return list(conn.execute(query))
 
 

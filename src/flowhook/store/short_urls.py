@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select, update
 
 from flowhook.store.db import is_storable_id
+from flowhook.store.pages import newest_first
 from flowhook.store.tables import short_urls
 
 
@@ -97,9 +98,5 @@ def list_for(
     """Newest first; ``after`` is the (created_at, code) of the previous page's last row."""
     c = short_urls.c
     query = select(short_urls).where(c.account_id == account_id)
-    if after:
-        query = query.where(
-            or_(c.created_at < after[0], and_(c.created_at == after[0], c.code < after[1]))
-        )
-    query = query.order_by(c.created_at.desc(), c.code.desc()).limit(limit)
+    query = newest_first(query, c.created_at, c.code, after=after, limit=limit)
     return [ShortUrlRecord.from_row(r) for r in conn.execute(query)]
