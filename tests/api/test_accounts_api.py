@@ -11,15 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from flowhook.store.tables import accounts
+from support.app import error_code
 
 SETTINGS = "/v1/account/settings"
-
-
-def error_code(body: Any) -> str:
-    assert set(body) == {"error"}, body
-    assert set(body["error"]) == {"code", "message", "details"}, body
-    code: str = body["error"]["code"]
-    return code
 
 
 async def test_an_account_reads_its_settings(api_any: Any) -> None:

@@ -13,6 +13,7 @@ import pytest
 from flowhook.runtime import Runtime
 from flowhook.store import executions as execution_repo
 from support import app as support
+from support.app import error_code
 
 GREET: dict[str, Any] = {
     "name": "greet",
@@ -51,12 +52,6 @@ LONG_WAIT: dict[str, Any] = {
     "entry": {"start": "wait"},
     "widgets": {"wait": {"type": "delay", "minutes": 60}},
 }
-
-
-def error_code(body: Any) -> str:
-    assert set(body) == {"error"} and {"code", "message", "details"} == set(body["error"]), body
-    code: str = body["error"]["code"]
-    return code
 
 
 async def create_flow(api: Any, key: str, doc: dict[str, Any], publish: bool = False) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from support.app import error_code
+
 FLOW: dict[str, Any] = {
     "name": "greet",
     "type": "outbound",
@@ -28,12 +30,6 @@ WAITING_FLOW: dict[str, Any] = {
     "entry": {"start": "wait"},
     "widgets": {"wait": {"type": "delay", "minutes": 60}},
 }
-
-
-def error_code(body: Any) -> str:
-    assert set(body) == {"error"} and {"code", "message", "details"} == set(body["error"]), body
-    code: str = body["error"]["code"]
-    return code
 
 
 async def create(api: Any, key: str, doc: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -70,6 +70,13 @@ class Api:
             await asyncio.sleep(0.02)
 
 
+def error_code(body: Any) -> str:
+    """The code of an API error, checking the error envelope's shape on the way."""
+    assert set(body) == {"error"} and {"code", "message", "details"} == set(body["error"]), body
+    code: str = body["error"]["code"]
+    return code
+
+
 def free_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
