@@ -1,6 +1,6 @@
-"""The trigger's plain Starlette route answers exactly as FastAPI's handling of the same
-declaration did: each request is sent to the real server (the plain route) and to a
-reference server — the same app on the same runtime with the plain route taken out — and
+"""The trigger's bare ASGI endpoint answers exactly as FastAPI's handling of the same
+declaration does: each request is sent to the real server (the fast path) and to a
+reference server — the same app on the same runtime with the fast path turned off — and
 both answers must be equal (ids of a new execution aside)."""
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import pytest
 import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from starlette.routing import Route
 
 from flowhook.api import trigger
 from flowhook.api.app import create_app
-from support.app import Api, free_socket, settings_for
+from support.app import Api, free_socket
 
 GREET: dict[str, Any] = {
     "name": "greet",
@@ -39,9 +38,7 @@ GREET: dict[str, Any] = {
 async def fastapi_reference(api: Api) -> AsyncIterator[str]:
     """The app as FastAPI alone would serve it, on another port of the same runtime."""
     app = create_app(api.settings, runtime=api.runtime)
-    app.router.routes[:] = [
-        r for r in app.router.routes if getattr(r, "endpoint", None) is not trigger.serve
-    ]
+    app.fast_trigger = False
     app.state.runtime = api.runtime  # no lifespan: the runtime is already running
     sock = free_socket()
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
@@ -126,12 +123,22 @@ def error(body: Any) -> tuple[str, Any]:
     return body["error"]["code"], body["error"]["details"]
 
 
-def test_the_plain_route_is_tried_before_every_other_route(tmp_path: Any) -> None:
-    app = create_app(settings_for(f"sqlite:///{tmp_path}/f.db", tmp_path))
-    first = app.router.routes[0]
-    assert isinstance(first, Route)
-    assert first.path == trigger.PATH and first.endpoint is trigger.serve
-    assert first.methods == {"POST"}
+async def test_the_trigger_does_not_go_through_starlettes_stack(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path answers before routing: with the router broken, triggers still work
+    (and every other route fails)."""
+    _, key = await api.account()
+    flow_id = await create_flow(api, key, GREET)
+    app = api.app
+
+    async def broken(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the trigger went through Starlette")
+
+    monkeypatch.setattr(app, "middleware_stack", broken)
+    status, body = await api.request("POST", executions(flow_id), key=key, json={"version": "test"})
+    assert status == 202, body
+    assert set(body) == {"uuid", "request_id"}
 
 
 async def test_a_valid_trigger_is_accepted_and_runs(api: Api, pair: Pair) -> None:

@@ -363,9 +363,18 @@ class SideEffectStore(StoreVariable):
     side_effect = True
 
 
-async def test_a_checkpoint_follows_each_side_effect_widget_with_the_next_cursor() -> None:
-    flow = compile_flow(LINEAR)
+async def test_the_state_after_a_side_effect_is_checkpointed_before_the_next_one_starts() -> None:
+    doc = flow_doc(
+        {
+            "a": store("$flow.key.x", "1", "b"),
+            "b": store("$flow.key.y", "2", "c"),
+            "c": store("$flow.key.z", "3", "d"),
+            "d": {"type": "end"},
+        }
+    )
+    flow = compile_flow(doc)
     flow.widgets["b"] = SideEffectStore("b", flow.widgets["b"].config)
+    flow.widgets["c"] = SideEffectStore("c", flow.widgets["c"].config)
     saved: list[tuple[str | None, int, Status, list[str]]] = []
 
     async def checkpoint(state: ExecutionState) -> None:
@@ -375,9 +384,24 @@ async def test_a_checkpoint_follows_each_side_effect_widget_with_the_next_cursor
     services = Services(settings=Settings(), clock=Clock())
     state = await advance(new_state(), flow, AccountInfo(id="acct"), services, checkpoint)
     assert state.status == Status.COMPLETED
+    # b's outcome is durable before c runs; c's goes with the end (saved by the caller)
     [(cursor, step_count, status, steps)] = saved
     assert (cursor, step_count, status) == ("c", 2, Status.RUNNING)
     assert steps == ["a", "b"]
+
+
+async def test_a_side_effect_followed_only_by_pure_widgets_is_saved_with_the_end() -> None:
+    flow = compile_flow(LINEAR)
+    flow.widgets["b"] = SideEffectStore("b", flow.widgets["b"].config)
+    saved: list[int] = []
+
+    async def checkpoint(state: ExecutionState) -> None:
+        saved.append(state.step_count)
+
+    services = Services(settings=Settings(), clock=Clock())
+    state = await advance(new_state(), flow, AccountInfo(id="acct"), services, checkpoint)
+    assert state.status == Status.COMPLETED
+    assert saved == []  # nothing else to protect: the caller persists the finished state
 
 
 async def test_a_widget_removed_under_a_waiting_execution_fails_it_instead_of_crashing() -> None:

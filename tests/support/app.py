@@ -26,6 +26,7 @@ class Api:
     runtime: Runtime
     session: aiohttp.ClientSession
     settings: Settings
+    app: Any = None  # the ASGI application the server runs
 
     async def request(
         self, method: str, path: str, *, key: str | None = None, **kwargs: Any
@@ -113,7 +114,7 @@ async def running_api(settings: Settings, *, worker: bool = True) -> AsyncIterat
         await asyncio.sleep(0.01)
     session = aiohttp.ClientSession()
     try:
-        yield Api(f"http://127.0.0.1:{port}", runtime, session, settings)
+        yield Api(f"http://127.0.0.1:{port}", runtime, session, settings, app)
     finally:
         await session.close()
         server.should_exit = True

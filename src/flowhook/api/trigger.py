@@ -1,11 +1,13 @@
 """The trigger, ``POST /v1/flows/{flow_id}/executions``: every flow starts here, so it is the
 API's hot path.
 
-It is served by :func:`serve`, a plain Starlette endpoint routed before everything else in
-:func:`flowhook.api.app.create_app`: FastAPI's per-request machinery (dependency solving, body
-handling, response encoding) cost several times the trigger's own work (design notes §4,
+It is served by :func:`serve`, a bare ASGI endpoint that the application
+(:class:`flowhook.api.app.App`) calls before Starlette's middleware and routing: FastAPI's
+per-request machinery (dependency solving, body handling, response encoding), then
+Starlette's layers, cost several times the trigger's own work (design notes §4,
 docs/performance.md). :func:`serve` answers as FastAPI did, checking in FastAPI's order: the
-body is read and parsed (400), the caller authenticated (401/403), the body validated against
+body's size (413) is checked, the body read and parsed (400), the caller authenticated
+(401/403), the body validated against
 :class:`Trigger` — the same pydantic model, so the same 422 messages — and then :func:`start`
 runs. One difference on purpose: a body FastAPI could not read for another reason than a JSON
 syntax error (not UTF-8, nested thousands deep) was a 400 ``HTTP_ERROR``; here it is the 400
@@ -18,22 +20,26 @@ endpoint; :func:`serve` shadows it, and both run :func:`start`.
 from __future__ import annotations
 
 import email.message
-import json
+import re
 from typing import Any, Literal
 
+import structlog
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
+from flowhook import codec
 from flowhook.api.deps import AccountDep, RuntimeDep, current_account
 from flowhook.api.errors import invalid_request, malformed_json
 from flowhook.domain.account import Account
-from flowhook.errors import NotFound
+from flowhook.errors import FlowhookError, NotFound, PayloadTooLarge
 from flowhook.runtime import Runtime
 from flowhook.worker.triggers import new_execution
 
 PATH = "/v1/flows/{flow_id}/executions"
+
+log = structlog.get_logger(__name__)
 
 
 class Trigger(BaseModel):
@@ -78,9 +84,44 @@ async def trigger(
     return await start(rt, account, flow_id, body)
 
 
-async def serve(request: Request) -> Response:
-    """The trigger as a plain Starlette endpoint."""
-    body = await _body(request)
+PATTERN = re.compile(r"/v1/flows/([^/]+)/executions")
+"""The trigger's path (``{flow_id}`` as Starlette matches it): served by :func:`serve`."""
+
+
+async def serve(scope: Scope, receive: Receive, send: Send, *, max_bytes: int) -> None:
+    """The trigger as a bare ASGI endpoint; ``scope["app"]`` is the application."""
+    try:
+        raw = await _read_body(scope, receive, max_bytes)
+        if raw is None:
+            return  # the client went away
+        answer: dict[str, Any] = await _handle(Request(scope, receive), raw)
+        status = 202
+    except FlowhookError as exc:
+        status, answer = exc.status, exc.to_dict()
+    except Exception:
+        log.exception("unexpected error", path=scope["path"])
+        status, answer = 500, _INTERNAL
+    body = codec.dumps(answer)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(body)),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+_INTERNAL = {
+    "error": {"code": "INTERNAL_ERROR", "message": "an unexpected error occurred", "details": None}
+}
+
+
+async def _handle(request: Request, raw: bytes) -> dict[str, str]:
+    body = _parse(raw, request.headers.get("content-type", ""))
     rt: Runtime = request.app.state.runtime
     account = await current_account(request, rt)
     if body is _MISSING:
@@ -93,23 +134,46 @@ async def serve(request: Request) -> Response:
         raise invalid_request(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
-    answer = await start(rt, account, request.path_params["flow_id"], parsed)
-    return JSONResponse(answer, status_code=202)
+    flow_id = PATTERN.fullmatch(request.scope["path"])[1]  # type: ignore[index]
+    return await start(rt, account, flow_id, parsed)
+
+
+async def _read_body(scope: Scope, receive: Receive, max_bytes: int) -> bytes | None:
+    """The whole body, or 413 as soon as it is known to be over ``max_bytes`` (announced or
+    not); None when the client went away."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                if int(value) > max_bytes:
+                    raise PayloadTooLarge(f"the request body is larger than {max_bytes} bytes")
+            except ValueError:
+                pass
+            break
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk: bytes = message.get("body", b"")
+        body += chunk
+        if len(body) > max_bytes:
+            raise PayloadTooLarge(f"the request body is larger than {max_bytes} bytes")
+        if not message.get("more_body", False):
+            return body
 
 
 _MISSING = object()
 
 
-async def _body(request: Request) -> Any:
+def _parse(raw: bytes, content_type: str) -> Any:
     """What FastAPI hands to validation: nothing for an empty body, the parsed JSON under a
     JSON content type, the raw bytes under any other (or none), which then fail validation."""
-    raw = await request.body()
     if not raw:
         return _MISSING
-    if not _is_json(request.headers.get("content-type", "")):
+    if not _is_json(content_type):
         return raw
     try:
-        return json.loads(raw)
+        return codec.loads(raw)
     except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested thousands deep
         raise malformed_json() from None
 

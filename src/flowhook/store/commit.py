@@ -37,18 +37,29 @@ class _Item:
         self.loop = loop
 
 
-def _resolve(item: _Item, result: Any, error: BaseException | None) -> None:
-    def settle() -> None:
-        if item.future.done():
-            return
+Outcome = tuple[_Item, Any, "BaseException | None"]
+
+
+def _settle(outcomes: list[Outcome]) -> None:
+    for item, result, error in outcomes:
+        if item.future.done():  # the caller gave up waiting (cancelled)
+            continue
         if error is not None:
             item.future.set_exception(error)
         else:
             item.future.set_result(result)
 
-    # a closed loop means the caller is gone and nobody waits for the result any more
-    with contextlib.suppress(RuntimeError):
-        item.loop.call_soon_threadsafe(settle)
+
+def _resolve(outcomes: list[Outcome]) -> None:
+    """Hand the outcomes to their event loops: one wake-up per loop and batch, not one per
+    write (each wake-up is a write to the loop's self-pipe and a read on the other side)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    for outcome in outcomes:
+        by_loop.setdefault(outcome[0].loop, []).append(outcome)
+    for loop, settled in by_loop.items():
+        # a closed loop means the caller is gone and nobody waits for the result any more
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, settled)
 
 
 class GroupCommitter:
@@ -115,8 +126,7 @@ class GroupCommitter:
                         results.append(item.fn(conn))
                 self.transactions += 1
                 self.writes += len(batch)
-                for item, result in zip(batch, results, strict=True):
-                    _resolve(item, result, None)
+                _resolve([(item, res, None) for item, res in zip(batch, results, strict=True)])
                 return conn
             except OperationalError as exc:  # busy/locked/deadlock/connection lost: retry all
                 log.warning("group commit retry", attempt=attempt, error=str(exc.orig))
@@ -128,17 +138,19 @@ class GroupCommitter:
         return conn
 
     def _commit_one_by_one(self, conn: Connection, batch: list[_Item]) -> None:
+        outcomes: list[Outcome] = []
         for item in batch:
             try:
                 with conn.begin():
                     result = item.fn(conn)
                 self.transactions += 1
                 self.writes += 1
-                _resolve(item, result, None)
+                outcomes.append((item, result, None))
             except Exception as exc:
                 if isinstance(exc, DBAPIError) and exc.connection_invalidated:
                     conn = self._reconnect(conn)
-                _resolve(item, None, exc)
+                outcomes.append((item, None, exc))
+        _resolve(outcomes)
 
     def _reconnect(self, conn: Connection) -> Connection:
         try:

@@ -9,18 +9,17 @@ package); callers run them with ``await store.write(fn)`` (group-committed) or
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from flowhook import codec
 from flowhook.settings import Settings
 from flowhook.store.commit import GroupCommitter
 
@@ -39,12 +38,8 @@ def normalise_url(url: str) -> str:
 
 
 def json_dumps(value: Any) -> str:
-    """The JSON columns' encoder: orjson (≈10× faster on a checkpoint's state), falling back
-    to the standard library for what orjson refuses (integers beyond 64 bits)."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """The JSON columns' encoder (``codec``: orjson, ≈10× faster on a checkpoint's state)."""
+    return codec.dumps_text(value)
 
 
 def make_engine(url: str, *, pool_size: int = 8, single: bool = False) -> Engine:

@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, and_, func, or_, select, update
 
+from flowhook.store.db import json_dumps
 from flowhook.store.pages import newest_first
+from flowhook.store.raw import Statement
 from flowhook.store.tables import deliveries, delivery_attempts
 from flowhook.webhooks.message import OutgoingRequest
 
@@ -100,7 +100,7 @@ def insert(
         "execution_uuid": execution_uuid,
         "webhook_id": webhook_id,
         "endpoint": endpoint,
-        "request": request_to_json(request),
+        "request": json_dumps(request_to_json(request)),
         "secret_headers": secret_headers,
         "status": PENDING,
         "attempts": 0,
@@ -111,18 +111,7 @@ def insert(
         "updated_at": now,
         "schedule_started_at": now,
     }
-    once = _INSERT_ONCE.get(conn.dialect.name)
-    if once is not None:  # one statement, where a check + savepoint took four round trips
-        return conn.execute(once, row).first() is not None
-    exists = conn.execute(_EXISTS, {"b_id": delivery_id}).first()
-    if exists:
-        return False
-    try:
-        with conn.begin_nested():
-            conn.execute(_INSERT, row)
-    except IntegrityError:
-        return False
-    return True
+    return _INSERT_ONCE.first(conn, row) is not None
 
 
 def claim_due(
@@ -257,16 +246,21 @@ def record_attempt(
     now: float,
 ) -> None:
     """Log one attempt and move the delivery on (retry later, succeeded or dead letter)."""
-    number = conn.execute(_COUNT_ATTEMPTS, {"b_id": delivery_id}).scalar_one() + 1
-    conn.execute(_INSERT_ATTEMPT, {"delivery_id": delivery_id, "number": number, **attempt})
-    conn.execute(
-        _RECORD,
+    _INSERT_ATTEMPT.run(
+        conn,
         {
-            "b_id": delivery_id,
+            **attempt,
+            "delivery_id": delivery_id,
+            "of": delivery_id,  # a parameter apart: PostgreSQL types each use on its own
+            "request_headers": json_dumps(attempt["request_headers"]),
+        },
+    )
+    _RECORD.run(
+        conn,
+        {
+            "id": delivery_id,
             "status": status,
             "due_at": next_due,
-            "lease_owner": None,
-            "lease_until": None,
             "last_status_code": attempt.get("status_code"),
             "last_error": attempt.get("error_reason"),
             "updated_at": now,
@@ -275,25 +269,27 @@ def record_attempt(
     )
 
 
-# Built once: the statements every flow-complete delivery runs (insert, attempt log); their
-# columns are given by the parameters. Building and cache-keying them per call cost more
-# than running them.
-_EXISTS = select(deliveries.c.id).where(deliveries.c.id == bindparam("b_id"))
-_INSERT = deliveries.insert()
-_INSERT_ONCE: dict[str, Any] = {
-    "postgresql": postgresql.insert(deliveries).on_conflict_do_nothing().returning(deliveries.c.id),
-    "sqlite": sqlite.insert(deliveries).on_conflict_do_nothing().returning(deliveries.c.id),
-}
-_COUNT_ATTEMPTS = (
-    select(func.count())
-    .select_from(delivery_attempts)
-    .where(delivery_attempts.c.delivery_id == bindparam("b_id"))
+# The statements every flow-complete delivery runs, given to the driver as they are
+# (store/raw.py). An insert of an id that exists (a replayed step) inserts nothing.
+_INSERT_ONCE = Statement.insert(
+    "deliveries",
+    "id account_id execution_uuid webhook_id endpoint request secret_headers status attempts"
+    " due_at lease_owner lease_until created_at updated_at schedule_started_at",
+    suffix=" ON CONFLICT DO NOTHING RETURNING id",
 )
-_INSERT_ATTEMPT = delivery_attempts.insert()
-_RECORD = (
-    update(deliveries)
-    .where(deliveries.c.id == bindparam("b_id"))
-    .values(attempts=deliveries.c.attempts + 1)
+_INSERT_ATTEMPT = Statement(
+    "INSERT INTO delivery_attempts (delivery_id, number, at, status_code, duration_ms,"
+    " request_headers, response_excerpt, error_reason, error_message) VALUES (:delivery_id,"
+    " (SELECT COALESCE(MAX(number), 0) + 1 FROM delivery_attempts"
+    " WHERE delivery_id = :of),"
+    " :at, :status_code, :duration_ms, :request_headers, :response_excerpt, :error_reason,"
+    " :error_message)"
+)
+_RECORD = Statement(
+    "UPDATE deliveries SET attempts = attempts + 1, status = :status, due_at = :due_at,"
+    " lease_owner = NULL, lease_until = NULL, last_status_code = :last_status_code,"
+    " last_error = :last_error, updated_at = :updated_at, finished_at = :finished_at"
+    " WHERE id = :id"
 )
 
 

@@ -12,11 +12,12 @@ import base64
 import json
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from flowhook.engine.state import ExecutionState, Status
-from flowhook.store.db import is_storable_id
+from flowhook.store.db import is_storable_id, json_dumps
 from flowhook.store.pages import newest_first
+from flowhook.store.raw import Statement
 from flowhook.store.tables import accounts, executions
 
 FINISHED = (Status.COMPLETED.value, Status.FAILED.value)
@@ -25,7 +26,7 @@ FINISHED = (Status.COMPLETED.value, Status.FAILED.value)
 def _values(state: ExecutionState, now: float) -> dict[str, Any]:
     return {
         "status": state.status.value,
-        "state": state.to_json(),
+        "state": json_dumps(state.to_json()),
         "updated_at": now,
         "error_reason": state.error_reason,
         "finished_at": state.ended_at if state.status.finished else None,
@@ -43,8 +44,8 @@ def insert_many(
 ) -> None:
     if not states:
         return
-    conn.execute(
-        executions.insert(),
+    _INSERT.run_many(
+        conn,
         [
             {
                 "uuid": s.uuid,
@@ -80,21 +81,29 @@ def save(
     overwrite the new owner's progress. Returns False when nothing was saved.
     """
     values = {
-        "b_uuid": state.uuid,
+        "uuid": state.uuid,
         "due_at": due_at,
         "lease_owner": lease_owner,
         "lease_until": lease_until,
+        "holder": holder,
         **_values(state, now),
     }
-    if holder is None:
-        return bool(conn.execute(_SAVE, values).rowcount)
-    return bool(conn.execute(_SAVE_HELD, {**values, "b_holder": holder}).rowcount)
+    return bool((_SAVE if holder is None else _SAVE_HELD).run(conn, values))
 
 
-# Built once: the hot path's statement, its SET columns given by the parameters (building
-# and cache-keying a new statement per checkpoint cost more than running it).
-_SAVE = update(executions).where(executions.c.uuid == bindparam("b_uuid"))
-_SAVE_HELD = _SAVE.where(executions.c.lease_owner == bindparam("b_holder"))
+# The hot path's statements, given to the driver as they are (store/raw.py).
+_INSERT = Statement.insert(
+    "executions",
+    "uuid account_id flow_id version request_id created_at due_at lease_owner lease_until"
+    " status state updated_at error_reason finished_at",
+)
+_SET = (
+    "UPDATE executions SET status = :status, state = :state, updated_at = :updated_at,"
+    " error_reason = :error_reason, finished_at = :finished_at, due_at = :due_at,"
+    " lease_owner = :lease_owner, lease_until = :lease_until WHERE uuid = :uuid"
+)
+_SAVE = Statement(_SET)
+_SAVE_HELD = Statement(_SET + " AND lease_owner = :holder")
 
 
 def claim_due(

@@ -11,12 +11,12 @@ types: numbers stay strings), an empty one is None. DTDs are refused, so entity 
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from typing import Any, TypedDict
 from xml.parsers import expat
 
+from flowhook import codec
 from flowhook.errors import FlowhookError
 
 ROOT = "data"
@@ -68,7 +68,7 @@ def parse_response(body: bytes, content_type: str) -> Any:
 
 def _parse_json(body: bytes) -> Any:
     try:
-        return json.loads(body.decode("utf-8-sig") if body[:3] == b"\xef\xbb\xbf" else body)
+        return codec.loads(body.decode("utf-8-sig") if body[:3] == b"\xef\xbb\xbf" else body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MappingError(ROOT, f"invalid JSON: {exc}") from None
 

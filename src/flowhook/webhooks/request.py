@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from flowhook import codec
 from flowhook.engine import templating
 from flowhook.engine.templating import Lookup
 from flowhook.webhooks.config import BasicAuth, RequestSpec
@@ -72,7 +72,7 @@ def basic_authorization(username: str, password: str) -> str:
 
 def json_body(value: Any) -> bytes:
     """Compact UTF-8 JSON, as every JSON body we send is encoded."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    return codec.dumps(value)
 
 
 def multipart_body(fields: dict[str, str]) -> tuple[bytes, str]:
