@@ -240,7 +240,7 @@ class ExecutionRunner(LeasedWorker):
         claimed = await self.store.write(
             lambda c: execution_repo.claim_due(c, self.owner, now, until, free)
         )
-        for state in claimed:
+        for state, _claims in claimed:
             if state.uuid not in self.in_flight:
                 self._spawn(state)
         return len(claimed)
