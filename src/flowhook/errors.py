@@ -63,3 +63,11 @@ class WidgetError(FlowhookError):
 
     code = "WIDGET_ERROR"
     status = 422
+
+
+class WorkerCrashed(FlowhookError):
+    """An execution's runs crashed or hung every worker that took it on: it is failed with
+    this code instead of being run again (a poison pill must not take the workers down)."""
+
+    code = "WORKER_CRASHED"
+    status = 500

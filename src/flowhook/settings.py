@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     poll_interval_s: float = 0.2
     worker_concurrency: int = 1_000
     claim_batch: int = 200
+    # an execution claimed more often than this since its last checkpoint (its runs crash or
+    # hang the worker every time) fails with WORKER_CRASHED instead of running again
+    execution_max_claims: int = Field(5, ge=1)
     time_scale: float = Field(1.0, description="multiplies every delay and back-off (tests)")
 
     # deliveries

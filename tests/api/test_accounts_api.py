@@ -96,7 +96,7 @@ async def test_put_settings_validation_errors_are_422_with_paths(
 
 
 async def test_the_ip_whitelist_refuses_other_addresses_with_403(api_any: Any) -> None:
-    _, key = await api_any.account()
+    account_id, key = await api_any.account()
     status, body = await api_any.request(
         "PUT", SETTINGS, key=key, json={"ip_whitelist": ["192.0.2.0/24", "127.0.0.1/32"]}
     )
@@ -104,14 +104,92 @@ async def test_the_ip_whitelist_refuses_other_addresses_with_403(api_any: Any) -
     status, body = await api_any.request("GET", "/v1/flows", key=key)
     assert status == 200, body  # 127.0.0.1 is in the whitelist
 
+    # the account cannot shut out its own address; the operator can
     status, body = await api_any.request(
-        "PUT", SETTINGS, key=key, json={"ip_whitelist": ["192.0.2.0/24"]}
+        "PATCH",
+        f"/v1/operator/accounts/{account_id}",
+        key="operator-secret",
+        json={"ip_whitelist": ["192.0.2.0/24"]},
     )
     assert status == 200, body
     for path in ("/v1/flows", SETTINGS, "/v1/executions"):
         status, body = await api_any.request("GET", path, key=key)
         assert status == 403, body
         assert error_code(body) == "IP_NOT_WHITELISTED"
+
+
+async def test_a_whitelist_that_would_lock_the_caller_out_is_409_and_changes_nothing(
+    api_any: Any,
+) -> None:
+    _, key = await api_any.account()
+    before = {"ip_whitelist": ["127.0.0.1/32"], "timezone": "Asia/Kolkata"}
+    status, stored = await api_any.request("PUT", SETTINGS, key=key, json=before)
+    assert status == 200, stored
+
+    # the tests call from 127.0.0.1, which this whitelist leaves out
+    wanted = {"ip_whitelist": ["192.0.2.0/24", "10.0.0.0/8"], "timezone": "UTC"}
+    status, body = await api_any.request("PUT", SETTINGS, key=key, json=wanted)
+    assert status == 409, body
+    assert error_code(body) == "WHITELIST_LOCKOUT"
+    assert "127.0.0.1" in body["error"]["message"]
+    assert "include 127.0.0.1" in body["error"]["message"]
+    assert body["error"]["details"] == {"address": "127.0.0.1"}
+
+    status, after = await api_any.request("GET", SETTINGS, key=key)
+    assert status == 200, after  # still allowed in
+    assert after == stored  # neither the whitelist nor the time zone changed
+
+
+@pytest.mark.parametrize(
+    "whitelist",
+    [["127.0.0.1"], ["192.0.2.0/24", "127.0.0.0/8"], ["0.0.0.0/0"], []],
+    ids=["the-address", "a-range-with-it", "everyone", "empty"],
+)
+async def test_a_whitelist_that_allows_the_caller_is_accepted(
+    api: Any, whitelist: list[str]
+) -> None:
+    _, key = await api.account()
+    status, body = await api.request("PUT", SETTINGS, key=key, json={"ip_whitelist": whitelist})
+    assert status == 200, body
+    status, body = await api.request("GET", "/v1/flows", key=key)
+    assert status == 200, body
+
+
+async def test_the_operator_can_set_any_whitelist_and_let_the_account_back_in(
+    api_any: Any,
+) -> None:
+    account_id, key = await api_any.account()
+    path = f"/v1/operator/accounts/{account_id}"
+    status, body = await api_any.request(
+        "PATCH", path, key="operator-secret", json={"ip_whitelist": ["192.0.2.0/24"]}
+    )
+    assert status == 200, body
+    assert body["ip_whitelist"] == ["192.0.2.0/24"]
+    assert body["http_enabled"] is False  # a field left out stays as it was
+    status, body = await api_any.request("GET", SETTINGS, key=key)
+    assert status == 403, body
+
+    status, body = await api_any.request(
+        "PATCH", path, key="operator-secret", json={"ip_whitelist": ["127.0.0.1", "192.0.2.0/24"]}
+    )
+    assert status == 200, body
+    status, body = await api_any.request("GET", SETTINGS, key=key)
+    assert status == 200, body
+    assert body["ip_whitelist"] == ["127.0.0.1/32", "192.0.2.0/24"]
+
+
+async def test_the_operator_whitelist_is_validated(api: Any) -> None:
+    account_id, key = await api.account()
+    status, body = await api.request(
+        "PATCH",
+        f"/v1/operator/accounts/{account_id}",
+        key="operator-secret",
+        json={"ip_whitelist": ["not-an-ip"]},
+    )
+    assert status == 422, body
+    assert "$.ip_whitelist" in [d["path"] for d in body["error"]["details"]], body
+    _, unchanged = await api.request("GET", SETTINGS, key=key)
+    assert unchanged["ip_whitelist"] == []
 
 
 async def test_the_whitelist_of_one_account_does_not_affect_another(api: Any) -> None:

@@ -1,5 +1,6 @@
 """Claims with a lease: only due work whose lease is free or expired, never the same row
-to two claimers, renewals only by the owner, and the paginated listing."""
+to two claimers, renewals only by the owner, each claim counted until a save, and the
+paginated listing."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from flowhook.engine.state import ExecutionState, Status
 from flowhook.settings import Settings
 from flowhook.store import executions as execution_repo
 from flowhook.store.db import Store, make_engine
-from flowhook.store.tables import accounts
+from flowhook.store.tables import accounts, executions
 
 NOW = 1_700_000_000.0
 MakeState = Callable[..., ExecutionState]
@@ -61,7 +62,7 @@ def ensure_accounts(conn: Connection, account_ids: set[str]) -> None:
 
 def claim(store: Store, owner: str, now: float = NOW, limit: int = 100) -> set[str]:
     claimed = store.write_sync(lambda c: execution_repo.claim_due(c, owner, now, now + 30, limit))
-    return {s.uuid for s in claimed}
+    return {s.uuid for s, _ in claimed}
 
 
 def test_claim_takes_only_due_unleased_or_expired_rows(store: Store, make_state: MakeState) -> None:
@@ -83,7 +84,9 @@ def test_claim_returns_the_stored_state(store: Store, make_state: MakeState) -> 
     state = make_state(status=Status.WAITING, cursor="wait", wake_at=NOW)
     state.variables["flow.key.x"] = "kept"
     insert(store, [state], due_at=NOW)
-    [claimed] = store.write_sync(lambda c: execution_repo.claim_due(c, "me", NOW, NOW + 30, 10))
+    [(claimed, _)] = store.write_sync(
+        lambda c: execution_repo.claim_due(c, "me", NOW, NOW + 30, 10)
+    )
     assert claimed == state
 
 
@@ -132,6 +135,57 @@ def test_save_moves_the_due_time_and_a_finished_row_is_never_claimed(
     assert stored is not None and stored.status == Status.COMPLETED
 
 
+def claims_of(store: Store, owner: str, now: float) -> dict[str, int]:
+    """Claim what is due at ``now``: uuid → its claims since it last made progress."""
+    claimed = store.write_sync(lambda c: execution_repo.claim_due(c, owner, now, now + 30, 100))
+    return {s.uuid: claims for s, claims in claimed}
+
+
+def stored_claims(store: Store, uuid: str) -> int:
+    query = select(executions.c.claims).where(executions.c.uuid == uuid)
+    return int(store.read_sync(lambda c: c.execute(query).scalar_one()))
+
+
+def save(store: Store, state: ExecutionState, holder: str, now: float) -> bool:
+    return store.write_sync(
+        lambda c: execution_repo.save(
+            c, state, due_at=now, lease_owner=holder, lease_until=now + 30, now=now, holder=holder
+        )
+    )
+
+
+def test_each_claim_counts_until_a_save_shows_progress(store: Store, make_state: MakeState) -> None:
+    state = make_state()
+    insert(store, [state], due_at=NOW)
+    assert stored_claims(store, state.uuid) == 0  # accepted, never claimed
+    # claimed; the worker dies; its lease runs out; claimed again …
+    assert claims_of(store, "w1", NOW) == {state.uuid: 1}
+    assert claims_of(store, "w2", NOW + 31) == {state.uuid: 2}
+    assert claims_of(store, "w3", NOW + 62) == {state.uuid: 3}
+    # … until the owner saves (a checkpoint, a wait, the end): the count starts again
+    assert save(store, state, "w3", NOW + 63)
+    assert stored_claims(store, state.uuid) == 0
+    assert claims_of(store, "w4", NOW + 94) == {state.uuid: 1}
+
+
+def test_a_save_without_the_lease_keeps_the_count(store: Store, make_state: MakeState) -> None:
+    state = make_state()
+    insert(store, [state], due_at=NOW)
+    claims_of(store, "w1", NOW)
+    claims_of(store, "w2", NOW + 31)  # took it over from w1, which paused past its lease
+    assert not save(store, state, "w1", NOW + 32)
+    assert stored_claims(store, state.uuid) == 2
+
+
+def test_renewing_a_lease_is_not_a_claim(store: Store, make_state: MakeState) -> None:
+    state = make_state()
+    insert(store, [state], due_at=NOW)
+    claims_of(store, "w1", NOW)
+    store.write_sync(lambda c: execution_repo.renew(c, "w1", [state.uuid], NOW + 100))
+    assert stored_claims(store, state.uuid) == 1
+    assert claims_of(store, "w2", NOW + 101) == {state.uuid: 2}
+
+
 def claim_until_empty(
     engine: Engine, owner: str, barrier: threading.Barrier, got: list[str]
 ) -> None:
@@ -142,7 +196,7 @@ def claim_until_empty(
             rows = execution_repo.claim_due(conn, owner, NOW, NOW + 30, 7)
         if not rows:
             return
-        got.extend(s.uuid for s in rows)
+        got.extend(s.uuid for s, _ in rows)
 
 
 def test_two_concurrent_claimers_never_get_the_same_row(

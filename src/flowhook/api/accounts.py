@@ -1,4 +1,8 @@
-"""Account settings (``/v1/account/...``) and the operator's account controls."""
+"""Account settings (``/v1/account/...``) and the operator's account controls.
+
+An account cannot lock itself out: a new IP whitelist must allow the request that sets
+it. The operator may set any whitelist (the way back in for an account that changed
+address)."""
 
 from __future__ import annotations
 
@@ -11,12 +15,31 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Connection
 
-from flowhook.api.deps import AccountDep, OperatorDep, RuntimeDep, forget_account
+from flowhook.api.deps import (
+    AccountDep,
+    OperatorDep,
+    RuntimeDep,
+    client_address,
+    forget_account,
+    ip_allowed,
+)
 from flowhook.domain.account import Account
 from flowhook.errors import Conflict, NotFound
 from flowhook.store import accounts as account_repo
 
 router = APIRouter()
+
+MAX_WHITELIST = 200
+
+
+def _cidrs(value: list[str]) -> list[str]:
+    out = []
+    for entry in value:
+        try:
+            out.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an IP address or CIDR range") from None
+    return out
 
 
 class AccountSettings(BaseModel):
@@ -24,21 +47,15 @@ class AccountSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ip_whitelist: list[str] = Field(default_factory=list, max_length=200)
+    ip_whitelist: list[str] = Field(default_factory=list, max_length=MAX_WHITELIST)
     default_region: str = "IN"
     timezone: str = "UTC"
     short_domain: str | None = Field(None, max_length=255)
 
     @field_validator("ip_whitelist")
     @classmethod
-    def _cidrs(cls, value: list[str]) -> list[str]:
-        out = []
-        for entry in value:
-            try:
-                out.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
-            except ValueError:
-                raise ValueError(f"{entry!r} is not an IP address or CIDR range") from None
-        return out
+    def _whitelist(cls, value: list[str]) -> list[str]:
+        return _cidrs(value)
 
     @field_validator("default_region")
     @classmethod
@@ -69,9 +86,17 @@ class AccountSettings(BaseModel):
 
 
 class OperatorPatch(BaseModel):
+    """What the operator may change about any account; a field left out stays as it is."""
+
     model_config = ConfigDict(extra="forbid")
 
     http_enabled: bool | None = None
+    ip_whitelist: list[str] | None = Field(None, max_length=MAX_WHITELIST)
+
+    @field_validator("ip_whitelist")
+    @classmethod
+    def _whitelist(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _cidrs(value)
 
 
 def account_view(account: Account) -> dict[str, Any]:
@@ -96,6 +121,11 @@ async def get_settings(account: AccountDep) -> dict[str, Any]:
 async def put_settings(
     body: AccountSettings, account: AccountDep, rt: RuntimeDep, request: Request
 ) -> dict[str, Any]:
+    caller = client_address(request)
+    if body.ip_whitelist and not ip_allowed(caller, body.ip_whitelist):
+        raise Conflict(
+            _lockout_message(caller), code="WHITELIST_LOCKOUT", details={"address": caller}
+        )
     values = body.model_dump()
 
     def update(conn: Connection) -> Account | None:
@@ -109,6 +139,18 @@ async def put_settings(
     forget_account(request, account.id)
     assert updated is not None
     return account_view(updated)
+
+
+def _lockout_message(caller: str | None) -> str:
+    if caller is None:
+        return (
+            "this IP whitelist would lock the account out: the address of this request is "
+            "unknown, so no whitelist can allow it"
+        )
+    return (
+        f"this IP whitelist would lock the account out: it does not allow {caller}, the "
+        f"address of this request; include {caller} (or a range that contains it)"
+    )
 
 
 @router.get("/v1/account/signing-secret")

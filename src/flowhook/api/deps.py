@@ -48,8 +48,13 @@ def ip_allowed(client_ip: str | None, whitelist: list[str]) -> bool:
     return False
 
 
+def client_address(request: Request) -> str | None:
+    """The address the whitelist judges a request by."""
+    return request.client.host if request.client else None
+
+
 def check_whitelist(request: Request, account: Account) -> None:
-    client_ip = request.client.host if request.client else None
+    client_ip = client_address(request)
     if not ip_allowed(client_ip, account.ip_whitelist):
         raise Forbidden(
             f"{client_ip} is not in this account's IP whitelist", code="IP_NOT_WHITELISTED"

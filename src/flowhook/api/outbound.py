@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from flowhook.api.deps import RuntimeDep, ip_allowed
+from flowhook.api.deps import RuntimeDep, client_address, ip_allowed
 from flowhook.domain.account import Account
 from flowhook.internal import outbound
 
@@ -40,7 +40,7 @@ async def create_dialer(request: Request, rt: RuntimeDep) -> JSONResponse:
 
 async def _create(request: Request, rt: RuntimeDep, flow_types: tuple[str, ...]) -> JSONResponse:
     raw = await request.body()
-    client_ip = request.client.host if request.client else None
+    client_ip = client_address(request)
 
     def allowed(account: Account) -> bool:
         return ip_allowed(client_ip, account.ip_whitelist)

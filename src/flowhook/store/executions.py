@@ -4,13 +4,18 @@ An execution row is due work while ``due_at`` is set; a worker claims it by writ
 lease (``lease_owner``, ``lease_until``). On PostgreSQL the claim skips rows that another
 worker is claiming at the same moment (``FOR UPDATE SKIP LOCKED``); SQLite has one writer
 at a time, so the same statement is already exclusive there.
+
+Each claim also counts itself in ``claims``, which every save sets back to 0: a count that
+only grows is an execution whose runs never get as far as a save, because they crash or
+hang their worker (past ``execution_max_claims`` the runner fails it instead of running
+it again).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, or_, select, update
 
@@ -21,6 +26,14 @@ from flowhook.store.raw import Statement
 from flowhook.store.tables import accounts, executions
 
 FINISHED = (Status.COMPLETED.value, Status.FAILED.value)
+
+
+class Claimed(NamedTuple):
+    """An execution leased by ``claim_due``, with its claims since it last made progress
+    (this claim included)."""
+
+    state: ExecutionState
+    claims: int
 
 
 def _values(state: ExecutionState, now: float) -> dict[str, Any]:
@@ -75,6 +88,7 @@ def save(
     holder: str | None = None,
 ) -> bool:
     """Checkpoint: the state as it is now, and when it is next due (None once finished).
+    Saving is progress, so it also sets the claim count back to 0.
 
     With ``holder``, the save applies only while that worker still holds the lease: a
     worker that paused past its lease while another took the execution over must not
@@ -100,7 +114,9 @@ _INSERT = Statement.insert(
 _SET = (
     "UPDATE executions SET status = :status, state = :state, updated_at = :updated_at,"
     " error_reason = :error_reason, finished_at = :finished_at, due_at = :due_at,"
-    " lease_owner = :lease_owner, lease_until = :lease_until WHERE uuid = :uuid"
+    " lease_owner = :lease_owner, lease_until = :lease_until,"
+    " claims = 0"  # progress: the claims without it start again from 0
+    " WHERE uuid = :uuid"
 )
 _SAVE = Statement(_SET)
 _SAVE_HELD = Statement(_SET + " AND lease_owner = :holder")
@@ -108,8 +124,9 @@ _SAVE_HELD = Statement(_SET + " AND lease_owner = :holder")
 
 def claim_due(
     conn: Connection, owner: str, now: float, lease_until: float, limit: int
-) -> list[ExecutionState]:
-    """Lease up to ``limit`` due executions whose lease is free or expired.
+) -> list[Claimed]:
+    """Lease up to ``limit`` due executions whose lease is free or expired, counting the
+    claim on each.
 
     Fair between accounts: the accounts with due work share the batch, so one account's
     campaign of 100,000 calls cannot hold back another account's single flow for longer
@@ -141,10 +158,10 @@ def claim_due(
     rows = conn.execute(
         update(executions)
         .where(c.uuid.in_(uuids), free)
-        .values(lease_owner=owner, lease_until=lease_until)
-        .returning(c.state)
+        .values(lease_owner=owner, lease_until=lease_until, claims=c.claims + 1)
+        .returning(c.state, c.claims)
     )
-    return [ExecutionState.from_json(r[0]) for r in rows]
+    return [Claimed(ExecutionState.from_json(r[0]), r[1]) for r in rows]
 
 
 def renew(conn: Connection, owner: str, uuids: list[str], lease_until: float) -> int:

@@ -73,6 +73,9 @@ executions = Table(
     Column("updated_at", Float, nullable=False),
     Column("finished_at", Float, nullable=True),
     Column("error_reason", String(64), nullable=True),
+    # leases taken by claims since the execution last made progress (a checkpoint, a wait,
+    # the end): a run that keeps killing its worker shows as a count that only grows
+    Column("claims", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_executions_due", "due_at"),
     Index("ix_executions_account_due", "account_id", "due_at"),
     Index("ix_executions_account", "account_id", "created_at"),

@@ -5,6 +5,10 @@ One runner per process. New triggers are inserted with this runner's lease and r
 executions of a worker that died — is claimed from the ``executions`` table. Finishing an
 execution commits its final state together with the rows its completion hooks add (the
 flow-complete delivery, ``$user.key`` write-back): a transactional outbox.
+
+An execution claimed more than ``execution_max_claims`` times since its last save is a
+poison pill (each run killed or hung its worker before getting anywhere): it is finished as
+FAILED with ``WORKER_CRASHED`` instead of being run again, completion hooks included.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from flowhook.engine.context import Services
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.interpreter import advance
 from flowhook.engine.state import ExecutionState, Status
-from flowhook.errors import FlowhookError
+from flowhook.errors import FlowhookError, WorkerCrashed
 from flowhook.store import executions as execution_repo
 from flowhook.store import preferences
 from flowhook.store.db import Store
@@ -113,12 +117,20 @@ class ExecutionRunner(LeasedWorker):
         else:
             self.nudge(due - now)
 
-    def _spawn(self, state: ExecutionState, flow: CompiledFlow | None = None) -> None:
-        task = asyncio.create_task(self._execute(state, flow), name=f"execution {state.uuid}")
+    def _spawn(
+        self, state: ExecutionState, flow: CompiledFlow | None = None, *, claims: int = 0
+    ) -> None:
+        task = asyncio.create_task(
+            self._execute(state, flow, claims), name=f"execution {state.uuid}"
+        )
         self.in_flight[state.uuid] = task
 
     # running one execution ------------------------------------------------------------
-    async def _execute(self, state: ExecutionState, flow: CompiledFlow | None) -> None:
+    async def _execute(
+        self, state: ExecutionState, flow: CompiledFlow | None, claims: int = 0
+    ) -> None:
+        """Run until the execution finishes or waits. ``claims``: how often it was claimed
+        since it last made progress (0 when this process accepted it)."""
         try:
             account = await self.catalog.account(state.account_id)
             try:
@@ -126,11 +138,19 @@ class ExecutionRunner(LeasedWorker):
                     flow = await self.catalog.flow(state.flow_id, state.version)
             except FlowhookError as exc:
                 flow = None
-                state.status = Status.FAILED
-                state.error_reason = exc.code
-                state.error_message = exc.message
-                state.ended_at = self.services.clock()
-            if flow is not None:
+                self._fail(state, exc)
+            if flow is not None and claims > self.settings.execution_max_claims:
+                log.error(
+                    "failing an execution that crashes its workers", uuid=state.uuid, claims=claims
+                )
+                self._fail(
+                    state,
+                    WorkerCrashed(
+                        f"the execution was claimed {claims} times without progress: "
+                        "a worker crashed or hung while running it"
+                    ),
+                )
+            elif flow is not None:
                 if not state.started and state.contact:
                     await self._load_user_variables(state)
                 await advance(state, flow, account.info(), self.services, self._checkpoint)
@@ -146,6 +166,14 @@ class ExecutionRunner(LeasedWorker):
             log.exception("execution crashed in the worker", uuid=state.uuid)
         finally:
             self.in_flight.pop(state.uuid, None)
+
+    def _fail(self, state: ExecutionState, error: FlowhookError) -> None:
+        """End the execution as FAILED without running it (``_finish`` stores it)."""
+        state.status = Status.FAILED
+        state.error_reason = error.code
+        state.error_message = error.message
+        state.ended_at = self.services.clock()
+        state.wake_at = None
 
     async def _load_user_variables(self, state: ExecutionState) -> None:
         contact = state.contact
@@ -240,9 +268,9 @@ class ExecutionRunner(LeasedWorker):
         claimed = await self.store.write(
             lambda c: execution_repo.claim_due(c, self.owner, now, until, free)
         )
-        for state in claimed:
+        for state, claims in claimed:
             if state.uuid not in self.in_flight:
-                self._spawn(state)
+                self._spawn(state, claims=claims)
         return len(claimed)
 
     def renewal(self, ids: list[str], until: float) -> Write:

@@ -125,6 +125,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.Float(), nullable=False),
         sa.Column("finished_at", sa.Float(), nullable=True),
         sa.Column("error_reason", sa.String(length=64), nullable=True),
+        sa.Column("claims", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("uuid"),
     )
     with op.batch_alter_table("executions", schema=None) as batch_op:
