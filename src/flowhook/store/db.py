@@ -77,6 +77,16 @@ def make_engine(url: str, *, pool_size: int = 8, single: bool = False) -> Engine
     )
 
 
+def writer_lock_path(url: str) -> Path | None:
+    """The file whose lock takes turns between the writers of a SQLite database file."""
+    if not url.startswith("sqlite"):
+        return None
+    path = make_url(url).database
+    if not path or path == ":memory:":
+        return None
+    return Path(path).with_name(Path(path).name + "-writer.lock")
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -98,7 +108,7 @@ class Store:
         if migrate:
             upgrade(self.url)
         self.engine = make_engine(self.url)
-        self.committer = GroupCommitter(self.engine)
+        self.committer = GroupCommitter(self.engine, lock_path=writer_lock_path(self.url))
         self.committer.start()
 
     @property
