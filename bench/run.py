@@ -9,7 +9,8 @@ Modes (``--modes``):
 
 ``ceiling``   the bare aiohttp program (``bench.ceiling``); always measured first
 ``sqlite``    one ``flowhook serve`` with its in-process worker on a SQLite file
-``sqlite2``   two ``flowhook serve`` processes on the same SQLite file, triggers alternate
+``sqlite2``   ``flowhook serve --processes 2``: two server processes on one port (the
+              kernel spreads connections) and one SQLite file
 ``pgN``       PostgreSQL: one ``flowhook serve --no-worker`` and N ``flowhook worker``
 ``M+backlog`` mode M with ``--backlog`` pending deliveries to a dead receiver inserted first
 ``M+profile``  mode M at C=10 with py-spy attached (``--profile``; sqlite unless
@@ -173,6 +174,8 @@ class System:
 
     def pids(self) -> dict[str, list[int]]:
         out = {name: [p.pid for p in group] for name, group in self.groups.items()}
+        # `serve --processes N` starts its copies itself: they count with the API
+        out["api"] = [pid for api in out.get("api", []) for pid in (api, *procs.descendants(api))]
         if "postgres" in self.notes:
             postmaster = int(self.notes["postgres"])
             out["postgres"] = [postmaster, *procs.descendants(postmaster)]
@@ -334,10 +337,10 @@ class Bench:
                 extra["other_cpu_s"] / ((os.cpu_count() or 1) * window.duration_s) * 100, 1
             ),
             "peak_rss_mb": {
-                f"{name}{i}": round(procs.memory_kb(p.pid).get("VmHWM", 0) / 1024, 1)
-                for name, group in system.groups.items()
-                if name != "profiler"
-                for i, p in enumerate(group)
+                f"{name}{i}": round(procs.memory_kb(pid).get("VmHWM", 0) / 1024, 1)
+                for name, pids in system.pids().items()
+                if name not in ("profiler", "postgres")
+                for i, pid in enumerate(pids)
             },
             "ok": window.lost == 0 and window.trigger_errors == 0,
         }
@@ -446,9 +449,9 @@ class Bench:
         groups: dict[str, list[procs.Process]] = {"api": []}
         apis = 2 if base == "sqlite2" else 1
         workers = int(base[2:]) if base.startswith("pg") else 0
-        ports = [procs.free_port() for _ in range(apis)]
+        ports = [procs.free_port()]
         for i, port in enumerate(ports):
-            argv = flowhook_argv("serve", "--port", str(port))
+            argv = flowhook_argv("serve", "--port", str(port), "--processes", str(apis))
             if workers:
                 argv.append("--no-worker")
             proc_env = {**env, "FLOWHOOK_PORT": str(port)}

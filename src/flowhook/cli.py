@@ -6,8 +6,13 @@ Every command builds one ``Settings`` from the environment and passes it down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,8 +43,24 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     worker: Annotated[bool, typer.Option(help="run a worker in this process too")] = True,
     demo: Annotated[bool, typer.Option(help="create the demo account and print its key")] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            "--workers",
+            min=1,
+            max=64,
+            help="server processes sharing the port (SO_REUSEPORT); each runs its own worker",
+        ),
+    ] = 1,
+    reuse_port: Annotated[bool, typer.Option(hidden=True)] = False,
 ) -> None:
-    """Serve the API (with an in-process worker unless --no-worker)."""
+    """Serve the API (with an in-process worker unless --no-worker).
+
+    With ``--processes N`` the process starts N-1 copies of itself on the same port: one
+    Python process is bound to one core (the GIL), the kernel spreads connections over N.
+    They share the database — SQLite writers take turns on a file lock, PostgreSQL needs
+    nothing — so work accepted by one survives any other's crash."""
     import uvicorn
 
     from flowhook.api.app import create_app
@@ -47,6 +68,8 @@ def serve(
     from flowhook.runtime import Runtime
     from flowhook.store import demo as demo_repo
 
+    if reuse_port:
+        _die_with_parent()
     settings = _settings(host=host, port=port)
     configure(settings)
     runtime = Runtime.build(settings)
@@ -61,7 +84,7 @@ def serve(
         typer.echo(f"  try: curl -H 'Authorization: Bearer {api_key}' {settings.base_url}/v1/flows")
         typer.echo("")
     application = create_app(settings, worker=worker, runtime=runtime)
-    uvicorn.run(
+    config = uvicorn.Config(
         application,
         host=settings.host,
         port=settings.port,
@@ -70,6 +93,53 @@ def serve(
         loop="uvloop",
         http="httptools",
     )
+    if processes == 1 and not reuse_port:
+        uvicorn.Server(config).run()
+        return
+    # the schema is migrated and the secret key written (Runtime.build) before any copy starts
+    copies = [_serve_copy(settings.host, settings.port, worker) for _ in range(processes - 1)]
+    try:
+        uvicorn.Server(config).run(sockets=[_shared_socket(settings.host, settings.port)])
+    finally:
+        for copy in copies:
+            copy.terminate()
+        for copy in copies:
+            try:
+                copy.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                copy.kill()
+
+
+def _shared_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve_copy(host: str, port: int, worker: bool) -> subprocess.Popen[bytes]:
+    """Another server process on the same port, with this one's settings (environment)."""
+    argv = [sys.executable, "-m", "flowhook", "serve", "--host", host, "--port", str(port)]
+    argv += ["--reuse-port", "--worker" if worker else "--no-worker"]
+    env = {**os.environ, "FLOWHOOK_PARENT_PID": str(os.getpid())}
+    return subprocess.Popen(argv, env=env)
+
+
+def _die_with_parent() -> None:
+    """A copy whose parent dies (even by SIGKILL) is sent SIGTERM (Linux): no orphan keeps
+    the port."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    parent = os.environ.get("FLOWHOOK_PARENT_PID")
+    if parent and os.getppid() != int(parent):  # it died before prctl took effect
+        raise typer.Exit(0)
 
 
 @app.command("worker")

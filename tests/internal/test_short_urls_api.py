@@ -45,7 +45,7 @@ async def test_unknown_codes_get_a_404_page(api: Any) -> None:
         assert (status, location) == (404, None)
         assert "not found" in page.lower()
     status, body = await api.request("GET", "/healthz")
-    assert (status, body) == (200, {"status": "ok"})  # /{code} does not shadow other routes
+    assert (status, body["status"]) == (200, "ok")  # /{code} does not shadow other routes
     status, body = await api.request("GET", "/ZZZZZZZZ")  # not a browser: the error envelope
     assert (status, body["error"]["code"]) == (404, "SHORT_URL_NOT_FOUND")
 

@@ -3,6 +3,7 @@ starts the runtime (store, worker, delivery engine) of this process."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -101,8 +102,8 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> dict[str, str | int]:
+        return {"status": "ok", "pid": os.getpid()}  # which process of `serve --processes`
 
     app.include_router(short_urls.redirects)  # last: GET /{code} must not shadow other routes
 
