@@ -182,7 +182,7 @@ class DeliveryEngine(LeasedWorker):
         now = time.time()
         outcome = classify(result)
         opened = self._judge(endpoint, result, outcome, admission, now)
-        metrics.ATTEMPTS.labels(outcome).inc()
+        metrics.attempts(outcome).inc()
         metrics.ATTEMPT_LATENCY.observe(result.duration_s)
         next_due: float | None = None
         if outcome == "success":
@@ -197,9 +197,9 @@ class DeliveryEngine(LeasedWorker):
         else:
             status = delivery_repo.FAILED
         if status == delivery_repo.SUCCEEDED:
-            metrics.DELIVERIES.labels("succeeded").inc()
+            metrics.deliveries("succeeded").inc()
         elif status == delivery_repo.FAILED:
-            metrics.DELIVERIES.labels("failed").inc()
+            metrics.deliveries("failed").inc()
         attempt: dict[str, Any] = {
             "at": now,
             "status_code": result.status,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -42,3 +45,15 @@ POSTPONED = Counter(
     "Deliveries held back, without an attempt, because their endpoint's circuit opened",
     registry=REGISTRY,
 )
+
+
+# A labelled child is looked up under a lock on each ``labels()`` call; the hot path (every
+# delivery attempt) takes it from these caches instead.
+@functools.cache
+def attempts(outcome: str) -> Any:
+    return ATTEMPTS.labels(outcome)
+
+
+@functools.cache
+def deliveries(status: str) -> Any:
+    return DELIVERIES.labels(status)

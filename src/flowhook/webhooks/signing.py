@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import math
@@ -45,6 +46,7 @@ def signature_headers(secret: str, msg_id: str, body: bytes, now: float) -> dict
     }
 
 
+@functools.lru_cache(maxsize=1024)  # one secret per account: decoded once, not per delivery
 def _key(secret: str) -> bytes:
     """The HMAC key: the base64 after ``whsec_`` (unpadded base64 accepted, as the standard's
     libraries do)."""
