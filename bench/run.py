@@ -664,14 +664,14 @@ def insert_backlog(url: str, account_id: str, count: int) -> None:
 
 AREAS: list[tuple[str, tuple[str, ...]]] = [
     ("outgoing HTTP (aiohttp client: widget call + delivery)", ("HttpClient.send",)),
-    ("group-commit writer thread (SQLAlchemy Core + driver)", ("GroupCommitter._run",)),
+    ("group-commit writer thread (statements, state JSON)", ("GroupCommitter._run",)),
     ("reads in the thread pool (store.read)", ("_worker (concurrent/futures/thread.py)",)),
     ("flow-complete hook (payload, request, outbox row)", ("FlowCompleteHook.__call__",)),
     ("delivery engine (signing, attempt log)", ("DeliveryEngine.",)),
     ("interpreter + widgets", ("advance (flowhook/engine/interpreter.py)",)),
     ("execution runner (accept, checkpoint, finish)", ("ExecutionRunner.",)),
     (
-        "trigger endpoint (uvicorn + Starlette: middleware, routing, validation, auth)",
+        "trigger endpoint (uvicorn request cycle, auth, validation, accept)",
         ("RequestResponseCycle.run_asgi", "HttpToolsProtocol."),
     ),
     ("aiohttp/uvicorn protocol callbacks", ("aiohttp/", "uvicorn/")),
