@@ -54,7 +54,8 @@ class Widget(Generic[C]):
     type: ClassVar[str]
     Config: ClassVar[builtins.type[WidgetConfig]]
     side_effect: ClassVar[bool] = False
-    """True when running it twice is visible outside (HTTP call, SMS…): checkpoint after it."""
+    """True when running it twice is visible outside (HTTP call, SMS…): its outcome is made
+    durable before the next side effect starts (or with the wait or end that comes first)."""
 
     def __init__(self, widget_id: str, config: C) -> None:
         self.id = widget_id
