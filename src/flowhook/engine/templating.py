@@ -125,6 +125,8 @@ def render_value(template: Any, lookup: Lookup) -> tuple[Any, list[str]]:
 
     def walk(node: Any) -> Any:
         if isinstance(node, str):
+            if "$" not in node:  # most strings of a body: nothing to render
+                return node
             whole = REFERENCE.fullmatch(node)
             if whole:
                 name = whole.group("braced") or whole.group("bare")
@@ -137,9 +139,12 @@ def render_value(template: Any, lookup: Lookup) -> tuple[Any, list[str]]:
         if isinstance(node, dict):
             out = {}
             for key, item in node.items():
-                key_r = render(str(key), lookup)
-                missing.extend(key_r.missing)
-                out[key_r.text] = walk(item)
+                key = str(key)
+                if "$" in key:
+                    key_r = render(key, lookup)
+                    missing.extend(key_r.missing)
+                    key = key_r.text
+                out[key] = walk(item)
             return out
         if isinstance(node, list):
             return [walk(item) for item in node]
