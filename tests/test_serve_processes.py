@@ -1,4 +1,5 @@
-"""``flowhook serve --processes N``: N server processes on one port, one database.
+"""``flowhook serve --processes N``: N server processes on one port, one database; a copy
+that dies is started again, and none outlives the first process.
 
 One Python process uses one core (the GIL); the copies share the port (SO_REUSEPORT, the
 kernel spreads connections) and the database (SQLite writers take turns on a file lock).
@@ -99,8 +100,24 @@ async def test_two_processes_share_the_port_and_the_database(tmp_path: Path) -> 
             assert execution["status"] == "COMPLETED", execution
             assert execution["variables"]["$flow.key.seen"] == f"n={i}"
 
-        # the copy does not outlive its parent, even one killed with SIGKILL
+        # a copy that dies is started again
         [copy] = pids - {server.proc.pid}
+        os.kill(copy, 9)
+        again: set[int] = set()
+        deadline = time.monotonic() + 30
+        while not again - pids and time.monotonic() < deadline:
+            try:
+                status, body = await fresh("GET", f"{base}/healthz")
+            except aiohttp.ClientError:  # a connection the dead copy had not accepted yet
+                continue
+            if status == 200:
+                again.add(body["pid"])
+            await asyncio.sleep(0.05)
+        assert again - pids, f"no new copy answered:\n{server.output()}"
+        [copy] = again - pids
+        pids.add(copy)
+
+        # the copy does not outlive its parent, even one killed with SIGKILL
         server.kill()
         deadline = time.monotonic() + 15
         while alive(copy) and time.monotonic() < deadline:

@@ -14,10 +14,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 import typer
 import yaml
 
@@ -98,9 +100,19 @@ def serve(
         return
     # the schema is migrated and the secret key written (Runtime.build) before any copy starts
     copies = [_serve_copy(settings.host, settings.port, worker) for _ in range(processes - 1)]
+    stopping = threading.Event()
+    keeper = threading.Thread(
+        target=_keep_copies,
+        args=(copies, stopping, settings.host, settings.port, worker),
+        name="flowhook-copies",
+        daemon=True,
+    )
+    keeper.start()
     try:
         uvicorn.Server(config).run(sockets=[_shared_socket(settings.host, settings.port)])
     finally:
+        stopping.set()
+        keeper.join(timeout=5)
         for copy in copies:
             copy.terminate()
         for copy in copies:
@@ -108,6 +120,23 @@ def serve(
                 copy.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 copy.kill()
+
+
+def _keep_copies(
+    copies: list[subprocess.Popen[bytes]],
+    stopping: threading.Event,
+    host: str,
+    port: int,
+    worker: bool,
+) -> None:
+    """Start a copy again when one dies (its leased work is taken over meanwhile)."""
+    log = structlog.get_logger("flowhook.serve")
+    while not stopping.wait(1.0):
+        for i, copy in enumerate(copies):
+            code = copy.poll()
+            if code is not None and not stopping.is_set():
+                log.warning("server copy exited: starting it again", pid=copy.pid, code=code)
+                copies[i] = _serve_copy(host, port, worker)
 
 
 def _shared_socket(host: str, port: int) -> socket.socket:
