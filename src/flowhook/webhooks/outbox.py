@@ -16,6 +16,7 @@ from flowhook.domain.account import Account
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState
 from flowhook.engine.templating import MISSING, lookup_in
+from flowhook.ids import stable_id
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhooks as webhook_repo
 from flowhook.store.db import Store
@@ -99,7 +100,7 @@ class FlowCompleteHook:
             password=webhook.password_plain(self.cipher),
         )
         stored, secret = split_secrets(request, self.cipher)
-        delivery_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"flow-complete:{state.uuid}"))
+        delivery_id = stable_id(uuid.NAMESPACE_URL, f"flow-complete:{state.uuid}")
         endpoint = endpoint_of(request.url)
         owner = self.engine.owner
         now = time.time()
