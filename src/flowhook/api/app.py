@@ -42,15 +42,14 @@ class App(FastAPI):
     max_request_bytes = 256 * 1024
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self.fast_trigger
-            and scope["type"] == "http"
-            and scope["method"] == "POST"
-            and trigger.PATTERN.fullmatch(scope["path"])
-        ):
-            scope["app"] = self
-            await trigger.serve(scope, receive, send, max_bytes=self.max_request_bytes)
-            return
+        if self.fast_trigger and scope["type"] == "http" and scope["method"] == "POST":
+            match = trigger.PATTERN.fullmatch(scope["path"])
+            if match:
+                scope["app"] = self
+                await trigger.serve(
+                    scope, receive, send, flow_id=match[1], max_bytes=self.max_request_bytes
+                )
+                return
         await super().__call__(scope, receive, send)
 
 

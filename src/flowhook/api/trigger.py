@@ -88,13 +88,15 @@ PATTERN = re.compile(r"/v1/flows/([^/]+)/executions")
 """The trigger's path (``{flow_id}`` as Starlette matches it): served by :func:`serve`."""
 
 
-async def serve(scope: Scope, receive: Receive, send: Send, *, max_bytes: int) -> None:
+async def serve(
+    scope: Scope, receive: Receive, send: Send, *, flow_id: str, max_bytes: int
+) -> None:
     """The trigger as a bare ASGI endpoint; ``scope["app"]`` is the application."""
     try:
         raw = await _read_body(scope, receive, max_bytes)
         if raw is None:
             return  # the client went away
-        answer: dict[str, Any] = await _handle(Request(scope, receive), raw)
+        answer: dict[str, Any] = await _handle(Request(scope, receive), raw, flow_id)
         status = 202
     except FlowhookError as exc:
         status, answer = exc.status, exc.to_dict()
@@ -120,7 +122,7 @@ _INTERNAL = {
 }
 
 
-async def _handle(request: Request, raw: bytes) -> dict[str, str]:
+async def _handle(request: Request, raw: bytes, flow_id: str) -> dict[str, str]:
     body = _parse(raw, request.headers.get("content-type", ""))
     rt: Runtime = request.app.state.runtime
     account = await current_account(request, rt)
@@ -134,7 +136,6 @@ async def _handle(request: Request, raw: bytes) -> dict[str, str]:
         raise invalid_request(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
-    flow_id = PATTERN.fullmatch(request.scope["path"])[1]  # type: ignore[index]
     return await start(rt, account, flow_id, parsed)
 
 
