@@ -107,12 +107,14 @@ def serve(
         name="flowhook-copies",
         daemon=True,
     )
-    keeper.start()
+    if copies:
+        keeper.start()
     try:
         uvicorn.Server(config).run(sockets=[_shared_socket(settings.host, settings.port)])
     finally:
         stopping.set()
-        keeper.join(timeout=5)
+        if copies:
+            keeper.join(timeout=5)
         for copy in copies:
             copy.terminate()
         for copy in copies:

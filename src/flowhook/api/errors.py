@@ -17,6 +17,12 @@ from flowhook.errors import BadRequest, FlowhookError, ValidationFailed
 log = structlog.get_logger(__name__)
 
 
+INTERNAL_ERROR: dict[str, Any] = {
+    "error": {"code": "INTERNAL_ERROR", "message": "an unexpected error occurred", "details": None}
+}
+"""The answer to an error nobody raised on purpose (logged, never shown)."""
+
+
 def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": code, "message": message, "details": details}}, status_code=status
@@ -67,4 +73,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", path=request.url.path)
-        return error_response(500, "INTERNAL_ERROR", "an unexpected error occurred")
+        return JSONResponse(INTERNAL_ERROR, status_code=500)

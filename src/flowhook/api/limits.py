@@ -1,12 +1,47 @@
-"""Request-size limit as plain ASGI middleware: a body over the limit is refused with 413
-before the application reads it (default 256 KB, as the original outbound API)."""
+"""Request-size limit: a body over the limit is refused with 413 before the application
+reads it (default 256 KB, as the original outbound API). :func:`read_body` is the one reader
+of a limited body; :class:`BodyLimit` applies it to every route as plain ASGI middleware,
+and the trigger (served ahead of the middleware) calls it itself."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from flowhook import codec
+from flowhook.errors import PayloadTooLarge
+
+
+def too_large(max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the request body is larger than {max_bytes} bytes")
+
+
+async def read_body(scope: Scope, receive: Receive, max_bytes: int) -> bytes | None:
+    """The whole body, or :class:`PayloadTooLarge` as soon as it is known to be over
+    ``max_bytes`` (announced or not); None when the client went away."""
+    length = content_length(scope)
+    if length is not None and length > max_bytes:
+        raise too_large(max_bytes)
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk: bytes = message.get("body", b"")
+        body += chunk
+        if len(body) > max_bytes:
+            raise too_large(max_bytes)
+        if not message.get("more_body", False):
+            return body
+
+
+def content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
 
 
 class BodyLimit:
@@ -18,7 +53,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = _content_length(scope)
+        length = content_length(scope)
         if length is not None:
             if length > self.max_bytes:
                 await self._refuse(send)
@@ -27,17 +62,13 @@ class BodyLimit:
             return
         # No length (chunked): read the body first. Refusing from inside the application's
         # read would not work: FastAPI turns any error while reading the body into a 400.
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            body += message.get("body", b"")
-            if len(body) > self.max_bytes:
-                await self._refuse(send)
-                return
-            if not message.get("more_body", False):
-                break
+        try:
+            body = await read_body(scope, receive, self.max_bytes)
+        except PayloadTooLarge:
+            await self._refuse(send)
+            return
+        if body is None:
+            return  # the client went away
         replayed = False
 
         async def replay() -> Message:
@@ -45,23 +76,17 @@ class BodyLimit:
             if replayed:
                 return await receive()
             replayed = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        body: dict[str, Any] = {
-            "error": {
-                "code": "PAYLOAD_TOO_LARGE",
-                "message": f"the request body is larger than {self.max_bytes} bytes",
-                "details": None,
-            }
-        }
-        data = json.dumps(body).encode()
+        error = too_large(self.max_bytes)
+        data = codec.dumps(error.to_dict())
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": error.status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(data)).encode()),
@@ -69,13 +94,3 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": data})
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None

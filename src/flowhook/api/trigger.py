@@ -31,9 +31,10 @@ from starlette.types import Receive, Scope, Send
 
 from flowhook import codec
 from flowhook.api.deps import AccountDep, RuntimeDep, current_account
-from flowhook.api.errors import invalid_request, malformed_json
+from flowhook.api.errors import INTERNAL_ERROR, invalid_request, malformed_json
+from flowhook.api.limits import read_body
 from flowhook.domain.account import Account
-from flowhook.errors import FlowhookError, NotFound, PayloadTooLarge
+from flowhook.errors import FlowhookError, NotFound
 from flowhook.runtime import Runtime
 from flowhook.worker.triggers import new_execution
 
@@ -93,7 +94,7 @@ async def serve(
 ) -> None:
     """The trigger as a bare ASGI endpoint; ``scope["app"]`` is the application."""
     try:
-        raw = await _read_body(scope, receive, max_bytes)
+        raw = await read_body(scope, receive, max_bytes)
         if raw is None:
             return  # the client went away
         answer: dict[str, Any] = await _handle(Request(scope, receive), raw, flow_id)
@@ -102,7 +103,7 @@ async def serve(
         status, answer = exc.status, exc.to_dict()
     except Exception:
         log.exception("unexpected error", path=scope["path"])
-        status, answer = 500, _INTERNAL
+        status, answer = 500, INTERNAL_ERROR
     body = codec.dumps(answer)
     await send(
         {
@@ -115,11 +116,6 @@ async def serve(
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-_INTERNAL = {
-    "error": {"code": "INTERNAL_ERROR", "message": "an unexpected error occurred", "details": None}
-}
 
 
 async def _handle(request: Request, raw: bytes, flow_id: str) -> dict[str, str]:
@@ -137,30 +133,6 @@ async def _handle(request: Request, raw: bytes, flow_id: str) -> dict[str, str]:
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
     return await start(rt, account, flow_id, parsed)
-
-
-async def _read_body(scope: Scope, receive: Receive, max_bytes: int) -> bytes | None:
-    """The whole body, or 413 as soon as it is known to be over ``max_bytes`` (announced or
-    not); None when the client went away."""
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                if int(value) > max_bytes:
-                    raise PayloadTooLarge(f"the request body is larger than {max_bytes} bytes")
-            except ValueError:
-                pass
-            break
-    body = b""
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunk: bytes = message.get("body", b"")
-        body += chunk
-        if len(body) > max_bytes:
-            raise PayloadTooLarge(f"the request body is larger than {max_bytes} bytes")
-        if not message.get("more_body", False):
-            return body
 
 
 _MISSING = object()

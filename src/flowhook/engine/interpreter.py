@@ -45,7 +45,8 @@ def start(state: ExecutionState, flow: CompiledFlow, now: float) -> None:
     state.variables.setdefault("flow.syskey.flow_id", state.flow_id)
 
 
-def _finish(state: ExecutionState, now: float) -> None:
+def finish(state: ExecutionState, now: float) -> None:
+    """End the execution: FAILED when an error was recorded, else COMPLETED."""
     state.status = Status.FAILED if state.error_reason else Status.COMPLETED
     state.ended_at = now
     state.cursor = None
@@ -61,7 +62,7 @@ def _fail(state: ExecutionState, flow: CompiledFlow, reason: str, message: str, 
         state.phase = Phase.COMPLETE
         state.cursor = flow.entry.on_flow_complete
         return True
-    _finish(state, now)
+    finish(state, now)
     return False
 
 
@@ -94,7 +95,7 @@ async def advance(
                 state.phase = Phase.COMPLETE
                 state.cursor = flow.entry.on_flow_complete
                 continue
-            _finish(state, clock())
+            finish(state, clock())
             return state
         if state.step_count >= max_steps:
             _fail(state, flow, "STEP_LIMIT", f"stopped after {max_steps} steps", clock())

@@ -49,9 +49,9 @@ def make_engine(url: str, *, pool_size: int = 8, single: bool = False) -> Engine
         {"poolclass": NullPool} if single else {"pool_size": pool_size, "max_overflow": pool_size}
     )
     if url.startswith("sqlite"):
-        path = make_url(url).database
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
             **pooling,
@@ -77,14 +77,18 @@ def make_engine(url: str, *, pool_size: int = 8, single: bool = False) -> Engine
     )
 
 
-def writer_lock_path(url: str) -> Path | None:
-    """The file whose lock takes turns between the writers of a SQLite database file."""
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
     if not url.startswith("sqlite"):
         return None
     path = make_url(url).database
-    if not path or path == ":memory:":
-        return None
-    return Path(path).with_name(Path(path).name + "-writer.lock")
+    return Path(path) if path and path != ":memory:" else None
+
+
+def writer_lock_path(url: str) -> Path | None:
+    """The file whose lock takes turns between the writers of a SQLite database file."""
+    path = sqlite_file(url)
+    return None if path is None else path.with_name(path.name + "-writer.lock")
 
 
 def alembic_config(url: str) -> Config:

@@ -27,9 +27,9 @@ class Statement:
 
     __slots__ = ("postgresql", "sqlite")
 
-    def __init__(self, sql: str, *, postgresql: str | None = None) -> None:
+    def __init__(self, sql: str) -> None:
         self.sqlite = sql
-        self.postgresql = _NAMED.sub(r"%(\1)s", postgresql or sql)
+        self.postgresql = _NAMED.sub(r"%(\1)s", sql)
 
     @classmethod
     def insert(cls, table: str, columns: str, *, suffix: str = "") -> Statement:

@@ -251,7 +251,7 @@ class DeliveryEngine(LeasedWorker):
         )
         metrics.POSTPONED.inc(postponed)
         if dead:
-            metrics.DELIVERIES.labels("failed").inc(dead)
+            metrics.deliveries("failed").inc(dead)
         log.warning(
             "circuit open: endpoint is down, its deliveries wait",
             endpoint=endpoint,

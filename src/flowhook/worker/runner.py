@@ -27,8 +27,8 @@ from sqlalchemy import Connection
 from flowhook.domain.account import Account
 from flowhook.engine.context import Services
 from flowhook.engine.flow import CompiledFlow
-from flowhook.engine.interpreter import advance
-from flowhook.engine.state import ExecutionState, Status
+from flowhook.engine.interpreter import advance, finish
+from flowhook.engine.state import ExecutionState
 from flowhook.errors import FlowhookError, WorkerCrashed
 from flowhook.store import executions as execution_repo
 from flowhook.store import preferences
@@ -169,11 +169,9 @@ class ExecutionRunner(LeasedWorker):
 
     def _fail(self, state: ExecutionState, error: FlowhookError) -> None:
         """End the execution as FAILED without running it (``_finish`` stores it)."""
-        state.status = Status.FAILED
         state.error_reason = error.code
         state.error_message = error.message
-        state.ended_at = self.services.clock()
-        state.wake_at = None
+        finish(state, self.services.clock())
 
     async def _load_user_variables(self, state: ExecutionState) -> None:
         contact = state.contact
