@@ -94,6 +94,9 @@ def serve(
         access_log=False,
         loop="uvloop",
         http="httptools",
+        # X-Forwarded-For is judged by the application, from FLOWHOOK_TRUSTED_PROXIES only
+        # (api/forwarded.py); uvicorn's default believes it from 127.0.0.1
+        proxy_headers=False,
     )
     if processes == 1 and not reuse_port:
         uvicorn.Server(config).run()

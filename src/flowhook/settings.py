@@ -5,10 +5,31 @@ No other module reads ``os.environ``: tests build a ``Settings`` with the values
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import re
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_HOST_NAME = re.compile(
+    r"\.?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
+)
+
+
+def _entries(value: Any) -> Any:
+    """A list from the environment: a JSON array, or comma/space separated values."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part for part in re.split(r"[,\s]+", text) if part]
+    return value
+
+
+EntryList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -31,6 +52,14 @@ class Settings(BaseSettings):
     response_max_bytes: int = 1_000_000
     response_raw_max_chars: int = 4_000
     per_host_connections: int = 100
+    # egress policy (webhooks/guard.py, docs/webhooks.md#egress-policy): CIDRs and host names
+    # (``.example.com`` = the domain and every name under it); deny wins, a non-empty allow
+    # list lets only its targets through
+    egress_allow: EntryList = Field(default_factory=list)
+    egress_deny: EntryList = Field(default_factory=list)
+
+    # proxies (CIDRs) whose X-Forwarded-For is believed (api/forwarded.py); none by default
+    trusted_proxies: EntryList = Field(default_factory=list)
 
     # engine
     max_steps: int = 1_000
@@ -62,6 +91,29 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = False
 
+    @field_validator("egress_allow", "egress_deny", mode="before")
+    @classmethod
+    def _egress_entries(cls, value: Any) -> Any:
+        entries = _entries(value)
+        if isinstance(entries, list):
+            for entry in entries:
+                if not isinstance(entry, str) or not (_is_network(entry) or _is_name(entry)):
+                    raise ValueError(
+                        f"{entry!r} is neither a CIDR nor a host name (e.g. .example.com)"
+                    )
+            return [e if _is_network(e) else e.lower().rstrip(".") for e in entries]
+        return entries
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_entries(cls, value: Any) -> Any:
+        entries = _entries(value)
+        if isinstance(entries, list):
+            for entry in entries:
+                if not isinstance(entry, str) or not _is_network(entry):
+                    raise ValueError(f"{entry!r} is not an IP address or CIDR")
+        return entries
+
     def scaled(self, seconds: float) -> float:
         """A wait as it is really slept (tests compress time with ``time_scale``)."""
         return seconds * self.time_scale
@@ -73,3 +125,15 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+
+def _is_network(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_name(entry: str) -> bool:
+    return bool(_HOST_NAME.fullmatch(entry.lower().rstrip(".")))

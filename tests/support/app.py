@@ -105,7 +105,10 @@ async def running_api(settings: Settings, *, worker: bool = True) -> AsyncIterat
     app = create_app(settings, worker=worker, runtime=runtime)
     sock = free_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    # as `flowhook serve` configures it (cli.py): the application alone judges X-Forwarded-For
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from flowhook.api import forwarded
 from flowhook.domain.account import Account
 from flowhook.errors import Forbidden, Unauthorized
 from flowhook.runtime import Runtime
@@ -49,8 +50,15 @@ def ip_allowed(client_ip: str | None, whitelist: list[str]) -> bool:
 
 
 def client_address(request: Request) -> str | None:
-    """The address the whitelist judges a request by."""
-    return request.client.host if request.client else None
+    """The address the whitelist judges a request by: the connection's peer, or what a
+    trusted proxy says it forwarded for (api/forwarded.py). Every check of the caller's
+    address goes through here."""
+    peer = request.client.host if request.client else None
+    rt: Runtime = request.app.state.runtime
+    if not rt.settings.trusted_proxies:
+        return peer  # the default: no header is believed
+    trusted = forwarded.networks(tuple(rt.settings.trusted_proxies))
+    return forwarded.client_host(peer, request.headers.getlist("x-forwarded-for"), trusted)
 
 
 def check_whitelist(request: Request, account: Account) -> None:
