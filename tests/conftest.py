@@ -16,7 +16,11 @@ from typing import Any
 
 import pytest
 
+from support.egress import LOOPBACK_ONLY_ENV
 from support.postgres import PostgresError, PostgresServer, postgres_available
+
+# every Settings() the suite builds (a test passes egress_allow=... to test the policy)
+os.environ["FLOWHOOK_EGRESS_ALLOW"] = LOOPBACK_ONLY_ENV
 
 _database_numbers = itertools.count(1)
 

@@ -18,6 +18,7 @@ from flowhook.api.app import create_app
 from flowhook.runtime import Runtime
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
+from support.egress import LOOPBACK_ONLY
 
 
 @dataclass
@@ -91,6 +92,7 @@ def settings_for(database_url: str, data_dir: Any, **overrides: Any) -> Settings
         "data_dir": data_dir,
         "secret_key": "",
         "allow_private_targets": True,
+        "egress_allow": LOOPBACK_ONLY,
         "operator_token": "operator-secret",
         "lease_seconds": 2.0,
         "poll_interval_s": 0.05,

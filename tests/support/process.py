@@ -15,6 +15,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from support.egress import LOOPBACK_ONLY_ENV
+
 FLOWHOOK = str(Path(sys.executable).parent / "flowhook")
 
 
@@ -32,6 +34,7 @@ def flowhook_env(database_url: str, data_dir: Path, **extra: Any) -> dict[str, s
             "FLOWHOOK_DATA_DIR": str(data_dir),
             "FLOWHOOK_SECRET_KEY": Fernet.generate_key().decode(),
             "FLOWHOOK_ALLOW_PRIVATE_TARGETS": "1",
+            "FLOWHOOK_EGRESS_ALLOW": LOOPBACK_ONLY_ENV,
             "FLOWHOOK_LEASE_SECONDS": "1",
             "FLOWHOOK_POLL_INTERVAL_S": "0.05",
             "FLOWHOOK_LOG_LEVEL": "warning",

@@ -21,6 +21,7 @@ from flowhook.settings import Settings
 from flowhook.webhooks.guard import (
     BlockedRequest,
     BlockedResolution,
+    EgressPolicy,
     GuardedResolver,
     check_url,
     parse_url,
@@ -38,6 +39,7 @@ class HttpClient:
 
     def __init__(self, settings: Settings, resolver: AbstractResolver | None = None) -> None:
         self.settings = settings
+        self.policy = EgressPolicy.parse(settings.egress_allow, settings.egress_deny)
         self._inner_resolver = resolver  # injected for tests; aiohttp's default otherwise
         self._session: aiohttp.ClientSession | None = None
         self._resolver: GuardedResolver | None = None
@@ -52,7 +54,9 @@ class HttpClient:
         # First use, or the previous loop is gone (a CLI that runs several asyncio.run):
         # a session cannot move between loops, so a new one is made for this loop.
         self._resolver = GuardedResolver(
-            self._inner_resolver, allow_private=self.settings.allow_private_targets
+            self._inner_resolver,
+            allow_private=self.settings.allow_private_targets,
+            policy=self.policy,
         )
         connector = aiohttp.TCPConnector(
             resolver=self._resolver,
@@ -121,7 +125,9 @@ class HttpClient:
         method, headers, body = req.method.upper(), req.headers, req.body
         hops = 0
         while True:
-            check_url(url, http_enabled=http_enabled, allow_private=allow_private)
+            check_url(
+                url, http_enabled=http_enabled, allow_private=allow_private, policy=self.policy
+            )
             async with session.request(
                 method, url, headers=headers, data=body, allow_redirects=False
             ) as resp:

@@ -1,5 +1,6 @@
 """Rules every outgoing call obeys, whoever builds it: HTTPS unless the account enabled HTTP,
-and no request to our own network (SSRF).
+no request to our own network (SSRF), and the operator's egress policy
+(``FLOWHOOK_EGRESS_ALLOW`` / ``FLOWHOOK_EGRESS_DENY``, :class:`EgressPolicy`).
 
 Two layers, because a URL alone cannot tell where a name points:
 
@@ -9,12 +10,19 @@ Two layers, because a URL alone cannot tell where a name points:
   name pointing at ``127.0.0.1`` is refused too. aiohttp connects to exactly the addresses
   the resolver handed back, so a name that changes its answer between two look-ups (DNS
   rebinding) is checked on every look-up and cannot slip a private address past the guard.
+
+The egress policy is judged in both layers after the SSRF rules (so a private address keeps
+its ``BLOCKED_ADDRESS``): names by ``check_url`` before any look-up, addresses (literals by
+``check_url``, resolved ones by the resolver) before any connection. A refusal has the
+reason ``EGRESS_DENIED``.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
@@ -26,6 +34,7 @@ from flowhook.errors import FlowhookError
 from flowhook.webhooks.message import ErrorReason
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 METADATA_ADDRESSES: Final[frozenset[IPAddress]] = frozenset(
     {
@@ -60,6 +69,82 @@ class BlockedResolution(OSError):
         self.blocked = blocked
 
 
+@dataclass(frozen=True)
+class _Targets:
+    """One list of the policy: networks, exact host names, and domains (``.example.com``:
+    the domain and every name under it)."""
+
+    networks: tuple[Network, ...] = ()
+    names: frozenset[str] = frozenset()
+    domains: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, entries: Iterable[str]) -> _Targets:
+        networks: list[Network] = []
+        names: set[str] = set()
+        domains: list[str] = []
+        for entry in entries:
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+                continue
+            except ValueError:
+                pass
+            name = _name(entry)
+            if name.startswith("."):
+                domains.append(name[1:])
+            else:
+                names.add(name)
+        return cls(tuple(networks), frozenset(names), tuple(domains))
+
+    def __bool__(self) -> bool:
+        return bool(self.networks or self.names or self.domains)
+
+    def has_name(self, name: str) -> bool:
+        return name in self.names or any(
+            name == domain or name.endswith("." + domain) for domain in self.domains
+        )
+
+
+@dataclass(frozen=True)
+class EgressPolicy:
+    """The operator's list of where outgoing calls may go, on top of the SSRF rules.
+
+    Deny wins over allow; a non-empty allow list lets only its targets through. A name
+    matches a host name entry exactly, or a ``.example.com`` entry as that domain or a
+    name under it. Networks are matched against the address of an IP literal and against
+    every address a name resolves to: an address that fails is never connected to. A name
+    the allow list names allows all its addresses (unless a deny network holds them)."""
+
+    allow: _Targets = _Targets()
+    deny: _Targets = _Targets()
+
+    @classmethod
+    def parse(cls, allow: Iterable[str] = (), deny: Iterable[str] = ()) -> EgressPolicy:
+        return cls(_Targets.parse(allow), _Targets.parse(deny))
+
+    def name_refused(self, name: str) -> bool:
+        """Refused by its name alone (before any look-up): denied, or an allow list that
+        names no network cannot let it through."""
+        name = _name(name)
+        if self.deny.has_name(name):
+            return True
+        return bool(self.allow) and not self.allow.networks and not self.allow.has_name(name)
+
+    def address_allowed(self, ip: IPAddress, *, name: str | None = None) -> bool:
+        """Whether a call may connect to ``ip`` (reached through the host ``name``)."""
+        if any(form in network for form in _forms(ip) for network in self.deny.networks):
+            return False
+        if not self.allow or (name is not None and self.allow.has_name(_name(name))):
+            return True
+        # the address the kernel connects to: itself, or the IPv4 address it maps
+        reached = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+        return any(ip in n or (reached is not None and reached in n) for n in self.allow.networks)
+
+
+OPEN: Final = EgressPolicy()
+"""No egress policy: the SSRF rules alone."""
+
+
 def is_metadata_address(ip: IPAddress) -> bool:
     return _unmapped(ip) in METADATA_ADDRESSES
 
@@ -88,7 +173,9 @@ def address_allowed(ip: IPAddress, *, allow_private: bool) -> bool:
     return allow_private or is_public_address(ip)
 
 
-def check_url(url: str | URL, *, http_enabled: bool, allow_private: bool) -> None:
+def check_url(
+    url: str | URL, *, http_enabled: bool, allow_private: bool, policy: EgressPolicy = OPEN
+) -> None:
     """Refuse a URL we must not call; raise ``BlockedRequest`` with the reason."""
     parsed = url if isinstance(url, URL) else parse_url(url)
     scheme = parsed.scheme.lower()
@@ -110,9 +197,21 @@ def check_url(url: str | URL, *, http_enabled: bool, allow_private: bool) -> Non
         name = host.rstrip(".").lower()
         if not allow_private and (name in _LOCAL_NAMES or name.endswith(".localhost")):
             raise BlockedRequest(ErrorReason.BLOCKED_ADDRESS, f"{host} is a local address")
+        if policy.name_refused(name):
+            raise egress_denied(host)
         return
     if not address_allowed(ip, allow_private=allow_private):
         raise BlockedRequest(ErrorReason.BLOCKED_ADDRESS, _blocked_message(host))
+    if not policy.address_allowed(ip):
+        raise egress_denied(host)
+
+
+def egress_denied(host: str) -> BlockedRequest:
+    return BlockedRequest(
+        ErrorReason.EGRESS_DENIED,
+        f"{host} is not allowed by this server's egress policy "
+        "(FLOWHOOK_EGRESS_ALLOW / FLOWHOOK_EGRESS_DENY)",
+    )
 
 
 def parse_url(url: str) -> URL:
@@ -128,11 +227,16 @@ class GuardedResolver(AbstractResolver):
     drops every address the guard forbids; refuses the name when none is left."""
 
     def __init__(
-        self, inner: AbstractResolver | None = None, *, allow_private: bool = False
+        self,
+        inner: AbstractResolver | None = None,
+        *,
+        allow_private: bool = False,
+        policy: EgressPolicy = OPEN,
     ) -> None:
         self._inner = inner
         self._owns_inner = inner is None
         self.allow_private = allow_private
+        self.policy = policy
 
     @property
     def inner(self) -> AbstractResolver:
@@ -144,12 +248,18 @@ class GuardedResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
+        if self.policy.name_refused(host):  # check_url refused it already; never look it up
+            raise BlockedResolution(egress_denied(host))
         results = await self.inner.resolve(host, port, family)
-        allowed = [r for r in results if self._allowed(r["host"])]
+        safe = [r for r in results if self._allowed(r["host"])]
+        allowed = [r for r in safe if self.policy.address_allowed(_address(r), name=host)]
         if not allowed:
-            raise BlockedResolution(
-                BlockedRequest(ErrorReason.BLOCKED_ADDRESS, _blocked_message(host))
+            blocked = (
+                egress_denied(host)
+                if safe
+                else BlockedRequest(ErrorReason.BLOCKED_ADDRESS, _blocked_message(host))
             )
+            raise BlockedResolution(blocked)
         return allowed
 
     async def close(self) -> None:
@@ -159,6 +269,23 @@ class GuardedResolver(AbstractResolver):
     def _allowed(self, address: str) -> bool:
         ip = _ip_literal(address)
         return ip is not None and address_allowed(ip, allow_private=self.allow_private)
+
+
+def _address(result: ResolveResult) -> IPAddress:
+    ip = _ip_literal(result["host"])
+    assert ip is not None  # kept by _allowed only if it is an address
+    return ip
+
+
+def _name(host: str) -> str:
+    return host.rstrip(".").lower()
+
+
+def _forms(ip: IPAddress) -> tuple[IPAddress, ...]:
+    """``ip`` and the IPv4 address it carries (mapped, 6to4, NAT64), if any: a deny network
+    holds an address in either form."""
+    inner = _unmapped(ip)
+    return (ip,) if inner == ip else (ip, inner)
 
 
 def _blocked_message(host: str) -> str:

@@ -14,9 +14,9 @@ Decisions (documented for receivers in ``docs/webhooks.md``):
   own internal error), 5xx, 408, 425, 429. Every other status (1xx, 3xx, other 4xx) fails
   at once: redirects are not followed for deliveries and a rejected request will be
   rejected again.
-- Configuration errors (``HTTP_DISABLED``, ``BLOCKED_ADDRESS``, ``INVALID_URL``,
-  ``INVALID_REQUEST``, ``TEMPLATE_ERROR``) fail at once: they won't fix themselves within
-  the schedule. Fix the webhook, then replay the dead delivery.
+- Configuration errors (``HTTP_DISABLED``, ``BLOCKED_ADDRESS``, ``EGRESS_DENIED``,
+  ``INVALID_URL``, ``INVALID_REQUEST``, ``TEMPLATE_ERROR``) fail at once: they won't fix
+  themselves within the schedule. Fix the webhook, then replay the dead delivery.
 - Jitter is ±20 % of each scheduled delay, not "full" jitter: spreading a burst of
   retries is all we need, and the schedule stays the one the documentation promises.
 - A ``Retry-After`` longer than the (jittered) delay wins, capped at
@@ -51,6 +51,7 @@ FAIL_AT_ONCE = frozenset(
     {
         ErrorReason.HTTP_DISABLED,
         ErrorReason.BLOCKED_ADDRESS,
+        ErrorReason.EGRESS_DENIED,
         ErrorReason.INVALID_URL,
         ErrorReason.INVALID_REQUEST,
         ErrorReason.TEMPLATE_ERROR,
