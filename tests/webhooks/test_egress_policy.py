@@ -253,6 +253,16 @@ def test_an_address_literal_outside_the_allow_list_is_refused_without_a_connecti
     assert reason_of("http://[2002:7f00:1::]/hook", policy) is ErrorReason.EGRESS_DENIED
 
 
+def test_without_lists_there_is_no_policy() -> None:
+    assert EgressPolicy.parse().open
+    assert reason_of("https://hooks.example.com/", EgressPolicy.parse()) is None
+    assert reason_of("http://192.0.2.1/hook", EgressPolicy.parse()) is None
+    # deny only: everything else stays allowed
+    policy = EgressPolicy.parse(deny=["192.0.2.0/24"])
+    assert reason_of("http://192.0.2.1/hook", policy) is ErrorReason.EGRESS_DENIED
+    assert reason_of("http://198.51.100.1/hook", policy) is None
+
+
 def test_the_ssrf_rules_come_first_and_keep_their_code() -> None:
     policy = EgressPolicy.parse(allow=["10.0.0.0/8"], deny=["169.254.0.0/16"])
     assert reason_of("http://10.1.2.3/", policy, allow_private=False) is ErrorReason.BLOCKED_ADDRESS

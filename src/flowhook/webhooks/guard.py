@@ -22,7 +22,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
 
@@ -117,6 +117,11 @@ class EgressPolicy:
 
     allow: _Targets = _Targets()
     deny: _Targets = _Targets()
+    open: bool = field(init=False)
+    """No lists at all: every check passes at once (the hot path when no policy is set)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "open", not (self.allow or self.deny))
 
     @classmethod
     def parse(cls, allow: Iterable[str] = (), deny: Iterable[str] = ()) -> EgressPolicy:
@@ -125,6 +130,8 @@ class EgressPolicy:
     def name_refused(self, name: str) -> bool:
         """Refused by its name alone (before any look-up): denied, or an allow list that
         names no network cannot let it through."""
+        if self.open:
+            return False
         name = _name(name)
         if self.deny.has_name(name):
             return True
@@ -132,6 +139,8 @@ class EgressPolicy:
 
     def address_allowed(self, ip: IPAddress, *, name: str | None = None) -> bool:
         """Whether a call may connect to ``ip`` (reached through the host ``name``)."""
+        if self.open:
+            return True
         if any(form in network for form in _forms(ip) for network in self.deny.networks):
             return False
         if not self.allow or (name is not None and self.allow.has_name(_name(name))):
