@@ -294,10 +294,22 @@ _RECORD = Statement(
 
 
 def replay(conn: Connection, account_id: str, delivery_id: str, now: float) -> bool:
-    """Send a delivery again from the start of the schedule, with the same webhook-id."""
+    """Send a finished delivery (SUCCEEDED or FAILED) again from the start of the schedule,
+    with the same webhook-id. False when no row changed: the delivery does not exist or is
+    still PENDING (an attempt in flight, or one scheduled).
+
+    One conditional UPDATE, not a read then a write: of two replays, or a replay and the
+    attempt that is finishing, exactly one wins, on SQLite and PostgreSQL alike. A PENDING
+    delivery is never reset, so no second attempt can start beside the one in flight.
+    """
+    c = deliveries.c
     result = conn.execute(
         update(deliveries)
-        .where(deliveries.c.id == delivery_id, deliveries.c.account_id == account_id)
+        .where(
+            c.id == delivery_id,
+            c.account_id == account_id,
+            c.status.in_((SUCCEEDED, FAILED)),
+        )
         .values(
             status=PENDING,
             attempts=0,
@@ -310,6 +322,15 @@ def replay(conn: Connection, account_id: str, delivery_id: str, now: float) -> b
         )
     )
     return bool(result.rowcount)
+
+
+def status_of(conn: Connection, account_id: str, delivery_id: str) -> str | None:
+    """A delivery's status, or None when the account has no such delivery."""
+    c = deliveries.c
+    found: str | None = conn.execute(
+        select(c.status).where(c.id == delivery_id, c.account_id == account_id)
+    ).scalar_one_or_none()
+    return found
 
 
 def view(conn: Connection, account_id: str, delivery_id: str) -> dict[str, Any] | None:
