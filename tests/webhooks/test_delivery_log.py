@@ -5,11 +5,13 @@ can never put a second attempt beside one in flight."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
 from support.app import error_code, running_api, settings_for
+from flowhook.webhooks.outbox import endpoint_of
 from support.receiver import receiver
 
 FLOW: dict[str, Any] = {
@@ -111,6 +113,9 @@ async def test_a_finished_delivery_is_replayed_once_however_many_replays_race(
     }
     assert len(rec.received) == 2
     assert len({r.headers["webhook-id"] for r in rec.received}) == 1
+    # the log counts every attempt, the one before the replay included
+    assert done["attempts_made"] == 2
+    assert [a["status_code"] for a in done["attempts"]] == [400, 200]
 
 
 async def test_a_succeeded_delivery_can_be_replayed(api: Any) -> None:
@@ -128,3 +133,60 @@ async def test_unknown_delivery_replay_is_404(api: Any) -> None:
     _, key = await api.account(http_enabled=True)
     status, body = await api.request("POST", "/v1/deliveries/nope/replay", key=key)
     assert status == 404 and error_code(body) == "DELIVERY_NOT_FOUND"
+
+
+async def test_the_status_filter_takes_each_documented_status_and_nothing_else(api: Any) -> None:
+    async with receiver() as rec:
+        key, flow_id = await setup(api, rec.url)
+        uuid = await run(api, key, flow_id)
+        done = await delivery_of(api, key, uuid, "SUCCEEDED")
+    found = {}
+    for status in ("PENDING", "SUCCEEDED", "FAILED"):
+        code, listed = await api.request("GET", f"/v1/deliveries?status={status}", key=key)
+        assert code == 200, listed
+        found[status] = [d["id"] for d in listed["deliveries"]]
+    assert found == {"PENDING": [], "SUCCEEDED": [done["id"]], "FAILED": []}
+    code, body = await api.request("GET", "/v1/deliveries?status=DELIVERED", key=key)
+    assert code == 422 and error_code(body) == "VALIDATION_FAILED"
+
+
+async def test_a_delivery_created_while_its_endpoint_is_down_says_circuit_open(
+    api_with: Any,
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once closed
+    dead_url = f"http://127.0.0.1:{port}/hook"
+    trips = {"time_scale": 0.01, "breaker_failures": 1, "breaker_cooldown_s": 500}
+    async with api_with(**trips) as api:
+        key, flow_id = await setup(api, dead_url)
+        first = await run(api, key, flow_id)
+        tried = await attempted(api, key, first)
+        assert tried["attempts"][0]["error_reason"] == "CONNECTION_ERROR"
+        breaker = api.runtime.deliveries.breaker
+        assert breaker.held_until(endpoint_of(dead_url), time.time()) is not None
+        second = await run(api, key, flow_id)  # created during the cool-down
+        await api.wait_for(second, key)
+        _, listed = await api.request("GET", f"/v1/deliveries?execution={second}", key=key)
+        [held] = listed["deliveries"]
+        _, shown = await api.request("GET", f"/v1/deliveries/{held['id']}", key=key)
+    for view in (held, shown):
+        assert view["status"] == "PENDING"
+        assert view["last_error"] == "CIRCUIT_OPEN"
+        assert view["attempts_made"] == 0
+        assert view["next_attempt_at"] > time.time()
+    assert shown["attempts"] == []
+
+
+async def attempted(api: Any, key: str, uuid: str, timeout: float = 10) -> dict[str, Any]:
+    """The execution's delivery once it has at least one attempt."""
+    deadline = time.monotonic() + timeout
+    while True:
+        _, listed = await api.request("GET", f"/v1/deliveries?execution={uuid}", key=key)
+        if listed["deliveries"] and listed["deliveries"][0]["attempts_made"]:
+            _, full = await api.request(
+                "GET", f"/v1/deliveries/{listed['deliveries'][0]['id']}", key=key
+            )
+            return dict(full)
+        assert time.monotonic() < deadline, listed
+        await asyncio.sleep(0.02)

@@ -110,6 +110,8 @@ def insert(
         "created_at": now,
         "updated_at": now,
         "schedule_started_at": now,
+        # due later than its creation only while its endpoint's circuit is open: held
+        "last_error": CIRCUIT_OPEN if due_at > now else None,
     }
     return _INSERT_ONCE.first(conn, row) is not None
 
@@ -274,7 +276,7 @@ def record_attempt(
 _INSERT_ONCE = Statement.insert(
     "deliveries",
     "id account_id execution_uuid webhook_id endpoint request secret_headers status attempts"
-    " due_at lease_owner lease_until created_at updated_at schedule_started_at",
+    " due_at lease_owner lease_until created_at updated_at schedule_started_at last_error",
     suffix=" ON CONFLICT DO NOTHING RETURNING id",
 )
 _INSERT_ATTEMPT = Statement(
@@ -333,9 +335,21 @@ def status_of(conn: Connection, account_id: str, delivery_id: str) -> str | None
     return found
 
 
+def _with_attempts_made(query: Any) -> Any:
+    """Every attempt ever made, replays included: ``attempts`` restarts at 0 on a replay,
+    as it is the position in the retry schedule."""
+    made = (
+        select(func.count())
+        .select_from(delivery_attempts)
+        .where(delivery_attempts.c.delivery_id == deliveries.c.id)
+        .scalar_subquery()
+    )
+    return query.add_columns(made.label("attempts_made"))
+
+
 def view(conn: Connection, account_id: str, delivery_id: str) -> dict[str, Any] | None:
     row = conn.execute(
-        select(deliveries).where(
+        _with_attempts_made(select(deliveries)).where(
             deliveries.c.id == delivery_id, deliveries.c.account_id == account_id
         )
     ).first()
@@ -376,7 +390,7 @@ def _summary(row: Any) -> dict[str, Any]:
         "webhook_id": row.webhook_id,
         "endpoint": row.endpoint,
         "status": row.status,
-        "attempts_made": row.attempts,
+        "attempts_made": row.attempts_made,
         "next_attempt_at": row.due_at,
         "last_status_code": row.last_status_code,
         "last_error": row.last_error,
@@ -396,7 +410,7 @@ def list_for(
     after: tuple[float, str] | None = None,
 ) -> list[dict[str, Any]]:
     c = deliveries.c
-    query = select(deliveries).where(c.account_id == account_id)
+    query = _with_attempts_made(select(deliveries)).where(c.account_id == account_id)
     if execution:
         query = query.where(c.execution_uuid == execution)
     if status:
