@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from support.app import error_code, running_api, settings_for
 from flowhook.webhooks.outbox import endpoint_of
+from support.app import error_code, running_api, settings_for
 from support.receiver import receiver
 
 FLOW: dict[str, Any] = {
@@ -99,18 +99,13 @@ async def test_a_finished_delivery_is_replayed_once_however_many_replays_race(
         dead = await delivery_of(api, key, uuid, "FAILED")
         rec.delay_s = 0.5  # the replayed attempt stays in flight while the others ask
         answers = await asyncio.gather(
-            *(
-                api.request("POST", f"/v1/deliveries/{dead['id']}/replay", key=key)
-                for _ in range(5)
-            )
+            *(api.request("POST", f"/v1/deliveries/{dead['id']}/replay", key=key) for _ in range(5))
         )
         statuses = sorted(status for status, _ in answers)
         done = await delivery_of(api, key, uuid, "SUCCEEDED")
         await asyncio.sleep(0.3)
     assert statuses == [202, 409, 409, 409, 409]
-    assert {error_code(body) for status, body in answers if status == 409} == {
-        "DELIVERY_IN_FLIGHT"
-    }
+    assert {error_code(body) for status, body in answers if status == 409} == {"DELIVERY_IN_FLIGHT"}
     assert len(rec.received) == 2
     assert len({r.headers["webhook-id"] for r in rec.received}) == 1
     # the log counts every attempt, the one before the replay included
