@@ -205,9 +205,7 @@ async def test_check_takes_the_whole_form_a_save_would_send_and_stores_nothing(a
         assert status == 200, result
         assert result["ok"] is True and result["status_code"] == 200
         without_name = {k: v for k, v in form.items() if k != "name"}
-        status, result = await api.request(
-            "POST", "/v1/webhooks/check", key=key, json=without_name
-        )
+        status, result = await api.request("POST", "/v1/webhooks/check", key=key, json=without_name)
         assert status == 200 and result["ok"] is True, result
     sent = rec.received[0]
     assert base64.b64decode(sent.headers["Authorization"].split()[1]) == b"u:p"
