@@ -68,7 +68,7 @@ async def test_replay_while_an_attempt_is_in_flight_is_refused_and_sends_nothing
         running_api(settings) as one,
         running_api(settings) as other,
     ):
-        slow.delay_s = 1.5
+        slow.hold = asyncio.Event()  # the first attempt stays in flight until released
         key, flow_id = await setup(one, slow.url)
         uuid = await run(one, key, flow_id)
         await slow.wait_for(1)  # the attempt is at the receiver, not answered yet
@@ -82,8 +82,9 @@ async def test_replay_while_an_attempt_is_in_flight_is_refused_and_sends_nothing
             assert status == 409, body
             assert error_code(body) == "DELIVERY_IN_FLIGHT"
             assert body["error"]["details"] == {"status": "PENDING"}
+        await asyncio.sleep(0.5)  # a twin attempt, had one started, would arrive meanwhile
+        slow.hold.set()
         done = await delivery_of(other, key, uuid, "SUCCEEDED")
-        await asyncio.sleep(0.5)  # a twin attempt, had one started, would have arrived
     assert len(slow.received) == 1
     assert done["attempts_made"] == 1 and len(done["attempts"]) == 1
 
@@ -152,7 +153,7 @@ async def test_a_delivery_created_while_its_endpoint_is_down_says_circuit_open(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # nothing listens there once closed
     dead_url = f"http://127.0.0.1:{port}/hook"
-    trips = {"time_scale": 0.01, "breaker_failures": 1, "breaker_cooldown_s": 500}
+    trips = {"time_scale": 0.01, "breaker_failures": 1, "breaker_cooldown_s": 3000}
     async with api_with(**trips) as api:
         key, flow_id = await setup(api, dead_url)
         first = await run(api, key, flow_id)
