@@ -108,6 +108,13 @@ def test_postponing_dead_letters_rows_older_than_the_whole_schedule(store: Store
     add(store, "old", now=NOW - 2000)
     add(store, "replayed", now=NOW - 2000)
     add(store, "young", now=NOW - 10)
+    store.write_sync(  # a dead letter: only a finished delivery can be replayed
+        lambda c: c.execute(
+            update(deliveries)
+            .where(deliveries.c.id == "replayed")
+            .values(status="FAILED", due_at=None)
+        )
+    )
     assert store.write_sync(lambda c: delivery_repo.replay(c, "acct-a", "replayed", NOW - 5))
 
     counts = store.write_sync(

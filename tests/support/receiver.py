@@ -36,6 +36,9 @@ class Receiver:
     """Answers used in order; when exhausted, ``default`` is used."""
     default: Reply = (200, {"ok": True}, {})
     delay_s: float = 0.0
+    hold: asyncio.Event | None = None
+    """When set to an event, requests are recorded at once but answered only once it is set
+    (an attempt kept in flight for as long as a test needs, without a timing guess)."""
     on_request: Callable[[Received], Reply | None] | None = None
     _event: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -67,6 +70,8 @@ async def receiver(path: str = "/hook", port: int = 0) -> AsyncIterator[Receiver
         rec._event.set()
         if rec.delay_s:
             await asyncio.sleep(rec.delay_s)
+        if rec.hold is not None:
+            await rec.hold.wait()
         reply = rec.on_request(item) if rec.on_request else None
         if reply is None:
             reply = rec.replies.pop(0) if rec.replies else rec.default

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flowhook.engine.state import ExecutionState, Status
+from flowhook.engine.state import ExecutionState, Phase, Status
 from flowhook.webhooks.payload import default_payload, sample_state
 
 T0 = datetime.fromisoformat("2022-11-29T23:49:00.080+05:30").timestamp()
@@ -87,6 +87,35 @@ def test_error_reason_alone_marks_the_flow_failed() -> None:
     payload = default_payload(make_state(status=Status.RUNNING, error_reason="CLIENT_ERROR"))
     assert payload["flowStatus"] == "FAILED"
     assert payload["errorReason"] == "CLIENT_ERROR"
+
+
+def test_a_payload_sent_while_the_main_path_runs_says_running_and_has_no_end_time() -> None:
+    payload = default_payload(make_state(status=Status.RUNNING, ended_at=None))
+    assert payload["flowStatus"] == "RUNNING"
+    assert "endTime" not in payload
+
+
+def test_on_the_on_flow_complete_path_the_outcome_of_the_main_path_is_known() -> None:
+    state = make_state(status=Status.RUNNING, phase=Phase.COMPLETE, ended_at=None)
+    assert default_payload(state)["flowStatus"] == "COMPLETED"
+
+
+def test_keys_leave_out_the_last_calls_shared_results_but_keep_each_widgets_own() -> None:
+    variables = {
+        "flow.key.name": "Asha",
+        "flow.key.response_status": "SUCCESS",
+        "flow.key.response_status_code": None,
+        "flow.key.response_raw": "{}",
+        "flow.key.error_reason": None,
+        "flow.key.crm.response_status_code": 200,
+        "flow.key.notify.response_status_code": None,
+    }
+    keys = default_payload(make_state(variables=variables))["keys"]
+    assert keys == [
+        {"name": "$flow.key.name", "value": "Asha"},
+        {"name": "$flow.key.crm.response_status_code", "value": 200},
+        {"name": "$flow.key.notify.response_status_code", "value": None},
+    ]
 
 
 def test_failed_without_a_reason_reports_internal_error() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from sqlalchemy import select
 
 from flowhook.store.tables import webhooks as webhooks_table
+from support.app import error_code
 from support.receiver import receiver
 
 
@@ -187,3 +189,30 @@ async def test_check_refuses_plain_http_for_accounts_without_it(api: Any) -> Non
             "POST", "/v1/webhooks/check", key=key, json={"url": rec.url}
         )
     assert result["error_reason"] == "HTTP_DISABLED" and rec.received == []
+
+
+async def test_check_takes_the_whole_form_a_save_would_send_and_stores_nothing(api: Any) -> None:
+    _, key = await api.account(http_enabled=True)
+    async with receiver() as rec:
+        form = hook(
+            rec.url,
+            name="crm",
+            is_default=True,
+            auth={"type": "basic", "username": "u", "password": "p"},
+            headers={"X-A": "1"},
+        )
+        status, result = await api.request("POST", "/v1/webhooks/check", key=key, json=form)
+        assert status == 200, result
+        assert result["ok"] is True and result["status_code"] == 200
+        without_name = {k: v for k, v in form.items() if k != "name"}
+        status, result = await api.request("POST", "/v1/webhooks/check", key=key, json=without_name)
+        assert status == 200 and result["ok"] is True, result
+    sent = rec.received[0]
+    assert base64.b64decode(sent.headers["Authorization"].split()[1]) == b"u:p"
+    assert sent.headers["X-A"] == "1" and sent.json()["test"] is True
+    _, listed = await api.request("GET", "/v1/webhooks", key=key)
+    assert listed["webhooks"] == []  # a check saves nothing, default flag included
+    # still a strict form: an unknown field or an empty name is refused
+    for bad in ({**form, "nmae": "x"}, {**form, "name": ""}):
+        status, body = await api.request("POST", "/v1/webhooks/check", key=key, json=bad)
+        assert status == 422 and error_code(body) == "VALIDATION_FAILED", body

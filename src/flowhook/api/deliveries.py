@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.api.pagination import page_of, parse_cursor
-from flowhook.errors import NotFound
+from flowhook.errors import Conflict, NotFound
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store.notify import notify
 
@@ -54,12 +54,24 @@ async def get_delivery(delivery_id: str, account: AccountDep, rt: RuntimeDep) ->
 
 @router.post("/v1/deliveries/{delivery_id}/replay", status_code=202)
 async def replay_delivery(delivery_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
-    def replay(conn: Connection) -> bool:
-        notify(conn)  # whichever worker is idle sends it
-        return delivery_repo.replay(conn, account.id, delivery_id, time.time())
+    """Replay a SUCCEEDED or FAILED delivery; a PENDING one is refused with 409: its attempt
+    in flight (or scheduled) must not get a twin."""
 
-    replayed = await rt.store.write(replay)
-    if not replayed:
+    def replay(conn: Connection) -> str | None:
+        if delivery_repo.replay(conn, account.id, delivery_id, time.time()):
+            notify(conn)  # whichever worker is idle sends it
+            return None
+        return delivery_repo.status_of(conn, account.id, delivery_id) or "MISSING"
+
+    refused = await rt.store.write(replay)
+    if refused == "MISSING":
         raise NotFound(f"no delivery {delivery_id}", code="DELIVERY_NOT_FOUND")
+    if refused is not None:
+        raise Conflict(
+            f"delivery {delivery_id} is {refused}: an attempt is in flight or scheduled; "
+            "replay it once it has SUCCEEDED or FAILED",
+            code="DELIVERY_IN_FLIGHT",
+            details={"status": refused},
+        )
     rt.deliveries.nudge()
     return {"id": delivery_id, "status": "PENDING"}

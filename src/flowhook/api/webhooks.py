@@ -34,6 +34,19 @@ class WebhookIn(RequestSpec):
         return RequestSpec.model_validate(self.model_dump(exclude={"name", "is_default"}))
 
 
+class CheckIn(RequestSpec):
+    """What the check button sends: the same form as a save, the name optional (a
+    configuration is often checked before it has one). Only the request is checked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    is_default: bool = False
+
+    def spec(self) -> RequestSpec:
+        return RequestSpec.model_validate(self.model_dump(exclude={"name", "is_default"}))
+
+
 class CheckResult(BaseModel):
     ok: bool
     status_code: int | None
@@ -131,9 +144,9 @@ async def delete_webhook(webhook_id: str, account: AccountDep, rt: RuntimeDep) -
 
 
 @router.post("/v1/webhooks/check")
-async def check_unsaved(body: RequestSpec, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+async def check_unsaved(body: CheckIn, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
     """Check a configuration before saving it (nothing is stored)."""
-    return await check_webhook(rt, account, body, password=None)
+    return await check_webhook(rt, account, body.spec(), password=None)
 
 
 @router.post("/v1/webhooks/{webhook_id}/check")

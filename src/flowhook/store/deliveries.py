@@ -110,6 +110,8 @@ def insert(
         "created_at": now,
         "updated_at": now,
         "schedule_started_at": now,
+        # due later than its creation only while its endpoint's circuit is open: held
+        "last_error": CIRCUIT_OPEN if due_at > now else None,
     }
     return _INSERT_ONCE.first(conn, row) is not None
 
@@ -274,7 +276,7 @@ def record_attempt(
 _INSERT_ONCE = Statement.insert(
     "deliveries",
     "id account_id execution_uuid webhook_id endpoint request secret_headers status attempts"
-    " due_at lease_owner lease_until created_at updated_at schedule_started_at",
+    " due_at lease_owner lease_until created_at updated_at schedule_started_at last_error",
     suffix=" ON CONFLICT DO NOTHING RETURNING id",
 )
 _INSERT_ATTEMPT = Statement(
@@ -294,10 +296,22 @@ _RECORD = Statement(
 
 
 def replay(conn: Connection, account_id: str, delivery_id: str, now: float) -> bool:
-    """Send a delivery again from the start of the schedule, with the same webhook-id."""
+    """Send a finished delivery (SUCCEEDED or FAILED) again from the start of the schedule,
+    with the same webhook-id. False when no row changed: the delivery does not exist or is
+    still PENDING (an attempt in flight, or one scheduled).
+
+    One conditional UPDATE, not a read then a write: of two replays, or a replay and the
+    attempt that is finishing, exactly one wins, on SQLite and PostgreSQL alike. A PENDING
+    delivery is never reset, so no second attempt can start beside the one in flight.
+    """
+    c = deliveries.c
     result = conn.execute(
         update(deliveries)
-        .where(deliveries.c.id == delivery_id, deliveries.c.account_id == account_id)
+        .where(
+            c.id == delivery_id,
+            c.account_id == account_id,
+            c.status.in_((SUCCEEDED, FAILED)),
+        )
         .values(
             status=PENDING,
             attempts=0,
@@ -312,9 +326,30 @@ def replay(conn: Connection, account_id: str, delivery_id: str, now: float) -> b
     return bool(result.rowcount)
 
 
+def status_of(conn: Connection, account_id: str, delivery_id: str) -> str | None:
+    """A delivery's status, or None when the account has no such delivery."""
+    c = deliveries.c
+    found: str | None = conn.execute(
+        select(c.status).where(c.id == delivery_id, c.account_id == account_id)
+    ).scalar_one_or_none()
+    return found
+
+
+def _with_attempts_made(query: Any) -> Any:
+    """Every attempt ever made, replays included: ``attempts`` restarts at 0 on a replay,
+    as it is the position in the retry schedule."""
+    made = (
+        select(func.count())
+        .select_from(delivery_attempts)
+        .where(delivery_attempts.c.delivery_id == deliveries.c.id)
+        .scalar_subquery()
+    )
+    return query.add_columns(made.label("attempts_made"))
+
+
 def view(conn: Connection, account_id: str, delivery_id: str) -> dict[str, Any] | None:
     row = conn.execute(
-        select(deliveries).where(
+        _with_attempts_made(select(deliveries)).where(
             deliveries.c.id == delivery_id, deliveries.c.account_id == account_id
         )
     ).first()
@@ -355,7 +390,7 @@ def _summary(row: Any) -> dict[str, Any]:
         "webhook_id": row.webhook_id,
         "endpoint": row.endpoint,
         "status": row.status,
-        "attempts_made": row.attempts,
+        "attempts_made": row.attempts_made,
         "next_attempt_at": row.due_at,
         "last_status_code": row.last_status_code,
         "last_error": row.last_error,
@@ -375,7 +410,7 @@ def list_for(
     after: tuple[float, str] | None = None,
 ) -> list[dict[str, Any]]:
     c = deliveries.c
-    query = select(deliveries).where(c.account_id == account_id)
+    query = _with_attempts_made(select(deliveries)).where(c.account_id == account_id)
     if execution:
         query = query.where(c.execution_uuid == execution)
     if status:

@@ -1,5 +1,7 @@
 """The check button: one real request with the configured method, auth and headers and a
-sample flow-complete payload marked ``"test": true``; ok means a 2xx within the timeout."""
+sample flow-complete payload marked ``"test": true`` (body type NONE: as JSON, as a real
+delivery; a custom body is rendered with the sample's variables); ok means a 2xx within the
+timeout."""
 
 from __future__ import annotations
 
@@ -28,8 +30,6 @@ async def check_webhook(
     request, _ = build_request(
         spec, lookup_in(state.variables), default_payload=payload, password=password
     )
-    if spec.body_type != "NONE" and request.body is not None:
-        pass  # a custom body is rendered with the sample variables, as a real call would be
     secret = await rt.store.read(lambda c: account_repo.signing_secret(c, account.id, rt.cipher))
     request.headers.update(
         signature_headers(

@@ -5,11 +5,25 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from flowhook.webhooks.message import ErrorReason, HttpResult
 
 PREFIX = "flow.key."
+RESULTS = (
+    "response_status",
+    "response_status_code",
+    "response_status_type",
+    "response_duration",
+    "response_raw",
+    "response_error",
+    "error_reason",
+)
+"""What every run of a webhook widget writes as ``$flow.key.<name>``: the *last* call's
+results, shared by all the flow's webhook widgets (the next widget branches on them)."""
+LAST_CALL = frozenset(PREFIX + name for name in RESULTS)
+_PER_WIDGET = tuple(name for name in RESULTS if name != "response_raw")
 _STATUS_TYPES = {
     1: "INFORMATIONAL",
     2: "SUCCESSFUL",
@@ -37,6 +51,18 @@ def response_variables(
         PREFIX + "response_raw": raw_text(result, raw_max_chars),
         PREFIX + "response_error": not success,
         PREFIX + "error_reason": None if reason is None else reason.value,
+    }
+
+
+def widget_results(widget_id: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The results again under the widget's own names, ``flow.key.<widget id>.<name>``:
+    a later call (another widget, the ``on_flow_complete`` path) cannot erase them, and
+    they are what the flow-complete ``keys`` carry. The raw body is left out (it can be
+    large, and it stays in the step log): map what a receiver needs into a variable."""
+    return {
+        f"{PREFIX}{widget_id}.{name}": variables[PREFIX + name]
+        for name in _PER_WIDGET
+        if PREFIX + name in variables
     }
 
 

@@ -21,7 +21,8 @@ from datetime import datetime
 from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
-from flowhook.engine.state import ExecutionState, Status
+from flowhook.engine.state import ExecutionState, Phase, Status
+from flowhook.webhooks.outcome import LAST_CALL
 
 __all__ = [
     "CallLeg",
@@ -99,15 +100,21 @@ class Recording(TypedDict, total=False):
 def default_payload(
     state: ExecutionState, *, test: bool = False, timezone: str = "UTC"
 ) -> dict[str, Any]:
-    """The JSON object POSTed to the account's default webhook when ``state`` ends."""
+    """The JSON object POSTed to the account's default webhook when ``state`` ends, and by
+    a saved webhook with body type NONE that a webhook widget calls while it runs.
+
+    Sent before the end, ``flowStatus`` is ``RUNNING`` on the main path (there is no
+    outcome yet) and the outcome so far on the ``on_flow_complete`` path (the main path is
+    over); ``endTime`` is left out until the execution has ended."""
     tz = _zone(timezone)
     failed = state.status is Status.FAILED or state.error_reason is not None
+    running = not state.status.finished and state.phase is Phase.MAIN
     payload: dict[str, Any] = {
         "phonon-uuid": state.uuid,
         "request-id": state.request_id,
         "flow-id": state.flow_id,
         "flow-name": state.flow_name,
-        "flowStatus": "FAILED" if failed else "COMPLETED",
+        "flowStatus": "FAILED" if failed else "RUNNING" if running else "COMPLETED",
     }
     if failed:
         payload["errorReason"] = state.error_reason or "INTERNAL_ERROR"
@@ -120,8 +127,10 @@ def default_payload(
         "recordingUrls": [_recording(rec) for rec in state.recordings],
     }
     payload.update({name: items for name, items in sections.items() if items})
-    payload["keys"] = [
-        {"name": name, "value": value} for name, value in state.flow_variables().items()
+    payload["keys"] = [  # the last call's shared results are each widget's own, named apart
+        {"name": f"${name}", "value": value}
+        for name, value in state.variables.items()
+        if name.startswith("flow.key.") and name not in LAST_CALL
     ]
     if test:
         payload["test"] = True
@@ -234,8 +243,9 @@ def _zone(name: str) -> ZoneInfo:
 def sample_state(now: float | None = None) -> ExecutionState:
     """A plausible finished execution, for the check button's sample payload.
 
-    One answered outbound call with a key press, an SMS, a recording and a few variables of
-    every kind (only ``$flow.key.*`` ones reach ``keys``). ``now`` is when it ended.
+    One answered outbound call with a key press, an SMS, a recording, a few variables of
+    every kind (only ``$flow.key.*`` ones reach ``keys``) and the results of a webhook widget
+    ``lookup``, as a real execution's ``keys`` carry them. ``now`` is when it ended.
     """
     end = time.time() if now is None else now
     start = end - 140.0
@@ -278,6 +288,12 @@ def sample_state(now: float | None = None) -> ExecutionState:
             "flow.key.name": "Asha",
             "flow.key.order_id": "4711",
             "flow.key.confirmed": "yes",
+            "flow.key.lookup.response_status": "SUCCESS",
+            "flow.key.lookup.response_status_code": 200,
+            "flow.key.lookup.response_status_type": "SUCCESSFUL",
+            "flow.key.lookup.response_duration": 0.112,
+            "flow.key.lookup.response_error": False,
+            "flow.key.lookup.error_reason": None,
             "user.key.lang": "en",
             "flow.syskey.phonon_uuid": "6629a6f5-8c1d-4e3b-9b7a-2f4e8d1c0a55",
             "call.cli.number": "912243692987",

@@ -29,7 +29,8 @@ from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.mapping import MappingError, apply_response_map, parse_response
 from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
 from flowhook.webhooks.outbox import endpoint_of, split_secrets
-from flowhook.webhooks.outcome import response_variables
+from flowhook.webhooks.outcome import response_variables, widget_results
+from flowhook.webhooks.payload import default_payload
 from flowhook.widgets._fields import WritableVariable
 
 LOGGED_BODY_CHARS = 2_000
@@ -111,7 +112,14 @@ class WebhookWidget(Widget[WebhookConfig]):
 
         from flowhook.webhooks.request import build_request
 
-        request, missing = build_request(spec, ctx.lookup, password=password)
+        payload: dict[str, Any] | None = None
+        if config.webhook != "custom" and spec.body_type == "NONE":
+            # a saved webhook's NONE is the default payload, as for flow-complete; a custom
+            # request's NONE is no body at all (a GET, a call without data)
+            payload = default_payload(ctx.state, timezone=ctx.account.timezone)
+        request, missing = build_request(
+            spec, ctx.lookup, default_payload=payload, password=password
+        )
         ctx._note_missing(missing)
         ctx.log["request"] = {
             "method": request.method,
@@ -121,7 +129,7 @@ class WebhookWidget(Widget[WebhookConfig]):
         }
         if not config.wait_for_response:
             await self._enqueue(ctx, request, webhook_id)
-            self._set_all(ctx, _queued_variables())
+            self._set_results(ctx, _queued_variables())
             return Exit("0")
 
         result = await ctx.services.get(HttpClient).send(
@@ -143,9 +151,10 @@ class WebhookWidget(Widget[WebhookConfig]):
             result, ctx.settings.response_raw_max_chars, error_reason=reason
         )
         ctx.log["response"] = self._logged_response(result)
-        self._set_all(ctx, variables)
+        self._set_results(ctx, variables)
         if reason is None:
-            self._set_all(ctx, mapped)
+            for name, value in mapped.items():
+                ctx.set(name, value)
         return Exit("0" if variables["flow.key.response_status"] == "SUCCESS" else "1")
 
     def _logged_response(self, result: HttpResult) -> dict[str, Any]:
@@ -175,7 +184,7 @@ class WebhookWidget(Widget[WebhookConfig]):
         except FlowhookError as exc:
             return self._failed(ctx, exc.code, exc.message, time.perf_counter() - started)
         ok = HttpResult(status=200, duration_s=time.perf_counter() - started)
-        self._set_all(ctx, response_variables(ok, ctx.settings.response_raw_max_chars))
+        self._set_results(ctx, response_variables(ok, ctx.settings.response_raw_max_chars))
         return Exit("0")
 
     async def _enqueue(
@@ -219,7 +228,7 @@ class WebhookWidget(Widget[WebhookConfig]):
         self, ctx: StepContext, reason: str, message: str, duration: float = 0.0
     ) -> Outcome:
         ctx.warn(message)
-        self._set_all(
+        self._set_results(
             ctx,
             {
                 "flow.key.response_status": "FAILED",
@@ -234,8 +243,10 @@ class WebhookWidget(Widget[WebhookConfig]):
         return Exit("1")
 
     @staticmethod
-    def _set_all(ctx: StepContext, values: dict[str, Any]) -> None:
-        for name, value in values.items():
+    def _set_results(ctx: StepContext, values: dict[str, Any]) -> None:
+        """The call's results: as the shared ``$flow.key.response_*`` (the last call's),
+        and again under this widget's own names, which no later call overwrites."""
+        for name, value in {**values, **widget_results(ctx.widget_id, values)}.items():
             ctx.set(name, value)
 
 
