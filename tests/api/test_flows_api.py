@@ -73,7 +73,12 @@ async def test_get_list_put_publish_delete(api_any: Any) -> None:
     assert status == 200, body
     assert body["name"] == "greet_v2"
     assert body["warnings"] == [
-        {"path": "$.widgets.island", "message": "widget is not reachable from any entry"}
+        {
+            "path": "$.widgets.island",
+            "code": "UNREACHABLE_WIDGET",
+            "message": "widget is not reachable from any entry",
+            "widget": "island",
+        }
     ]
     assert body["prod"] is None
 
@@ -109,9 +114,31 @@ async def test_an_invalid_flow_is_422_with_every_path_and_nothing_is_stored(api:
     assert error_code(body) == "INVALID_FLOW"
     assert sorted(d["path"] for d in body["error"]["details"]) == [
         "$.widgets.a.assignments",
+        "$.widgets.a.next",
         "$.widgets.b.type",
     ]
     _, listed = await api.request("GET", "/v1/flows", key=key)
+    assert listed["flows"] == []
+
+
+async def test_a_bad_name_a_bad_widget_and_a_dangling_exit_come_in_one_answer(
+    api_any: Any,
+) -> None:
+    _, key = await api_any.account()
+    bad = copy.deepcopy(FLOW)
+    bad["name"] = "no spaces allowed"
+    bad["widgets"]["a"]["assignments"] = [{"variable": "$call.cli.number", "value": "1"}]
+    bad["widgets"]["b"] = {"type": "counter", "limit": 2, "exits": {"over": "ghost"}}
+    status, body = await api_any.request("POST", "/v1/flows", key=key, json=bad)
+    assert status == 422, body
+    assert error_code(body) == "INVALID_FLOW"
+    assert sorted((d["path"], d["code"]) for d in body["error"]["details"]) == [
+        ("$.name", "INVALID_VALUE"),
+        ("$.widgets.a.assignments[0].variable", "INVALID_VALUE"),
+        ("$.widgets.b.exits.over", "UNKNOWN_WIDGET"),
+    ]
+    assert all(d["message"] for d in body["error"]["details"])
+    _, listed = await api_any.request("GET", "/v1/flows", key=key)
     assert listed["flows"] == []
 
 
