@@ -295,3 +295,84 @@ async def test_a_finished_execution_does_not_block_delete(api: Any) -> None:
     await api.wait_for(trigger["uuid"], key)
     status, body = await api.request("DELETE", f"/v1/flows/{flow_id}", key=key)
     assert status == 204, body
+
+
+def saved_hook_flow(ref: str) -> dict[str, Any]:
+    """A flow whose webhook widget names a saved webhook (by name or id)."""
+    return {
+        "name": "report",
+        "entry": {"start": "call"},
+        "widgets": {
+            "call": {"type": "webhook", "webhook": ref, "exits": {"0": "done"}},
+            "done": {"type": "end"},
+        },
+    }
+
+
+async def save_webhook(api: Any, key: str, name: str) -> dict[str, Any]:
+    # never called by these tests: only its existence matters
+    hook = {"name": name, "method": "POST", "url": "http://127.0.0.1:9/hook"}
+    status, body = await api.request("POST", "/v1/webhooks", key=key, json=hook)
+    assert status == 201, body
+    return dict(body)
+
+
+async def test_a_missing_saved_webhook_warns_on_save_and_blocks_publish_until_added(
+    api_any: Any,
+) -> None:
+    _, key = await api_any.account()
+    created = await create(api_any, key, saved_hook_flow("crm_events"))
+    [warning] = created["warnings"]
+    assert warning["code"] == "WEBHOOK_NOT_FOUND"
+    assert warning["widget"] == "call"
+    assert warning["path"] == "$.widgets.call.webhook"
+    assert "crm_events" in warning["message"]
+    flow_id = created["flow_id"]
+
+    status, body = await api_any.request("POST", f"/v1/flows/{flow_id}/publish", key=key)
+    assert status == 409, body
+    assert error_code(body) == "WEBHOOK_NOT_FOUND"
+    assert [(d["widget"], d["code"]) for d in body["error"]["details"]] == [
+        ("call", "WEBHOOK_NOT_FOUND")
+    ]
+    _, got = await api_any.request("GET", f"/v1/flows/{flow_id}", key=key)
+    assert got["prod"] is None and got["published_at"] is None
+
+    await save_webhook(api_any, key, "crm_events")
+    status, body = await api_any.request("POST", f"/v1/flows/{flow_id}/publish", key=key)
+    assert status == 200, body
+    assert body["prod"] == body["test"]
+    status, body = await api_any.request(
+        "PUT", f"/v1/flows/{flow_id}", key=key, json=saved_hook_flow("crm_events")
+    )
+    assert status == 200, body
+    assert body["warnings"] == []
+
+
+async def test_a_saved_webhook_named_by_its_id_is_found(api: Any) -> None:
+    _, key = await api.account()
+    saved = await save_webhook(api, key, "crm_events")
+    created = await create(api, key, saved_hook_flow(saved["id"]))
+    assert created["warnings"] == []
+    status, body = await api.request("POST", f"/v1/flows/{created['flow_id']}/publish", key=key)
+    assert status == 200, body
+
+
+async def test_another_accounts_webhook_of_that_name_does_not_count(api: Any) -> None:
+    _, mine = await api.account("a")
+    _, theirs = await api.account("b")
+    await save_webhook(api, theirs, "crm_events")
+    created = await create(api, mine, saved_hook_flow("crm_events"))
+    assert [w["code"] for w in created["warnings"]] == ["WEBHOOK_NOT_FOUND"]
+    status, body = await api.request("POST", f"/v1/flows/{created['flow_id']}/publish", key=mine)
+    assert status == 409 and error_code(body) == "WEBHOOK_NOT_FOUND"
+
+
+async def test_a_custom_webhook_widget_needs_no_saved_webhook(api: Any) -> None:
+    _, key = await api.account()
+    doc = saved_hook_flow("custom")
+    doc["widgets"]["call"]["request"] = {"url": "http://127.0.0.1:9/hook"}
+    created = await create(api, key, doc)
+    assert created["warnings"] == []
+    status, body = await api.request("POST", f"/v1/flows/{created['flow_id']}/publish", key=key)
+    assert status == 200, body

@@ -205,6 +205,8 @@ async def test_unknown_saved_webhook_fails_by_exit_1(api: Any) -> None:
     execution = await run_flow(api, key, webhook_flow({"webhook": "nope"}))
     assert execution["variables"]["$flow.key.error_reason"] == "WEBHOOK_NOT_FOUND"
     assert execution["variables"]["$flow.key.path"] == "failure"
+    # like any failed call: exit 1 is the flow's to handle, the execution itself completes
+    assert execution["status"] == "COMPLETED"
 
 
 async def test_fire_and_forget_moves_on_and_delivers_signed(api: Any) -> None:
