@@ -3,6 +3,7 @@ tenant isolation; malformed and oversize bodies."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
 from typing import Any
@@ -376,3 +377,49 @@ async def test_a_custom_webhook_widget_needs_no_saved_webhook(api: Any) -> None:
     assert created["warnings"] == []
     status, body = await api.request("POST", f"/v1/flows/{created['flow_id']}/publish", key=key)
     assert status == 200, body
+
+
+async def test_a_second_flow_of_the_same_name_is_409_on_create_and_rename(api_any: Any) -> None:
+    _, key = await api_any.account()
+    first = await create(api_any, key)
+    status, body = await api_any.request("POST", "/v1/flows", key=key, json=FLOW)
+    assert status == 409, body
+    assert error_code(body) == "FLOW_NAME_TAKEN"
+    assert body["error"]["details"] == {"name": "greet"}
+
+    second = await create(api_any, key, {**FLOW, "name": "second"})
+    status, body = await api_any.request(
+        "PUT", f"/v1/flows/{second['flow_id']}", key=key, json=FLOW
+    )
+    assert status == 409, body
+    assert error_code(body) == "FLOW_NAME_TAKEN"
+    _, got = await api_any.request("GET", f"/v1/flows/{second['flow_id']}", key=key)
+    assert got["name"] == "second" and got["test"]["name"] == "second"
+
+    # a flow keeps its own name through an edit, and a freed name can be taken again
+    status, body = await api_any.request("PUT", f"/v1/flows/{first['flow_id']}", key=key, json=FLOW)
+    assert status == 200, body
+    status, _ = await api_any.request("DELETE", f"/v1/flows/{first['flow_id']}", key=key)
+    assert status == 204
+    status, body = await api_any.request(
+        "PUT", f"/v1/flows/{second['flow_id']}", key=key, json=FLOW
+    )
+    assert status == 200 and body["name"] == "greet", body
+
+
+async def test_concurrent_creates_of_one_name_make_one_flow(api_any: Any) -> None:
+    _, key = await api_any.account()
+    answers = await asyncio.gather(
+        *(api_any.request("POST", "/v1/flows", key=key, json=FLOW) for _ in range(8))
+    )
+    assert sorted(status for status, _ in answers) == [201] + [409] * 7
+    assert {error_code(body) for status, body in answers if status == 409} == {"FLOW_NAME_TAKEN"}
+    _, listed = await api_any.request("GET", "/v1/flows", key=key)
+    assert [f["name"] for f in listed["flows"]] == ["greet"]
+
+
+async def test_two_accounts_may_each_have_a_flow_of_one_name(api_any: Any) -> None:
+    _, mine = await api_any.account("a")
+    _, theirs = await api_any.account("b")
+    await create(api_any, mine)
+    await create(api_any, theirs)
