@@ -162,7 +162,8 @@ async def test_missing_response_path_fails_unless_optional(api: Any) -> None:
                 "$flow.key.b": {"path": "data.b", "optional": True},
             },
         }
-        passed = await run_flow(api, key, webhook_flow(lenient))
+        # a second flow of the account: flow names are unique in an account
+        passed = await run_flow(api, key, webhook_flow(lenient, name="call_api_lenient"))
     assert failed["variables"]["$flow.key.error_reason"] == "MAPPING_FAILED"
     assert failed["variables"]["$flow.key.path"] == "failure"
     assert failed["variables"]["$flow.key.response_status_code"] == 200
