@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import subprocess
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from flowhook.cli import app
 from flowhook.store.tables import accounts
 from support.process import FLOWHOOK, flowhook_env
+from support.receiver import receiver
 
 GREET: dict[str, Any] = {
     "name": "greet",
@@ -166,6 +168,103 @@ def test_run_exits_2_for_an_invalid_flow_with_its_problems(
     assert result.exit_code == 2, result.output
     assert "INVALID_FLOW" in result.output
     assert "$.widgets.b.type" in result.output
+
+
+def saved_hook_flow() -> dict[str, Any]:
+    """A flow whose webhook widget calls the saved webhook ``crm_events``."""
+    return {
+        "name": "report",
+        "entry": {"start": "call"},
+        "widgets": {
+            "call": {
+                "type": "webhook",
+                "webhook": "crm_events",
+                "response_map": {"$flow.key.score": "data.score"},
+                "exits": {"0": "ok", "1": "bad"},
+            },
+            "ok": {
+                "type": "store_variable",
+                "assignments": [{"variable": "$flow.key.path", "value": "success"}],
+            },
+            "bad": {
+                "type": "store_variable",
+                "assignments": [{"variable": "$flow.key.path", "value": "failure"}],
+            },
+        },
+    }
+
+
+async def test_run_takes_saved_webhooks_from_a_file(env: dict[str, str], tmp_path: Path) -> None:
+    flow = write(tmp_path / "report.json", saved_hook_flow())
+    async with receiver() as rec:
+        rec.default = (200, {"score": 93}, {})
+        hooks = tmp_path / "webhooks.yaml"
+        hooks.write_text(
+            yaml.safe_dump(
+                {
+                    "crm_events": {
+                        "method": "POST",
+                        "url": rec.url,
+                        "body_type": "JSON",
+                        "body": {"customer": "$flow.key.x"},
+                    }
+                }
+            )
+        )
+        proc = await asyncio.create_subprocess_exec(
+            FLOWHOOK,
+            *("run", str(flow), "--webhooks", str(hooks), "--var", "$flow.key.x=asha"),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await proc.communicate()
+    output = out.decode()
+    assert proc.returncode == 0, output
+    assert [r.json() for r in rec.received] == [{"customer": "asha"}]
+    assert '"$flow.key.path": "success"' in output
+    assert '"$flow.key.score": 93' in output
+    assert "WEBHOOK_NOT_FOUND" not in output
+
+
+def test_run_without_the_saved_webhook_warns_and_takes_exit_1(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    result = invoke("run", str(write(tmp_path / "report.json", saved_hook_flow())))
+    # the missing webhook is the flow's failure line to handle, not a failed execution
+    assert result.exit_code == 0, result.output
+    warning = result.output.split("execution")[0]
+    assert "warning" in warning and "WEBHOOK_NOT_FOUND" in warning
+    assert "$.widgets.call.webhook" in warning
+    assert '"$flow.key.path": "failure"' in result.output
+    assert '"$flow.key.error_reason": "WEBHOOK_NOT_FOUND"' in result.output
+    assert "COMPLETED" in result.output
+
+
+@pytest.mark.parametrize(
+    ("hooks", "path"),
+    [
+        ({"crm_events": {"method": "POST"}}, "$.crm_events.url"),
+        ({"crm_events": {"url": "http://127.0.0.1:9/x", "colour": "red"}}, "$.crm_events.colour"),
+        ({"crm_events": {"url": "http://127.0.0.1:9/x", "name": "other"}}, "$.crm_events.name"),
+        (["crm_events"], "$"),
+    ],
+)
+def test_run_exits_2_for_an_invalid_webhooks_file(
+    env: dict[str, str], tmp_path: Path, hooks: Any, path: str
+) -> None:
+    flow = write(tmp_path / "report.json", saved_hook_flow())
+    hooks_file = write(tmp_path / "webhooks.json", hooks)
+    result = invoke("run", str(flow), "--webhooks", str(hooks_file))
+    assert result.exit_code == 2, result.output
+    assert "INVALID_WEBHOOKS" in result.output
+    assert path in result.output
+
+
+def test_run_exits_2_for_a_missing_webhooks_file(env: dict[str, str], tmp_path: Path) -> None:
+    flow = write(tmp_path / "report.json", saved_hook_flow())
+    result = invoke("run", str(flow), "--webhooks", str(tmp_path / "none.yaml"))
+    assert result.exit_code == 2
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", ""])

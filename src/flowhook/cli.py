@@ -269,6 +269,15 @@ def _parse_vars(values: list[str]) -> dict[str, Any]:
     return out
 
 
+def _read_document(path: Path) -> Any:
+    """A JSON or YAML file for ``run``; exit 2 when it cannot be read."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        typer.echo(f"cannot read {path}: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def run(
     flow_file: Annotated[Path, typer.Argument(help="a flow document, JSON or YAML")],
@@ -276,20 +285,21 @@ def run(
     cli: Annotated[str | None, typer.Option(help="caller number")] = None,
     dnis: Annotated[str | None, typer.Option(help="called number")] = None,
     timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 3600,
+    webhooks: Annotated[
+        Path | None,
+        typer.Option(help="saved webhooks, JSON or YAML: name → the webhook API's body"),
+    ] = None,
 ) -> None:
     """Run a flow locally (throw-away database) and print its step trace."""
     from flowhook.localrun import run_locally
 
-    try:
-        document = yaml.safe_load(flow_file.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        typer.echo(f"cannot read {flow_file}: {exc}", err=True)
-        raise typer.Exit(2) from None
+    document = _read_document(flow_file)
+    hooks = _read_document(webhooks) if webhooks is not None else None
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(
             database_url=f"sqlite:///{tmp}/run.db", data_dir=Path(tmp), allow_private_targets=True
         )
         code = asyncio.run(
-            run_locally(settings, document, _parse_vars(var or []), cli, dnis, timeout)
+            run_locally(settings, document, _parse_vars(var or []), cli, dnis, timeout, hooks)
         )
     raise typer.Exit(code)

@@ -1,4 +1,9 @@
-"""``flowhook run``: one flow, one execution, a throw-away database, a printed trace."""
+"""``flowhook run``: one flow, one execution, a throw-away database, a printed trace.
+
+The throw-away account has no saved webhooks unless they are given (``--webhooks``, a
+mapping of name → the webhook API's body), so a webhook widget that names one is warned
+about before the run, as saving the flow would warn.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,60 @@ import json
 import time
 from typing import Any
 
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from flowhook.engine.flow import compile_flow
-from flowhook.errors import FlowhookError
+from flowhook.errors import FlowhookError, ValidationFailed
 from flowhook.runtime import Runtime
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
 from flowhook.store import flows as flow_repo
+from flowhook.store import webhooks as webhook_repo
+from flowhook.webhooks.config import RequestSpec
+from flowhook.widgets.webhook import missing_saved_webhooks
 from flowhook.worker.triggers import new_execution
+
+
+class LocalWebhook(RequestSpec):
+    """A saved webhook in a ``--webhooks`` file: the webhook API's body, its name the key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    is_default: bool = False
+
+    def spec(self) -> RequestSpec:
+        return RequestSpec.model_validate(self.model_dump(exclude={"name", "is_default"}))
+
+
+_WEBHOOK_FILE = TypeAdapter(dict[str, LocalWebhook])
+
+
+def saved_webhooks(raw: Any) -> dict[str, LocalWebhook]:
+    """The webhooks of a ``--webhooks`` file; ``ValidationFailed`` lists every problem."""
+    if raw is None:
+        return {}
+    problems: list[dict[str, str]] = []
+    try:
+        hooks = _WEBHOOK_FILE.validate_python(raw)
+    except ValidationError as exc:
+        for e in exc.errors():
+            path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"])
+            problems.append({"path": path, "message": e["msg"]})
+        hooks = {}
+    for name, hook in hooks.items():
+        if not 1 <= len(name) <= 100:
+            problems.append({"path": f"$.{name}", "message": "names have 1 to 100 characters"})
+        if hook.name is not None and hook.name != name:
+            message = f"the name is the key ({name!r}); leave 'name' out"
+            problems.append({"path": f"$.{name}.name", "message": message})
+    if problems:
+        raise ValidationFailed(
+            "the webhooks file is not valid", code="INVALID_WEBHOOKS", details=problems
+        )
+    return hooks
 
 
 async def run_locally(
@@ -26,9 +75,11 @@ async def run_locally(
     cli: str | None,
     dnis: str | None,
     timeout: float,
+    webhooks: Any = None,
 ) -> int:
     console = Console()
     try:
+        hooks = saved_webhooks(webhooks)
         flow = compile_flow(document)
     except FlowhookError as exc:
         console.print(f"[red]{exc.code}[/red]: {exc.message}")
@@ -44,6 +95,20 @@ async def run_locally(
         account, _ = await runtime.store.write(
             lambda c: account_repo.create(c, "local", runtime.cipher, now, http_enabled=True)
         )
+
+        def save_hooks(conn: Any) -> None:
+            for name, hook in hooks.items():
+                webhook_repo.create(
+                    conn, account.id, name, hook.spec(), hook.is_default, runtime.cipher, now
+                )
+
+        await runtime.store.write(save_hooks)
+        missing = await runtime.store.read(lambda c: missing_saved_webhooks(c, account.id, flow))
+        for warning in missing:
+            console.print(
+                f"[yellow]warning[/yellow] {warning.code} {warning.path}: {warning.message}"
+                " (saved webhooks: --webhooks FILE)"
+            )
         doc = flow.document.model_dump(exclude_none=True)
         record = await runtime.store.write(lambda c: flow_repo.create(c, account.id, doc, now))
         try:

@@ -302,4 +302,6 @@ def test_a_yaml_alias_bomb_is_refused_quickly(server: Server) -> None:
     )
     status, answer = server.post("/v1/flows", doc.encode(), "application/yaml")
     assert status == 422, answer
-    assert answer["error"]["details"] == [{"path": "$", "message": "more than 500000 values"}]
+    assert answer["error"]["details"] == [
+        {"path": "$", "code": "INVALID_VALUE", "message": "more than 500000 values"}
+    ]

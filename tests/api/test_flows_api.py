@@ -3,6 +3,7 @@ tenant isolation; malformed and oversize bodies."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
 from typing import Any
@@ -73,7 +74,12 @@ async def test_get_list_put_publish_delete(api_any: Any) -> None:
     assert status == 200, body
     assert body["name"] == "greet_v2"
     assert body["warnings"] == [
-        {"path": "$.widgets.island", "message": "widget is not reachable from any entry"}
+        {
+            "path": "$.widgets.island",
+            "code": "UNREACHABLE_WIDGET",
+            "message": "widget is not reachable from any entry",
+            "widget": "island",
+        }
     ]
     assert body["prod"] is None
 
@@ -109,9 +115,31 @@ async def test_an_invalid_flow_is_422_with_every_path_and_nothing_is_stored(api:
     assert error_code(body) == "INVALID_FLOW"
     assert sorted(d["path"] for d in body["error"]["details"]) == [
         "$.widgets.a.assignments",
+        "$.widgets.a.next",
         "$.widgets.b.type",
     ]
     _, listed = await api.request("GET", "/v1/flows", key=key)
+    assert listed["flows"] == []
+
+
+async def test_a_bad_name_a_bad_widget_and_a_dangling_exit_come_in_one_answer(
+    api_any: Any,
+) -> None:
+    _, key = await api_any.account()
+    bad = copy.deepcopy(FLOW)
+    bad["name"] = "no spaces allowed"
+    bad["widgets"]["a"]["assignments"] = [{"variable": "$call.cli.number", "value": "1"}]
+    bad["widgets"]["b"] = {"type": "counter", "limit": 2, "exits": {"over": "ghost"}}
+    status, body = await api_any.request("POST", "/v1/flows", key=key, json=bad)
+    assert status == 422, body
+    assert error_code(body) == "INVALID_FLOW"
+    assert sorted((d["path"], d["code"]) for d in body["error"]["details"]) == [
+        ("$.name", "INVALID_VALUE"),
+        ("$.widgets.a.assignments[0].variable", "INVALID_VALUE"),
+        ("$.widgets.b.exits.over", "UNKNOWN_WIDGET"),
+    ]
+    assert all(d["message"] for d in body["error"]["details"])
+    _, listed = await api_any.request("GET", "/v1/flows", key=key)
     assert listed["flows"] == []
 
 
@@ -268,3 +296,130 @@ async def test_a_finished_execution_does_not_block_delete(api: Any) -> None:
     await api.wait_for(trigger["uuid"], key)
     status, body = await api.request("DELETE", f"/v1/flows/{flow_id}", key=key)
     assert status == 204, body
+
+
+def saved_hook_flow(ref: str) -> dict[str, Any]:
+    """A flow whose webhook widget names a saved webhook (by name or id)."""
+    return {
+        "name": "report",
+        "entry": {"start": "call"},
+        "widgets": {
+            "call": {"type": "webhook", "webhook": ref, "exits": {"0": "done"}},
+            "done": {"type": "end"},
+        },
+    }
+
+
+async def save_webhook(api: Any, key: str, name: str) -> dict[str, Any]:
+    # never called by these tests: only its existence matters
+    hook = {"name": name, "method": "POST", "url": "http://127.0.0.1:9/hook"}
+    status, body = await api.request("POST", "/v1/webhooks", key=key, json=hook)
+    assert status == 201, body
+    return dict(body)
+
+
+async def test_a_missing_saved_webhook_warns_on_save_and_blocks_publish_until_added(
+    api_any: Any,
+) -> None:
+    _, key = await api_any.account()
+    created = await create(api_any, key, saved_hook_flow("crm_events"))
+    [warning] = created["warnings"]
+    assert warning["code"] == "WEBHOOK_NOT_FOUND"
+    assert warning["widget"] == "call"
+    assert warning["path"] == "$.widgets.call.webhook"
+    assert "crm_events" in warning["message"]
+    flow_id = created["flow_id"]
+
+    status, body = await api_any.request("POST", f"/v1/flows/{flow_id}/publish", key=key)
+    assert status == 409, body
+    assert error_code(body) == "WEBHOOK_NOT_FOUND"
+    assert [(d["widget"], d["code"]) for d in body["error"]["details"]] == [
+        ("call", "WEBHOOK_NOT_FOUND")
+    ]
+    _, got = await api_any.request("GET", f"/v1/flows/{flow_id}", key=key)
+    assert got["prod"] is None and got["published_at"] is None
+
+    await save_webhook(api_any, key, "crm_events")
+    status, body = await api_any.request("POST", f"/v1/flows/{flow_id}/publish", key=key)
+    assert status == 200, body
+    assert body["prod"] == body["test"]
+    status, body = await api_any.request(
+        "PUT", f"/v1/flows/{flow_id}", key=key, json=saved_hook_flow("crm_events")
+    )
+    assert status == 200, body
+    assert body["warnings"] == []
+
+
+async def test_a_saved_webhook_named_by_its_id_is_found(api: Any) -> None:
+    _, key = await api.account()
+    saved = await save_webhook(api, key, "crm_events")
+    created = await create(api, key, saved_hook_flow(saved["id"]))
+    assert created["warnings"] == []
+    status, body = await api.request("POST", f"/v1/flows/{created['flow_id']}/publish", key=key)
+    assert status == 200, body
+
+
+async def test_another_accounts_webhook_of_that_name_does_not_count(api: Any) -> None:
+    _, mine = await api.account("a")
+    _, theirs = await api.account("b")
+    await save_webhook(api, theirs, "crm_events")
+    created = await create(api, mine, saved_hook_flow("crm_events"))
+    assert [w["code"] for w in created["warnings"]] == ["WEBHOOK_NOT_FOUND"]
+    status, body = await api.request("POST", f"/v1/flows/{created['flow_id']}/publish", key=mine)
+    assert status == 409 and error_code(body) == "WEBHOOK_NOT_FOUND"
+
+
+async def test_a_custom_webhook_widget_needs_no_saved_webhook(api: Any) -> None:
+    _, key = await api.account()
+    doc = saved_hook_flow("custom")
+    doc["widgets"]["call"]["request"] = {"url": "http://127.0.0.1:9/hook"}
+    created = await create(api, key, doc)
+    assert created["warnings"] == []
+    status, body = await api.request("POST", f"/v1/flows/{created['flow_id']}/publish", key=key)
+    assert status == 200, body
+
+
+async def test_a_second_flow_of_the_same_name_is_409_on_create_and_rename(api_any: Any) -> None:
+    _, key = await api_any.account()
+    first = await create(api_any, key)
+    status, body = await api_any.request("POST", "/v1/flows", key=key, json=FLOW)
+    assert status == 409, body
+    assert error_code(body) == "FLOW_NAME_TAKEN"
+    assert body["error"]["details"] == {"name": "greet"}
+
+    second = await create(api_any, key, {**FLOW, "name": "second"})
+    status, body = await api_any.request(
+        "PUT", f"/v1/flows/{second['flow_id']}", key=key, json=FLOW
+    )
+    assert status == 409, body
+    assert error_code(body) == "FLOW_NAME_TAKEN"
+    _, got = await api_any.request("GET", f"/v1/flows/{second['flow_id']}", key=key)
+    assert got["name"] == "second" and got["test"]["name"] == "second"
+
+    # a flow keeps its own name through an edit, and a freed name can be taken again
+    status, body = await api_any.request("PUT", f"/v1/flows/{first['flow_id']}", key=key, json=FLOW)
+    assert status == 200, body
+    status, _ = await api_any.request("DELETE", f"/v1/flows/{first['flow_id']}", key=key)
+    assert status == 204
+    status, body = await api_any.request(
+        "PUT", f"/v1/flows/{second['flow_id']}", key=key, json=FLOW
+    )
+    assert status == 200 and body["name"] == "greet", body
+
+
+async def test_concurrent_creates_of_one_name_make_one_flow(api_any: Any) -> None:
+    _, key = await api_any.account()
+    answers = await asyncio.gather(
+        *(api_any.request("POST", "/v1/flows", key=key, json=FLOW) for _ in range(8))
+    )
+    assert sorted(status for status, _ in answers) == [201] + [409] * 7
+    assert {error_code(body) for status, body in answers if status == 409} == {"FLOW_NAME_TAKEN"}
+    _, listed = await api_any.request("GET", "/v1/flows", key=key)
+    assert [f["name"] for f in listed["flows"]] == ["greet"]
+
+
+async def test_two_accounts_may_each_have_a_flow_of_one_name(api_any: Any) -> None:
+    _, mine = await api_any.account("a")
+    _, theirs = await api_any.account("b")
+    await create(api_any, mine)
+    await create(api_any, theirs)

@@ -154,6 +154,58 @@ def test_every_problem_is_reported_at_once() -> None:
     ]
 
 
+def test_a_bad_name_a_bad_widget_and_a_dangling_exit_are_reported_together() -> None:
+    doc = edited(name="bad name!")
+    doc["widgets"]["a"]["assignments"] = "not a list"
+    doc["widgets"]["a"]["next"] = "ghost"
+    doc["widgets"]["b"] = {"type": "counter", "limit": 1, "exits": {"over": "nowhere"}}
+    found = {p["path"]: p for p in problems(doc)}
+    assert sorted(found) == [
+        "$.name",
+        "$.widgets.a.assignments",
+        "$.widgets.a.next",
+        "$.widgets.b.exits.over",
+    ]
+    assert found["$.name"]["code"] == "INVALID_VALUE"
+    assert found["$.widgets.a.assignments"]["code"] == "INVALID_VALUE"
+    assert found["$.widgets.a.next"]["code"] == "UNKNOWN_WIDGET"
+    assert found["$.widgets.a.next"]["widget"] == "a"
+    assert found["$.widgets.b.exits.over"]["code"] == "UNKNOWN_WIDGET"
+
+
+def test_a_widget_of_unknown_type_still_has_its_dangling_next_reported() -> None:
+    doc = edited()
+    doc["widgets"]["b"] = {"type": "teleport", "next": "ghost"}
+    assert {(p["path"], p["code"]) for p in problems(doc)} == {
+        ("$.widgets.b.type", "UNKNOWN_WIDGET_TYPE"),
+        ("$.widgets.b.next", "UNKNOWN_WIDGET"),
+    }
+
+
+def test_a_bad_entry_type_does_not_hide_the_widgets_problems() -> None:
+    doc = edited(type="sideways")
+    doc["entry"]["on_flow_complete"] = "missing"
+    del doc["widgets"]["a"]["assignments"]
+    assert {(p["path"], p["code"]) for p in problems(doc)} == {
+        ("$.type", "INVALID_VALUE"),
+        ("$.entry.on_flow_complete", "UNKNOWN_WIDGET"),
+        ("$.widgets.a.assignments", "MISSING_FIELD"),
+    }
+
+
+def test_every_problem_has_a_code() -> None:
+    doc = edited(colour="red")
+    doc["widgets"]["bad id!"] = {"type": "end"}
+    doc["widgets"]["b"] = {"next": "a"}
+    doc["widgets"]["a"]["exits"] = {"sideways": "b"}
+    assert {(p["path"], p["code"]) for p in problems(doc)} == {
+        ("$.colour", "UNKNOWN_FIELD"),
+        ("$.widgets.bad id!", "INVALID_WIDGET_ID"),
+        ("$.widgets.b.type", "MISSING_FIELD"),
+        ("$.widgets.a.exits.sideways", "UNKNOWN_EXIT"),
+    }
+
+
 @pytest.mark.parametrize("raw", [None, [], "flow", 3, {"widgets": []}])
 def test_a_document_that_is_not_a_flow_is_rejected(raw: Any) -> None:
     assert problems(raw)
@@ -164,7 +216,12 @@ def test_an_unreachable_widget_is_a_warning_not_an_error() -> None:
     doc["widgets"]["island"] = {"type": "end"}
     flow = compile_flow(doc)
     assert [w.to_dict() for w in flow.warnings] == [
-        {"path": "$.widgets.island", "message": "widget is not reachable from any entry"}
+        {
+            "path": "$.widgets.island",
+            "code": "UNREACHABLE_WIDGET",
+            "message": "widget is not reachable from any entry",
+            "widget": "island",
+        }
     ]
 
 

@@ -162,7 +162,8 @@ async def test_missing_response_path_fails_unless_optional(api: Any) -> None:
                 "$flow.key.b": {"path": "data.b", "optional": True},
             },
         }
-        passed = await run_flow(api, key, webhook_flow(lenient))
+        # a second flow of the account: flow names are unique in an account
+        passed = await run_flow(api, key, webhook_flow(lenient, name="call_api_lenient"))
     assert failed["variables"]["$flow.key.error_reason"] == "MAPPING_FAILED"
     assert failed["variables"]["$flow.key.path"] == "failure"
     assert failed["variables"]["$flow.key.response_status_code"] == 200
@@ -205,6 +206,8 @@ async def test_unknown_saved_webhook_fails_by_exit_1(api: Any) -> None:
     execution = await run_flow(api, key, webhook_flow({"webhook": "nope"}))
     assert execution["variables"]["$flow.key.error_reason"] == "WEBHOOK_NOT_FOUND"
     assert execution["variables"]["$flow.key.path"] == "failure"
+    # like any failed call: exit 1 is the flow's to handle, the execution itself completes
+    assert execution["status"] == "COMPLETED"
 
 
 async def test_fire_and_forget_moves_on_and_delivers_signed(api: Any) -> None:

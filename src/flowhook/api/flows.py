@@ -14,6 +14,7 @@ from flowhook.engine.flow import compile_flow
 from flowhook.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from flowhook.store import flows as flow_repo
 from flowhook.store.flows import FlowRecord
+from flowhook.widgets.webhook import missing_saved_webhooks
 
 router = APIRouter()
 
@@ -37,9 +38,15 @@ async def _document(request: Request) -> Any:
         raise BadRequest("the request body is not valid JSON", code="MALFORMED_JSON") from None
 
 
-def _validated(document: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
+async def _validated(
+    rt: Any, account_id: str, document: Any
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The document to store and its warnings: unreachable widgets, saved webhooks that the
+    account does not have (yet)."""
     flow = compile_flow(document)
-    return flow.document.model_dump(exclude_none=True), [w.to_dict() for w in flow.warnings]
+    missing = await rt.store.read(lambda c: missing_saved_webhooks(c, account_id, flow))
+    warnings = [w.to_dict() for w in [*flow.warnings, *missing]]
+    return flow.document.model_dump(exclude_none=True), warnings
 
 
 def _not_found(flow_id: str) -> NotFound:
@@ -55,7 +62,7 @@ async def _get(rt: Any, flow_id: str, account_id: str) -> FlowRecord:
 
 @router.post("/v1/flows", status_code=201)
 async def create_flow(account: AccountDep, rt: RuntimeDep, request: Request) -> dict[str, Any]:
-    doc, warnings = _validated(await _document(request))
+    doc, warnings = await _validated(rt, account.id, await _document(request))
     record = await rt.store.write(lambda c: flow_repo.create(c, account.id, doc, time.time()))
     return {**record.to_api(), "warnings": warnings}
 
@@ -87,7 +94,7 @@ async def replace_flow(
     flow_id: str, account: AccountDep, rt: RuntimeDep, request: Request
 ) -> dict[str, Any]:
     await _get(rt, flow_id, account.id)
-    doc, warnings = _validated(await _document(request))
+    doc, warnings = await _validated(rt, account.id, await _document(request))
     record = await rt.store.write(
         lambda c: flow_repo.replace_test(c, flow_id, account.id, doc, time.time())
     )
@@ -119,7 +126,21 @@ async def delete_flow(flow_id: str, account: AccountDep, rt: RuntimeDep) -> Resp
 @router.post("/v1/flows/{flow_id}/publish")
 async def publish_flow(flow_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
     await _get(rt, flow_id, account.id)
-    record = await rt.store.write(lambda c: flow_repo.publish(c, flow_id, account.id, time.time()))
+
+    def publish(conn: Any) -> FlowRecord | None:
+        current = flow_repo.get(conn, flow_id, account.id)
+        if current is None:
+            return None
+        missing = missing_saved_webhooks(conn, account.id, compile_flow(current.test_doc))
+        if missing:
+            raise Conflict(
+                "the flow names saved webhooks that do not exist; add them, then publish",
+                code="WEBHOOK_NOT_FOUND",
+                details=[m.to_dict() for m in missing],
+            )
+        return flow_repo.publish(conn, flow_id, account.id, time.time())
+
+    record = await rt.store.write(publish)
     if record is None:
         raise _not_found(flow_id)
     rt.catalog.forget(flow_id=flow_id)

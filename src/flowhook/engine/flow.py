@@ -45,11 +45,19 @@ class FlowDocument(BaseModel):
 
 @dataclass
 class Problem:
+    """One error or warning about a flow document: where (a JSON path), a stable code a
+    client can act on, and for a widget's problem the widget's id."""
+
     path: str
     message: str
+    code: str = "INVALID_VALUE"
+    widget: str | None = None
 
     def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
+        out = {"path": self.path, "code": self.code, "message": self.message}
+        if self.widget is not None:
+            out["widget"] = self.widget
+        return out
 
 
 @dataclass
@@ -88,79 +96,127 @@ def _loc(prefix: str, loc: tuple[int | str, ...]) -> str:
     return path
 
 
+_PYDANTIC_CODES = {"missing": "MISSING_FIELD", "extra_forbidden": "UNKNOWN_FIELD"}
+
+
+def _pydantic_problems(
+    prefix: str, exc: ValidationError, widget: str | None = None
+) -> list[Problem]:
+    return [
+        Problem(
+            _loc(prefix, tuple(e["loc"])),
+            e["msg"],
+            _PYDANTIC_CODES.get(e["type"], "INVALID_VALUE"),
+            widget,
+        )
+        for e in exc.errors()
+    ]
+
+
+def _targets(body: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(name, target) of a widget body's ``next`` and ``exits``, read from the raw body so
+    that a widget whose configuration is invalid still has its dangling exits reported."""
+    found: list[tuple[str, Any]] = [("next", body.get("next"))]
+    exits = body.get("exits")
+    if isinstance(exits, dict):
+        found.extend((f"exits.{name}", target) for name, target in exits.items())
+    return found
+
+
+def _invalid(problems: list[Problem]) -> ValidationFailed:
+    return ValidationFailed(
+        "the flow is not valid", code="INVALID_FLOW", details=[p.to_dict() for p in problems]
+    )
+
+
 def compile_flow(raw: Any) -> CompiledFlow:
-    """Validate a flow document; raise ``ValidationFailed`` listing every problem."""
-    problems: list[Problem] = []
+    """Validate a flow document; raise ``ValidationFailed`` listing every problem.
+
+    Every layer is checked even when an earlier one failed (a bad name does not hide a bad
+    widget, a bad widget does not hide its dangling exit), so an author fixes a document in
+    one round trip.
+    """
     not_json = json_problem(raw)
     if not_json is not None:
-        problem = Problem(*not_json)
-        raise ValidationFailed(
-            "the flow is not valid", code="INVALID_FLOW", details=[problem.to_dict()]
-        )
+        raise _invalid([Problem(*not_json)])
+    problems: list[Problem] = []
+    document: FlowDocument | None = None
     try:
         document = FlowDocument.model_validate(raw)
     except ValidationError as exc:
-        problems = [Problem(_loc("$", tuple(e["loc"])), e["msg"]) for e in exc.errors()]
-        raise ValidationFailed(
-            "the flow is not valid", code="INVALID_FLOW", details=[p.to_dict() for p in problems]
-        ) from None
+        problems.extend(_pydantic_problems("$", exc))
 
+    raw_widgets = raw.get("widgets") if isinstance(raw, dict) else None
+    bodies: dict[str, Any] = raw_widgets if isinstance(raw_widgets, dict) else {}
     widgets: dict[str, Widget[Any]] = {}
 
-    for widget_id, body in document.widgets.items():
+    def check_target(path: str, target: Any, widget: str | None = None) -> None:
+        if isinstance(target, str) and target not in bodies:
+            problems.append(
+                Problem(path, f"no widget {target!r} in this flow", "UNKNOWN_WIDGET", widget)
+            )
+
+    for widget_id, body in bodies.items():
+        if not isinstance(body, dict):
+            continue  # reported by the document's model
         path = f"$.widgets.{widget_id}"
-        if not re.match(WIDGET_ID_PATTERN, widget_id):
-            problems.append(Problem(path, "widget ids use letters, digits, '_' and '-'"))
+        compiled = _compile_widget(widget_id, body, problems)
+        if compiled is None:  # invalid: its targets are still checked, from the raw body
+            for name, target in _targets(body):
+                check_target(f"{path}.{name}", target, widget_id)
             continue
-        type_name = body.get("type")
-        if not isinstance(type_name, str):
-            problems.append(Problem(f"{path}.type", "field required"))
-            continue
-        cls = widget_class(type_name)
-        if cls is None:
-            problems.append(Problem(f"{path}.type", f"unknown widget type {type_name!r}"))
-            continue
-        try:
-            config = cls.Config.model_validate(body)
-        except ValidationError as exc:
-            problems.extend(Problem(_loc(path, tuple(e["loc"])), e["msg"]) for e in exc.errors())
-            continue
-        allowed = cls.exit_names(config) | {"next", "0"}
-        for exit_name in config.exits:
-            if exit_name not in allowed:
-                problems.append(
-                    Problem(
-                        f"{path}.exits.{exit_name}",
-                        f"{type_name} has no exit {exit_name!r} (exits: {sorted(allowed)})",
-                    )
-                )
-        widgets[widget_id] = cls(widget_id, config)
+        widgets[widget_id] = compiled
+        check_target(f"{path}.next", compiled.config.next, widget_id)
+        for exit_name, target in compiled.config.exits.items():
+            check_target(f"{path}.exits.{exit_name}", target, widget_id)
 
-    def check_target(path: str, target: str | None) -> None:
-        if target is not None and target not in document.widgets:
-            problems.append(Problem(path, f"no widget {target!r} in this flow"))
+    raw_entry = raw.get("entry") if isinstance(raw, dict) else None
+    if bodies and isinstance(raw_entry, dict):
+        for name in ("start", "on_remote_hangup", "on_flow_complete"):
+            check_target(f"$.entry.{name}", raw_entry.get(name))
 
-    check_target("$.entry.start", document.entry.start)
-    check_target("$.entry.on_remote_hangup", document.entry.on_remote_hangup)
-    check_target("$.entry.on_flow_complete", document.entry.on_flow_complete)
-    for widget_id, widget in widgets.items():
-        check_target(f"$.widgets.{widget_id}.next", widget.config.next)
-        for exit_name, target in widget.config.exits.items():
-            check_target(f"$.widgets.{widget_id}.exits.{exit_name}", target)
-
-    if problems:
-        raise ValidationFailed(
-            "the flow is not valid", code="INVALID_FLOW", details=[p.to_dict() for p in problems]
-        )
+    if problems or document is None:
+        raise _invalid(problems)
 
     flow = CompiledFlow(document, widgets)
     reachable = _reachable(flow)
     flow.warnings = [
-        Problem(f"$.widgets.{w}", "widget is not reachable from any entry")
+        Problem(f"$.widgets.{w}", "widget is not reachable from any entry", "UNREACHABLE_WIDGET", w)
         for w in widgets
         if w not in reachable
     ]
     return flow
+
+
+def _compile_widget(
+    widget_id: str, body: dict[str, Any], problems: list[Problem]
+) -> Widget[Any] | None:
+    """The widget, or None after adding its problems (id, type, configuration, exits)."""
+    path = f"$.widgets.{widget_id}"
+    if not re.match(WIDGET_ID_PATTERN, widget_id):
+        message = "widget ids use letters, digits, '_' and '-'"
+        problems.append(Problem(path, message, "INVALID_WIDGET_ID", widget_id))
+        return None
+    type_name = body.get("type")
+    if not isinstance(type_name, str):
+        problems.append(Problem(f"{path}.type", "field required", "MISSING_FIELD", widget_id))
+        return None
+    cls = widget_class(type_name)
+    if cls is None:
+        message = f"unknown widget type {type_name!r}"
+        problems.append(Problem(f"{path}.type", message, "UNKNOWN_WIDGET_TYPE", widget_id))
+        return None
+    try:
+        config = cls.Config.model_validate(body)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(path, exc, widget_id))
+        return None
+    allowed = cls.exit_names(config) | {"next", "0"}
+    unknown = [name for name in config.exits if name not in allowed]
+    for exit_name in unknown:
+        message = f"{type_name} has no exit {exit_name!r} (exits: {sorted(allowed)})"
+        problems.append(Problem(f"{path}.exits.{exit_name}", message, "UNKNOWN_EXIT", widget_id))
+    return None if unknown else cls(widget_id, config)
 
 
 def _reachable(flow: CompiledFlow) -> set[str]:

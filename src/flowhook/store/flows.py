@@ -1,5 +1,6 @@
 """Repository functions for flows: a ``test`` version that is edited and a ``prod``
-version that ``publish`` copies from it."""
+version that ``publish`` copies from it. A name is unique in its account (a unique index:
+two writers, even in two processes, cannot both take it)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, Executable, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
+from flowhook.errors import Conflict
 from flowhook.store.db import is_storable_id
 from flowhook.store.tables import executions, flows
 
@@ -62,11 +65,40 @@ def _record(row: Any) -> FlowRecord:
     )
 
 
+NAME_INDEX = "uq_flows_account_name"
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(
+        f"a flow named {name!r} exists already in this account",
+        code="FLOW_NAME_TAKEN",
+        details={"name": name},
+    )
+
+
+def _breaks_name_rule(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return NAME_INDEX in text or "flows.account_id, flows.name" in text  # PostgreSQL, SQLite
+
+
+def _write_named(conn: Connection, statement: Executable, name: str) -> None:
+    """Run an insert or update that sets a flow's name; ``FLOW_NAME_TAKEN`` when the name
+    is another flow's. (On PostgreSQL the failed statement spoils the transaction: the
+    group commit rolls the batch back and runs its other writes again without this one.)"""
+    try:
+        conn.execute(statement)
+    except IntegrityError as exc:
+        if _breaks_name_rule(exc):
+            raise _name_taken(name) from None
+        raise
+
+
 def create(conn: Connection, account_id: str, document: dict[str, Any], now: float) -> FlowRecord:
     flow_id = random_id(8)
     while conn.execute(select(flows.c.flow_id).where(flows.c.flow_id == flow_id)).first():
         flow_id = random_id(8)
-    conn.execute(
+    _write_named(
+        conn,
         flows.insert().values(
             flow_id=flow_id,
             account_id=account_id,
@@ -76,7 +108,8 @@ def create(conn: Connection, account_id: str, document: dict[str, Any], now: flo
             prod_doc=None,
             created_at=now,
             updated_at=now,
-        )
+        ),
+        document["name"],
     )
     record = get(conn, flow_id, account_id)
     assert record is not None
@@ -103,10 +136,12 @@ def list_for(conn: Connection, account_id: str) -> list[FlowRecord]:
 def replace_test(
     conn: Connection, flow_id: str, account_id: str, document: dict[str, Any], now: float
 ) -> FlowRecord | None:
-    conn.execute(
+    _write_named(
+        conn,
         update(flows)
         .where(flows.c.flow_id == flow_id, flows.c.account_id == account_id)
-        .values(test_doc=document, name=document["name"], updated_at=now)
+        .values(test_doc=document, name=document["name"], updated_at=now),
+        document["name"],
     )
     return get(conn, flow_id, account_id)
 

@@ -54,6 +54,8 @@ flows = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Index("ix_flows_account", "account_id", "created_at"),
+    # one flow per name in an account: the rule itself, so two writers cannot race past it
+    Index("uq_flows_account_name", "account_id", "name", unique=True),
 )
 
 executions = Table(

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, or_, select, update
 
 from flowhook.store.secrets import Cipher
 from flowhook.store.tables import flows, webhooks
@@ -153,6 +153,25 @@ def get(conn: Connection, account_id: str, ref: str) -> SavedWebhook | None:
             select(webhooks).where(webhooks.c.account_id == account_id, webhooks.c.name == ref)
         ).first()
     return _saved(row) if row else None
+
+
+def missing(conn: Connection, account_id: str, refs: set[str]) -> set[str]:
+    """The refs (ids or names, as a webhook widget names its target) that name no saved
+    webhook of the account."""
+    if not refs:
+        return set()
+    # a text with NUL names nothing, and PostgreSQL refuses it in a query
+    queried = {ref for ref in refs if "\x00" not in ref}
+    found: set[str] = set()
+    if queried:
+        for row in conn.execute(
+            select(webhooks.c.id, webhooks.c.name).where(
+                webhooks.c.account_id == account_id,
+                or_(webhooks.c.id.in_(queried), webhooks.c.name.in_(queried)),
+            )
+        ):
+            found.update((row.id, row.name))
+    return refs - found
 
 
 def default_for(conn: Connection, account_id: str) -> SavedWebhook | None:

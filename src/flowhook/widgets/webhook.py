@@ -14,12 +14,15 @@ import uuid
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import Connection
 from yarl import URL
 
 from flowhook.engine.context import StepContext
+from flowhook.engine.flow import CompiledFlow, Problem
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
 from flowhook.errors import FlowhookError
 from flowhook.store import deliveries as delivery_repo
+from flowhook.store import webhooks as webhook_repo
 from flowhook.store.db import Store
 from flowhook.store.secrets import Cipher
 from flowhook.webhooks.client import HttpClient
@@ -248,6 +251,29 @@ class WebhookWidget(Widget[WebhookConfig]):
         and again under this widget's own names, which no later call overwrites."""
         for name, value in {**values, **widget_results(ctx.widget_id, values)}.items():
             ctx.set(name, value)
+
+
+def missing_saved_webhooks(conn: Connection, account_id: str, flow: CompiledFlow) -> list[Problem]:
+    """A ``WEBHOOK_NOT_FOUND`` problem per webhook widget of the flow that names a saved
+    webhook the account does not have. Saving such a flow only warns (the webhook may be
+    added later); publishing it is refused, so prod never runs into it unnoticed."""
+    refs = {
+        widget_id: widget.config.webhook
+        for widget_id, widget in flow.widgets.items()
+        if isinstance(widget, WebhookWidget) and widget.config.webhook != "custom"
+    }
+    absent = webhook_repo.missing(conn, account_id, set(refs.values()))
+    return [
+        Problem(
+            f"$.widgets.{widget_id}.webhook",
+            f"no saved webhook {ref!r} in this account: the widget leaves by exit 1 "
+            "(WEBHOOK_NOT_FOUND) until it exists",
+            "WEBHOOK_NOT_FOUND",
+            widget_id,
+        )
+        for widget_id, ref in refs.items()
+        if ref in absent
+    ]
 
 
 def _queued_variables() -> dict[str, Any]:
