@@ -18,6 +18,7 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from flowhook.settings import Settings
+from flowhook.webhooks.credentials import without_secret_headers
 from flowhook.webhooks.guard import (
     BlockedRequest,
     BlockedResolution,
@@ -30,7 +31,6 @@ from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
 MAX_REDIRECTS = 5
 USER_AGENT = "flowhook"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 class HttpClient:
@@ -142,7 +142,7 @@ class HttpClient:
                 method, body = ("HEAD" if method == "HEAD" else "GET"), None
                 headers = _without(headers, {"content-type", "content-length"})
             if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
-                headers = _without(headers, _CREDENTIAL_HEADERS)
+                headers = without_secret_headers(headers)
             url = target
 
     async def _result(self, resp: aiohttp.ClientResponse) -> HttpResult:
