@@ -18,7 +18,7 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from flowhook.settings import Settings
-from flowhook.webhooks.credentials import without_secret_headers
+from flowhook.webhooks.credentials import redact_url, without_secret_headers
 from flowhook.webhooks.guard import (
     BlockedRequest,
     BlockedResolution,
@@ -102,7 +102,8 @@ class HttpClient:
             else:
                 result = _failure(ErrorReason.CONNECTION_ERROR, f"DNS lookup failed: {exc}")
         except aiohttp.InvalidURL as exc:
-            result = _failure(ErrorReason.INVALID_URL, f"invalid URL: {exc}")
+            # the message would repeat the URL: its credentials must not reach a log
+            result = _failure(ErrorReason.INVALID_URL, f"invalid URL: {redact_url(req.url)}")
         except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError) as exc:
             result = _failure(ErrorReason.INVALID_RESPONSE, f"malformed response: {exc}")
         except (aiohttp.ClientError, OSError) as exc:
