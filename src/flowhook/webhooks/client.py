@@ -101,7 +101,7 @@ class HttpClient:
                 result = _failure(blocked.reason, blocked.message)
             else:
                 result = _failure(ErrorReason.CONNECTION_ERROR, f"DNS lookup failed: {exc}")
-        except aiohttp.InvalidURL as exc:
+        except aiohttp.InvalidURL:
             # the message would repeat the URL: its credentials must not reach a log
             result = _failure(ErrorReason.INVALID_URL, f"invalid URL: {redact_url(req.url)}")
         except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError) as exc:
