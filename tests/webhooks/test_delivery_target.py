@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from test_flow_complete import FAST, delivery_of, setup, trigger
+
 from support.receiver import receiver
-from webhooks.test_flow_complete import FAST, delivery_of, setup, trigger
 
 
 async def put_webhook(api: Any, key: str, **fields: Any) -> None:
