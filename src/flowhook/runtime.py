@@ -41,7 +41,7 @@ class Runtime:
     def build(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
         store = Store(settings, migrate=migrate)
         cipher = Cipher(settings)
-        catalog = Catalog(store)
+        catalog = Catalog(store, cipher=cipher)
         services = Services(settings=settings, clock=time.time)
         http = HttpClient(settings)
         services.add(http)

@@ -30,7 +30,7 @@ def insert(conn: Connection, delivery_id: str, **fields: Any) -> bool:
         "now": NOW,
         **fields,
     }
-    return delivery_repo.insert(conn, **values)
+    return delivery_repo.insert(conn, **values) is not None
 
 
 def test_a_delivery_id_is_inserted_once_and_the_second_insert_changes_nothing(

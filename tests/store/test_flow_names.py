@@ -99,7 +99,7 @@ def flow_row(flow_id: str, account_id: str, name: str, created_at: float, **extr
 
 
 def test_the_migration_renames_duplicate_names_and_keeps_the_oldest(database_url: str) -> None:
-    command.upgrade(alembic_config(database_url), "0001")  # a database from before the rule
+    command.upgrade(alembic_config(database_url), "0002")  # a database from before the rule
     engine = make_engine(database_url, single=True)
     try:
         with engine.begin() as conn:

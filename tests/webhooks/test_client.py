@@ -400,13 +400,16 @@ async def test_a_redirect_to_a_name_resolving_to_a_blocked_address_is_refused(
 async def test_a_redirect_to_another_host_drops_credentials(receiver: Receiver) -> None:
     http = HttpClient(local_settings(), resolver=MapResolver({"other.test": "127.0.0.1"}))
     target = receiver.url("/echo", host="other.test")
-    req = OutgoingRequest(
-        "GET", receiver.url(f"/redirect?to={target}"), headers={"Authorization": "Basic eDp5"}
-    )
+    headers = {"Authorization": "Basic eDp5", "X-Api-Key": "k", "X-Tenant": "t"}
+    req = OutgoingRequest("GET", receiver.url(f"/redirect?to={target}"), headers=headers)
     try:
         result = await http.send(req, http_enabled=True, follow_redirects=True)
     finally:
         await http.close()
     assert result.ok
     assert receiver.hits[0]["headers"]["Authorization"] == "Basic eDp5"
+    assert receiver.hits[0]["headers"]["X-Api-Key"] == "k"
+    # every credential header (credentials.is_secret_name) stays behind; others follow
     assert "Authorization" not in receiver.hits[1]["headers"]
+    assert "X-Api-Key" not in receiver.hits[1]["headers"]
+    assert receiver.hits[1]["headers"]["X-Tenant"] == "t"

@@ -14,6 +14,7 @@ from flowhook.engine.flow import compile_flow
 from flowhook.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from flowhook.store import flows as flow_repo
 from flowhook.store.flows import FlowRecord
+from flowhook.webhooks.credentials import seal_flow
 from flowhook.widgets.webhook import missing_saved_webhooks
 
 router = APIRouter()
@@ -49,6 +50,15 @@ async def _validated(
     return flow.document.model_dump(exclude_none=True), warnings
 
 
+def _sealed(
+    rt: Any, document: dict[str, Any], stored: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], bytes | None]:
+    """The document as stored and shown (secrets of webhook widgets ``***``) and its
+    encrypted secret values; a ``***`` sent back keeps the value in ``stored``."""
+    public, values = seal_flow(document, stored)
+    return public, rt.cipher.encrypt(json.dumps(values)) if values else None
+
+
 def _not_found(flow_id: str) -> NotFound:
     return NotFound(f"no flow {flow_id}", code="FLOW_NOT_FOUND")
 
@@ -63,7 +73,10 @@ async def _get(rt: Any, flow_id: str, account_id: str) -> FlowRecord:
 @router.post("/v1/flows", status_code=201)
 async def create_flow(account: AccountDep, rt: RuntimeDep, request: Request) -> dict[str, Any]:
     doc, warnings = await _validated(rt, account.id, await _document(request))
-    record = await rt.store.write(lambda c: flow_repo.create(c, account.id, doc, time.time()))
+    public, sealed = _sealed(rt, doc)
+    record = await rt.store.write(
+        lambda c: flow_repo.create(c, account.id, public, time.time(), sealed)
+    )
     return {**record.to_api(), "warnings": warnings}
 
 
@@ -93,10 +106,11 @@ async def get_flow(flow_id: str, account: AccountDep, rt: RuntimeDep) -> dict[st
 async def replace_flow(
     flow_id: str, account: AccountDep, rt: RuntimeDep, request: Request
 ) -> dict[str, Any]:
-    await _get(rt, flow_id, account.id)
+    current = await _get(rt, flow_id, account.id)
     doc, warnings = await _validated(rt, account.id, await _document(request))
+    public, sealed = _sealed(rt, doc, current.secret_values("test", rt.cipher))
     record = await rt.store.write(
-        lambda c: flow_repo.replace_test(c, flow_id, account.id, doc, time.time())
+        lambda c: flow_repo.replace_test(c, flow_id, account.id, public, time.time(), sealed)
     )
     if record is None:
         raise _not_found(flow_id)

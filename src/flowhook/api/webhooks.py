@@ -13,11 +13,13 @@ from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.domain.account import Account
 from flowhook.errors import Conflict, NotFound
 from flowhook.runtime import Runtime
+from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhooks as webhook_repo
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.check import check_webhook
 from flowhook.webhooks.config import RequestSpec
 from flowhook.webhooks.directory import WebhookDirectory
+from flowhook.webhooks.outbox import target_endpoint
 
 router = APIRouter()
 
@@ -113,9 +115,13 @@ async def replace_webhook(
         other = webhook_repo.get(conn, account.id, body.name)
         if other is not None and other.id != current.id:
             raise _name_taken(Exception(), body.name)
-        return webhook_repo.replace(
+        saved = webhook_repo.replace(
             conn, account.id, current.id, body.name, spec, body.is_default, rt.cipher, time.time()
         )
+        endpoint = target_endpoint(spec.url)
+        if saved is not None and endpoint is not None:
+            delivery_repo.retarget(conn, account.id, current.id, endpoint)  # see targets.py
+        return saved
 
     saved = await rt.store.write(replace)
     if saved is None:
@@ -153,6 +159,6 @@ async def check_unsaved(body: CheckIn, account: AccountDep, rt: RuntimeDep) -> d
 async def check_saved(webhook_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
     """Check a saved webhook; the result and its time are kept on it."""
     saved = await _get(rt, account, webhook_id)
-    result = await check_webhook(rt, account, saved.spec, password=saved.password_plain(rt.cipher))
+    result = await check_webhook(rt, account, saved.real_spec(rt.cipher), password=None)
     await rt.store.write(lambda c: webhook_repo.record_check(c, saved.id, result))
     return result

@@ -15,14 +15,15 @@ import base64
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from flowhook.store.db import json_dumps
 from flowhook.store.pages import newest_first
 from flowhook.store.raw import Statement
-from flowhook.store.tables import deliveries, delivery_attempts
+from flowhook.store.tables import accounts, deliveries, delivery_attempts, webhooks
+from flowhook.store.webhooks import SavedWebhook, for_sending
 from flowhook.webhooks.message import OutgoingRequest
 
 PENDING, SUCCEEDED, FAILED = "PENDING", "SUCCEEDED", "FAILED"
@@ -41,6 +42,19 @@ class Delivery:
     secret_headers: bytes | None
     status: str
     attempts: int
+    signing_key: bytes | None = None
+    """The account's signing secret (encrypted) as read with the delivery: a rotation is
+    seen by the next attempt in every process, without a cache to invalidate."""
+    target: SavedWebhook | None = None
+    """The delivery's saved webhook as it is now (None: none, or deleted)."""
+
+
+class Inserted(NamedTuple):
+    """What the insert of a delivery read in the same statement."""
+
+    signing_key: bytes | None
+    webhook_version: float | None
+    """``updated_at`` of the delivery's webhook now (None if it has none or it is gone)."""
 
 
 def request_to_json(req: OutgoingRequest) -> dict[str, Any]:
@@ -65,6 +79,16 @@ def request_from_json(data: dict[str, Any]) -> OutgoingRequest:
 
 
 def _delivery(row: Any) -> Delivery:
+    target = None
+    if row.webhook_updated_at is not None:
+        target = for_sending(
+            row.webhook_id,
+            row.account_id,
+            row.webhook_spec,
+            row.webhook_password,
+            row.webhook_secrets,
+            row.webhook_updated_at,
+        )
     return Delivery(
         id=row.id,
         account_id=row.account_id,
@@ -75,6 +99,27 @@ def _delivery(row: Any) -> Delivery:
         secret_headers=row.secret_headers,
         status=row.status,
         attempts=row.attempts,
+        signing_key=row.signing_key,
+        target=target,
+    )
+
+
+def _for_send() -> Any:
+    """The delivery with what sending it needs, in one query: the account's signing secret
+    and its saved webhook as they are now."""
+    w = webhooks.c
+    return select(
+        deliveries,
+        accounts.c.signing_secret.label("signing_key"),
+        w.spec.label("webhook_spec"),
+        w.password.label("webhook_password"),
+        w.secrets.label("webhook_secrets"),
+        w.updated_at.label("webhook_updated_at"),
+    ).select_from(
+        deliveries.outerjoin(accounts, accounts.c.id == deliveries.c.account_id).outerjoin(
+            webhooks,
+            (w.id == deliveries.c.webhook_id) & (w.account_id == deliveries.c.account_id),
+        )
     )
 
 
@@ -92,8 +137,8 @@ def insert(
     lease_owner: str | None,
     lease_until: float | None,
     now: float,
-) -> bool:
-    """Insert once: a second insert of the same id (a replayed step) is a no-op."""
+) -> Inserted | None:
+    """Insert once: a second insert of the same id (a replayed step) is a no-op (None)."""
     row = {
         "id": delivery_id,
         "account_id": account_id,
@@ -112,8 +157,15 @@ def insert(
         "schedule_started_at": now,
         # due later than its creation only while its endpoint's circuit is open: held
         "last_error": CIRCUIT_OPEN if due_at > now else None,
+        "of_account": account_id,  # parameters apart: PostgreSQL types each use on its own
+        "of_webhook": webhook_id,
+        "of_webhook_account": account_id,
     }
-    return _INSERT_ONCE.first(conn, row) is not None
+    got = _INSERT_ONCE.first(conn, row)
+    if got is None:
+        return None
+    key = got[1]
+    return Inserted(bytes(key) if key is not None else None, got[2])
 
 
 def claim_due(
@@ -155,7 +207,7 @@ def claim_due(
         .where(c.id.in_(ids), free)
         .values(lease_owner=owner, lease_until=lease_until)
     )
-    rows = conn.execute(select(deliveries).where(c.id.in_(ids), c.lease_owner == owner))
+    rows = conn.execute(_for_send().where(c.id.in_(ids), c.lease_owner == owner))
     return [_delivery(r) for r in rows]
 
 
@@ -225,8 +277,24 @@ def postpone(
 
 
 def get_for_send(conn: Connection, delivery_id: str) -> Delivery | None:
-    row = conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
+    row = conn.execute(_for_send().where(deliveries.c.id == delivery_id)).first()
     return _delivery(row) if row else None
+
+
+def retarget(conn: Connection, account_id: str, webhook_id: str, endpoint: str) -> None:
+    """The webhook now points at ``endpoint``: its pending deliveries count there (claims'
+    per-endpoint limits, the circuit breaker) from their next attempt."""
+    c = deliveries.c
+    conn.execute(
+        update(deliveries)
+        .where(
+            c.account_id == account_id,
+            c.webhook_id == webhook_id,
+            c.status == PENDING,
+            c.endpoint != endpoint,
+        )
+        .values(endpoint=endpoint)
+    )
 
 
 def renew(conn: Connection, owner: str, ids: list[str], lease_until: float) -> None:
@@ -251,6 +319,7 @@ def record_attempt(
     _INSERT_ATTEMPT.run(
         conn,
         {
+            "url": None,
             **attempt,
             "delivery_id": delivery_id,
             "of": delivery_id,  # a parameter apart: PostgreSQL types each use on its own
@@ -277,15 +346,19 @@ _INSERT_ONCE = Statement.insert(
     "deliveries",
     "id account_id execution_uuid webhook_id endpoint request secret_headers status attempts"
     " due_at lease_owner lease_until created_at updated_at schedule_started_at last_error",
-    suffix=" ON CONFLICT DO NOTHING RETURNING id",
+    # read in the same statement: what sending it needs to know is current (Delivery)
+    suffix=" ON CONFLICT DO NOTHING RETURNING id,"
+    " (SELECT signing_secret FROM accounts WHERE id = :of_account),"
+    " (SELECT updated_at FROM webhooks"
+    " WHERE id = :of_webhook AND account_id = :of_webhook_account)",
 )
 _INSERT_ATTEMPT = Statement(
-    "INSERT INTO delivery_attempts (delivery_id, number, at, status_code, duration_ms,"
+    "INSERT INTO delivery_attempts (delivery_id, number, at, url, status_code, duration_ms,"
     " request_headers, response_excerpt, error_reason, error_message) VALUES (:delivery_id,"
     " (SELECT COALESCE(MAX(number), 0) + 1 FROM delivery_attempts"
     " WHERE delivery_id = :of),"
-    " :at, :status_code, :duration_ms, :request_headers, :response_excerpt, :error_reason,"
-    " :error_message)"
+    " :at, :url, :status_code, :duration_ms, :request_headers, :response_excerpt,"
+    " :error_reason, :error_message)"
 )
 _RECORD = Statement(
     "UPDATE deliveries SET attempts = attempts + 1, status = :status, due_at = :due_at,"
@@ -371,6 +444,7 @@ def view(conn: Connection, account_id: str, delivery_id: str) -> dict[str, Any] 
         {
             "number": a.number,
             "at": a.at,
+            "url": a.url,
             "status_code": a.status_code,
             "duration_ms": a.duration_ms,
             "request_headers": a.request_headers,

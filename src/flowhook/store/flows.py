@@ -1,9 +1,15 @@
 """Repository functions for flows: a ``test`` version that is edited and a ``prod``
 version that ``publish`` copies from it. A name is unique in its account (a unique index:
-two writers, even in two processes, cannot both take it)."""
+two writers, even in two processes, cannot both take it).
+
+A document is stored as it is shown: the secrets of its custom webhook widgets are ``***``
+(``webhooks/credentials.py``), their values are kept encrypted in ``test_secrets`` /
+``prod_secrets`` and put back only to compile the flow (:meth:`FlowRecord.real_document`).
+"""
 
 from __future__ import annotations
 
+import json
 import secrets
 import string
 from dataclasses import dataclass
@@ -14,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 
 from flowhook.errors import Conflict
 from flowhook.store.db import is_storable_id
+from flowhook.store.secrets import Cipher
 from flowhook.store.tables import executions, flows
+from flowhook.webhooks.credentials import unseal_flow
 
 ALPHANUM = string.ascii_letters + string.digits
 
@@ -34,9 +42,26 @@ class FlowRecord:
     published_at: float | None
     created_at: float
     updated_at: float
+    test_secrets: bytes | None = None
+    prod_secrets: bytes | None = None
 
     def document(self, version: str) -> dict[str, Any] | None:
+        """The document as shown (secrets ``***``)."""
         return self.prod_doc if version == "prod" else self.test_doc
+
+    def secret_values(self, version: str, cipher: Cipher) -> dict[str, Any]:
+        """The secret values of the version's webhook widgets, by widget id."""
+        token = self.prod_secrets if version == "prod" else self.test_secrets
+        values: dict[str, Any] = json.loads(cipher.decrypt(token)) if token else {}
+        return values
+
+    def real_document(self, version: str, cipher: Cipher | None) -> dict[str, Any] | None:
+        """The document to run: its secrets decrypted and put back."""
+        document = self.document(version)
+        token = self.prod_secrets if version == "prod" else self.test_secrets
+        if document is None or token is None or cipher is None:
+            return document
+        return unseal_flow(document, self.secret_values(version, cipher))
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -62,6 +87,8 @@ def _record(row: Any) -> FlowRecord:
         published_at=row.published_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        test_secrets=row.test_secrets,
+        prod_secrets=row.prod_secrets,
     )
 
 
@@ -93,7 +120,14 @@ def _write_named(conn: Connection, statement: Executable, name: str) -> None:
         raise
 
 
-def create(conn: Connection, account_id: str, document: dict[str, Any], now: float) -> FlowRecord:
+def create(
+    conn: Connection,
+    account_id: str,
+    document: dict[str, Any],
+    now: float,
+    sealed: bytes | None = None,
+) -> FlowRecord:
+    """``document`` as shown, ``sealed`` its encrypted secret values (see the module)."""
     flow_id = random_id(8)
     while conn.execute(select(flows.c.flow_id).where(flows.c.flow_id == flow_id)).first():
         flow_id = random_id(8)
@@ -105,6 +139,7 @@ def create(conn: Connection, account_id: str, document: dict[str, Any], now: flo
             name=document["name"],
             security_id=random_id(64),
             test_doc=document,
+            test_secrets=sealed,
             prod_doc=None,
             created_at=now,
             updated_at=now,
@@ -134,13 +169,18 @@ def list_for(conn: Connection, account_id: str) -> list[FlowRecord]:
 
 
 def replace_test(
-    conn: Connection, flow_id: str, account_id: str, document: dict[str, Any], now: float
+    conn: Connection,
+    flow_id: str,
+    account_id: str,
+    document: dict[str, Any],
+    now: float,
+    sealed: bytes | None = None,
 ) -> FlowRecord | None:
     _write_named(
         conn,
         update(flows)
         .where(flows.c.flow_id == flow_id, flows.c.account_id == account_id)
-        .values(test_doc=document, name=document["name"], updated_at=now),
+        .values(test_doc=document, test_secrets=sealed, name=document["name"], updated_at=now),
         document["name"],
     )
     return get(conn, flow_id, account_id)
@@ -153,7 +193,12 @@ def publish(conn: Connection, flow_id: str, account_id: str, now: float) -> Flow
     conn.execute(
         update(flows)
         .where(flows.c.flow_id == flow_id)
-        .values(prod_doc=record.test_doc, published_at=now, updated_at=now)
+        .values(
+            prod_doc=record.test_doc,
+            prod_secrets=record.test_secrets,
+            published_at=now,
+            updated_at=now,
+        )
     )
     return get(conn, flow_id, account_id)
 

@@ -50,6 +50,9 @@ flows = Table(
     Column("security_id", String(64), nullable=False, unique=True),
     Column("test_doc", JSON, nullable=False),
     Column("prod_doc", JSON, nullable=True),
+    # the secret values of the docs' custom webhook widgets, encrypted (credentials.py)
+    Column("test_secrets", LargeBinary, nullable=True),
+    Column("prod_secrets", LargeBinary, nullable=True),
     Column("published_at", Float, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
@@ -90,8 +93,9 @@ webhooks = Table(
     Column("id", String(36), primary_key=True),
     Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False),
     Column("name", String(100), nullable=False),
-    Column("spec", JSON, nullable=False),  # RequestSpec without the password
+    Column("spec", JSON, nullable=False),  # RequestSpec, secrets shown as *** (credentials.py)
     Column("password", LargeBinary, nullable=True),  # encrypted at rest
+    Column("secrets", LargeBinary, nullable=True),  # secret headers, query, URL: encrypted
     Column("is_default", Boolean, nullable=False, default=False),
     Column("last_check", JSON, nullable=True),
     Column("created_at", Float, nullable=False),
@@ -107,8 +111,9 @@ deliveries = Table(
     Column("execution_uuid", String(36), nullable=True),
     Column("webhook_id", String(36), nullable=True),
     Column("endpoint", String(255), nullable=False),  # host:port, for concurrency limits
-    Column("request", JSON, nullable=False),  # method, url, headers (no secrets), body
-    Column("secret_headers", LargeBinary, nullable=True),  # encrypted (e.g. Authorization)
+    Column("request", JSON, nullable=False),  # method, url, headers (secrets as ***), body
+    # encrypted: a custom target's secret headers and URL; a saved webhook's variables
+    Column("secret_headers", LargeBinary, nullable=True),
     Column("status", String(16), nullable=False),  # PENDING, SUCCEEDED, FAILED
     Column("attempts", Integer, nullable=False, default=0),
     Column("due_at", Float, nullable=True),
@@ -134,6 +139,7 @@ delivery_attempts = Table(
     Column("delivery_id", String(36), nullable=False),
     Column("number", Integer, nullable=False),
     Column("at", Float, nullable=False),
+    Column("url", Text, nullable=True),  # where this attempt went (secrets as ***)
     Column("status_code", Integer, nullable=True),
     Column("duration_ms", Float, nullable=False),
     Column("request_headers", JSON, nullable=False),

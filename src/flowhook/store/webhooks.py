@@ -1,14 +1,17 @@
 """Repository functions for the webhook registry (the "Advanced → Webhook" page).
 
-A saved webhook is a ``RequestSpec`` without its password (kept encrypted in its own
-column), a name unique in the account, and ``is_default``: at most one per account, the
-target of flow-complete deliveries.
+A saved webhook is a ``RequestSpec`` stored as it is shown: without its password (kept
+encrypted in its own column) and with ``***`` for every other secret (headers, query
+parameters, URL user-info: ``webhooks/credentials.py``), whose values are kept encrypted in
+``secrets``; a name unique in the account; and ``is_default``: at most one per account,
+the target of flow-complete deliveries.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, delete, or_, select, update
@@ -16,6 +19,7 @@ from sqlalchemy import Connection, delete, or_, select, update
 from flowhook.store.secrets import Cipher
 from flowhook.store.tables import flows, webhooks
 from flowhook.webhooks.config import BasicAuth, RequestSpec
+from flowhook.webhooks.credentials import REDACTED, seal_request, unseal_request
 
 
 @dataclass(frozen=True)
@@ -24,14 +28,33 @@ class SavedWebhook:
     account_id: str
     name: str
     spec: RequestSpec
+    """As shown: secrets are ``***`` (see :meth:`real_spec`)."""
     password: bytes | None
     is_default: bool
     last_check: dict[str, Any] | None
     created_at: float
     updated_at: float
+    secrets: bytes | None = None
+    _real: list[RequestSpec] = field(default_factory=list, compare=False, repr=False)
 
     def password_plain(self, cipher: Cipher) -> str | None:
         return cipher.decrypt(self.password) if self.password else None
+
+    def secret_values(self, cipher: Cipher) -> dict[str, Any]:
+        values: dict[str, Any] = json.loads(cipher.decrypt(self.secrets)) if self.secrets else {}
+        return values
+
+    def real_spec(self, cipher: Cipher) -> RequestSpec:
+        """The spec to send: its secrets decrypted and put back (once per version)."""
+        if not self._real:
+            spec = self.spec
+            if self.secrets or self.password:
+                data = unseal_request(self.spec.model_dump(mode="json"), self.secret_values(cipher))
+                if isinstance(self.spec.auth, BasicAuth):
+                    data["auth"] = {**data["auth"], "password": self.password_plain(cipher)}
+                spec = RequestSpec.model_validate(data)
+            self._real.append(spec)
+        return self._real[0]
 
     def to_api(self) -> dict[str, Any]:
         spec = self.spec.model_dump(mode="json")
@@ -63,14 +86,54 @@ def _saved(row: Any) -> SavedWebhook:
         last_check=row.last_check,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        secrets=row.secrets,
     )
 
 
-def _stored_spec(spec: RequestSpec) -> dict[str, Any]:
+_SENDING: dict[tuple[str, float], SavedWebhook] = {}
+
+
+def for_sending(
+    webhook_id: str,
+    account_id: str,
+    spec: Any,
+    password: bytes | None,
+    secrets: bytes | None,
+    updated_at: float,
+) -> SavedWebhook:
+    """A webhook read with a delivery claim, parsed once per version (id, updated_at): the
+    delivery engine asks for it on every attempt."""
+    key = (webhook_id, updated_at)
+    saved = _SENDING.get(key)
+    if saved is None:
+        if len(_SENDING) > 10_000:
+            _SENDING.clear()
+        saved = SavedWebhook(
+            id=webhook_id,
+            account_id=account_id,
+            name="",
+            spec=RequestSpec.model_validate(spec),
+            password=password,
+            is_default=False,
+            last_check=None,
+            created_at=updated_at,
+            updated_at=updated_at,
+            secrets=secrets,
+        )
+        _SENDING[key] = saved
+    return saved
+
+
+def _sealed(
+    spec: RequestSpec, cipher: Cipher, stored: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], bytes | None]:
+    """The spec as stored (no password, other secrets ``***``) and its encrypted secrets;
+    a ``***`` sent back keeps the value in ``stored`` (``UnknownSecret`` without one)."""
     data = spec.model_dump(mode="json")
     if isinstance(spec.auth, BasicAuth):
         data["auth"] = {"type": "basic", "username": spec.auth.username}
-    return data
+    public, values = seal_request(data, stored)
+    return public, cipher.encrypt(json.dumps(values)) if values else None
 
 
 def create(
@@ -84,6 +147,7 @@ def create(
 ) -> SavedWebhook:
     webhook_id = str(uuid.uuid4())
     password = spec.auth.password if isinstance(spec.auth, BasicAuth) else None
+    public, secrets = _sealed(spec, cipher)
     if is_default:
         _clear_default(conn, account_id)
     conn.execute(
@@ -91,7 +155,8 @@ def create(
             id=webhook_id,
             account_id=account_id,
             name=name,
-            spec=_stored_spec(spec),
+            spec=public,
+            secrets=secrets,
             password=cipher.encrypt(password) if password is not None else None,
             is_default=is_default,
             created_at=now,
@@ -113,19 +178,22 @@ def replace(
     cipher: Cipher,
     now: float,
 ) -> SavedWebhook | None:
-    """Replace a webhook; a basic-auth password left out keeps the stored one."""
+    """Replace a webhook; a basic-auth password left out keeps the stored one, and so does
+    a secret sent back as ``***``."""
     current = get(conn, account_id, webhook_id)
     if current is None:
         return None
+    public, secrets = _sealed(spec, cipher, current.secret_values(cipher))
     values: dict[str, Any] = {
         "name": name,
-        "spec": _stored_spec(spec),
+        "spec": public,
+        "secrets": secrets,
         "is_default": is_default,
         "updated_at": now,
         "last_check": None,
     }
     if isinstance(spec.auth, BasicAuth):
-        if spec.auth.password is not None:
+        if spec.auth.password is not None and spec.auth.password != REDACTED:
             values["password"] = cipher.encrypt(spec.auth.password)
     else:
         values["password"] = None

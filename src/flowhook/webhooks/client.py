@@ -18,6 +18,7 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from flowhook.settings import Settings
+from flowhook.webhooks.credentials import redact_url, without_secret_headers
 from flowhook.webhooks.guard import (
     BlockedRequest,
     BlockedResolution,
@@ -31,7 +32,6 @@ from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
 MAX_REDIRECTS = 5
 USER_AGENT = "flowhook"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 class HttpClient:
@@ -105,8 +105,9 @@ class HttpClient:
                 result = _failure(blocked.reason, blocked.message)
             else:
                 result = _failure(ErrorReason.CONNECTION_ERROR, f"DNS lookup failed: {exc}")
-        except aiohttp.InvalidURL as exc:
-            result = _failure(ErrorReason.INVALID_URL, f"invalid URL: {exc}")
+        except aiohttp.InvalidURL:
+            # the message would repeat the URL: its credentials must not reach a log
+            result = _failure(ErrorReason.INVALID_URL, f"invalid URL: {redact_url(req.url)}")
         except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError) as exc:
             result = _failure(ErrorReason.INVALID_RESPONSE, f"malformed response: {exc}")
         except (aiohttp.ClientError, OSError) as exc:
@@ -148,7 +149,7 @@ class HttpClient:
                 method, body = ("HEAD" if method == "HEAD" else "GET"), None
                 headers = _without(headers, {"content-type", "content-length"})
             if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
-                headers = _without(headers, _CREDENTIAL_HEADERS)
+                headers = without_secret_headers(headers)
             url = target
 
     async def _result(self, resp: aiohttp.ClientResponse) -> HttpResult:

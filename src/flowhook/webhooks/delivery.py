@@ -7,13 +7,16 @@ semaphore keeps one slow receiver from taking every connection, and a claim take
 of one endpoint's deliveries than its semaphore will run soon, so a receiver's backlog
 cannot fill the in-flight budget either. A receiver that is down trips its circuit
 (``breaker.py``): its deliveries are held back, in the database, until a probe succeeds.
+
+Each attempt is signed with the account's signing secret and sent to the delivery's saved
+webhook as they are *now*: both are read with the claim (in the same query), so a rotation
+or a fixed webhook counts from the next attempt in every process (``targets.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections import Counter
 from typing import Any
@@ -29,17 +32,17 @@ from flowhook.store.secrets import Cipher
 from flowhook.webhooks import metrics
 from flowhook.webhooks.breaker import Admission, Breaker, State
 from flowhook.webhooks.client import HttpClient
-from flowhook.webhooks.message import HttpResult, OutgoingRequest
+from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
 from flowhook.webhooks.outcome import raw_text
 from flowhook.webhooks.retry import Outcome, classify, next_attempt_at, retry_after_seconds
 from flowhook.webhooks.signing import signature_headers
+from flowhook.webhooks.targets import attempt_request
 from flowhook.worker.catalog import Catalog
 from flowhook.worker.leased import LeasedWorker
 
 log = structlog.get_logger(__name__)
 
 EXCERPT_CHARS = 2_000
-_SECRET_TTL = 30.0
 _CLAIM_AHEAD = 2
 """A claim keeps at most this many rounds of an endpoint's semaphore waiting in memory."""
 
@@ -64,7 +67,7 @@ class DeliveryEngine(LeasedWorker):
         self._endpoints: dict[str, asyncio.Semaphore] = {}
         self._held: Counter[str] = Counter()  # deliveries in memory (waiting or sending)
         self.breaker = Breaker.from_settings(settings)
-        self._secrets: dict[str, tuple[float, str]] = {}
+        self._secrets: dict[bytes, str] = {}  # encrypted → plain: decrypted once each
 
     def due_at(self, endpoint: str, now: float) -> float:
         """When a new delivery to ``endpoint`` is due: now, or the end of its cool-down."""
@@ -120,19 +123,20 @@ class DeliveryEngine(LeasedWorker):
     def _claim_ahead(self) -> int:
         return max(1, _CLAIM_AHEAD * self.settings.delivery_endpoint_concurrency)
 
-    async def _secret(self, account_id: str) -> str:
-        now = time.monotonic()
-        hit = self._secrets.get(account_id)
-        if hit and now - hit[0] < _SECRET_TTL:
-            return hit[1]
-        secret = await self.store.read(
-            lambda c: account_repo.signing_secret(c, account_id, self.cipher)
-        )
-        self._secrets[account_id] = (now, secret)
+    async def _secret(self, delivery: Delivery) -> str:
+        """The account's signing secret as read with the delivery (the current one)."""
+        token = delivery.signing_key
+        if token is None:  # not read with it: read it now
+            account_id = delivery.account_id
+            return await self.store.read(
+                lambda c: account_repo.signing_secret(c, account_id, self.cipher)
+            )
+        secret = self._secrets.get(token)
+        if secret is None:
+            if len(self._secrets) > 10_000:
+                self._secrets.clear()
+            secret = self._secrets[token] = self.cipher.decrypt(token)
         return secret
-
-    def forget_secret(self, account_id: str) -> None:
-        self._secrets.pop(account_id, None)
 
     def _endpoint(self, endpoint: str) -> asyncio.Semaphore:
         sem = self._endpoints.get(endpoint)
@@ -149,24 +153,25 @@ class DeliveryEngine(LeasedWorker):
         except Exception:
             log.exception("delivery attempt crashed", delivery=delivery.id)
 
-    def _signed(self, delivery: Delivery, secret: str) -> OutgoingRequest:
-        req = delivery.request
-        headers = dict(req.headers)
-        if delivery.secret_headers:
-            headers.update(json.loads(self.cipher.decrypt(delivery.secret_headers)))
-        headers.update(signature_headers(secret, delivery.id, req.body or b"", time.time()))
-        return OutgoingRequest(req.method, req.url, headers, req.body, req.timeout_s)
+    def _signed(self, outgoing: OutgoingRequest, delivery: Delivery, secret: str) -> None:
+        outgoing.headers.update(
+            signature_headers(secret, delivery.id, outgoing.body or b"", time.time())
+        )
 
     async def _attempt(self, delivery: Delivery) -> None:
         account = await self.catalog.account(delivery.account_id)
-        secret = await self._secret(delivery.account_id)
+        secret = await self._secret(delivery)
+        outgoing = attempt_request(delivery, self.cipher)
+        if outgoing is None:
+            await self._no_webhook(delivery)
+            return
         endpoint = delivery.endpoint
         async with self._endpoint(endpoint):
             # asked after the wait for the semaphore: the attempts ahead may have opened it
             admission = self.breaker.admit(endpoint, time.time())
             if admission is not Admission.HOLD:
                 try:
-                    outgoing = self._signed(delivery, secret)
+                    self._signed(outgoing, delivery, secret)
                     metrics.IN_FLIGHT.inc()
                     try:
                         result = await self.http.send(outgoing, http_enabled=account.http_enabled)
@@ -202,6 +207,7 @@ class DeliveryEngine(LeasedWorker):
             metrics.deliveries("failed").inc()
         attempt: dict[str, Any] = {
             "at": now,
+            "url": outgoing.redacted_url(),
             "status_code": result.status,
             "duration_ms": round(result.duration_s * 1000, 3),
             "request_headers": outgoing.redacted_headers(),
@@ -221,6 +227,28 @@ class DeliveryEngine(LeasedWorker):
         if next_due is not None:
             with contextlib.suppress(RuntimeError):
                 asyncio.get_running_loop().call_later(max(0.0, next_due - now), self.nudge)
+
+    async def _no_webhook(self, delivery: Delivery) -> None:
+        """The delivery's saved webhook was deleted: there is nowhere to send it, so it
+        fails at once, visibly (a dead letter whose attempt says WEBHOOK_NOT_FOUND), and so
+        does a replay."""
+        now = time.time()
+        attempt: dict[str, Any] = {
+            "at": now,
+            "url": None,
+            "status_code": None,
+            "duration_ms": 0.0,
+            "request_headers": {},
+            "response_excerpt": None,
+            "error_reason": ErrorReason.WEBHOOK_NOT_FOUND.value,
+            "error_message": f"the saved webhook {delivery.webhook_id} was deleted",
+        }
+        metrics.deliveries("failed").inc()
+        await self.store.write(
+            lambda c: delivery_repo.record_attempt(
+                c, delivery.id, attempt=attempt, status=delivery_repo.FAILED, next_due=None, now=now
+            )
+        )
 
     # the circuit breaker -----------------------------------------------------------------
     def _judge(

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from flowhook.webhooks.credentials import redact_headers, redact_url
+
 
 class ErrorReason(StrEnum):
     """Stable values of ``$flow.key.error_reason`` and of a delivery attempt's error."""
@@ -26,6 +28,7 @@ class ErrorReason(StrEnum):
     INVALID_RESPONSE = "INVALID_RESPONSE"
     TEMPLATE_ERROR = "TEMPLATE_ERROR"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    WEBHOOK_NOT_FOUND = "WEBHOOK_NOT_FOUND"
 
 
 @dataclass
@@ -37,9 +40,12 @@ class OutgoingRequest:
     timeout_s: float = 10.0
 
     def redacted_headers(self) -> dict[str, str]:
-        """Headers safe for logs: credentials and signatures hidden."""
-        hidden = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
-        return {k: ("***" if k.lower() in hidden else v) for k, v in self.headers.items()}
+        """Headers safe for logs: credentials and signatures hidden (``credentials.py``)."""
+        return redact_headers(self.headers)
+
+    def redacted_url(self) -> str:
+        """The URL safe for logs: user-info and secret query values hidden."""
+        return redact_url(self.url)
 
 
 @dataclass

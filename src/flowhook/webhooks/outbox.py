@@ -4,10 +4,10 @@ webhook widget. Both go through the one request builder and the same delivery en
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 from yarl import URL
@@ -15,7 +15,7 @@ from yarl import URL
 from flowhook.domain.account import Account
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState
-from flowhook.engine.templating import MISSING, lookup_in
+from flowhook.engine.templating import MISSING, REFERENCE, lookup_in
 from flowhook.ids import stable_id
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhooks as webhook_repo
@@ -25,11 +25,10 @@ from flowhook.store.notify import notify
 from flowhook.store.secrets import Cipher
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.delivery import DeliveryEngine
-from flowhook.webhooks.message import OutgoingRequest
 from flowhook.webhooks.payload import default_payload
 from flowhook.webhooks.request import build_request
+from flowhook.webhooks.targets import stored_form
 
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
 _DEFAULT_TTL = 2.0
 
 
@@ -41,14 +40,16 @@ def endpoint_of(url: str) -> str:
         return "invalid"
 
 
-def split_secrets(req: OutgoingRequest, cipher: Cipher) -> tuple[OutgoingRequest, bytes | None]:
-    """Keep credentials out of the stored request: they are stored encrypted apart."""
-    secret = {k: v for k, v in req.headers.items() if k.lower() in SECRET_HEADERS}
-    if not secret:
-        return req, None
-    public = {k: v for k, v in req.headers.items() if k.lower() not in SECRET_HEADERS}
-    stored = OutgoingRequest(req.method, req.url, public, req.body, req.timeout_s)
-    return stored, cipher.encrypt(json.dumps(secret))
+def target_endpoint(url: str) -> str | None:
+    """The endpoint of a webhook's URL template, when its host is written out (not a
+    variable): where its deliveries go from their next attempt."""
+    if REFERENCE.match(url):
+        return None
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return None
+    return None if "$" in netloc else endpoint_of(url)
 
 
 def state_lookup(state: ExecutionState) -> Any:
@@ -93,13 +94,10 @@ class FlowCompleteHook:
         if webhook is None:
             return None
         payload = default_payload(state, timezone=account.timezone)
-        request, _missing = build_request(
-            webhook.spec,
-            state_lookup(state),
-            default_payload=payload,
-            password=webhook.password_plain(self.cipher),
-        )
-        stored, secret = split_secrets(request, self.cipher)
+        spec = webhook.real_spec(self.cipher)
+        lookup = state_lookup(state)
+        request, _missing = build_request(spec, lookup, default_payload=payload)
+        stored, secret = stored_form(request, self.cipher, target=spec, lookup=lookup)
         delivery_id = stable_id(uuid.NAMESPACE_URL, f"flow-complete:{state.uuid}")
         endpoint = endpoint_of(request.url)
         owner = self.engine.owner
@@ -108,7 +106,7 @@ class FlowCompleteHook:
         due_at = self.engine.due_at(endpoint, now)  # later while the endpoint is down
         local = self.engine.takes(endpoint)
 
-        def write(conn: Connection) -> bool:
+        def write(conn: Connection) -> delivery_repo.Inserted | None:
             if not local:
                 notify(conn)  # another worker may send it before we do
             return delivery_repo.insert(
@@ -126,8 +124,11 @@ class FlowCompleteHook:
                 now=now,
             )
 
-        def after(inserted: bool) -> None:
-            if inserted and local:
+        def after(inserted: delivery_repo.Inserted | None) -> None:
+            if inserted and local and inserted.webhook_version != webhook.updated_at:
+                # the webhook changed since this process read it: send it as it is now
+                self.engine.hand_over(delivery_id)
+            elif inserted and local:
                 # the row as just committed: sent without reading it back
                 committed = Delivery(
                     id=delivery_id,
@@ -139,6 +140,8 @@ class FlowCompleteHook:
                     secret_headers=secret,
                     status=delivery_repo.PENDING,
                     attempts=0,
+                    signing_key=inserted.signing_key,
+                    target=webhook,
                 )
                 self.engine.hand_over(delivery_id, committed)
             elif inserted and due_at <= now:

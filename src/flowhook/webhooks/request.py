@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 from flowhook import codec
 from flowhook.engine import templating
-from flowhook.engine.templating import Lookup
+from flowhook.engine.templating import Lookup, references
 from flowhook.webhooks.config import BasicAuth, RequestSpec
 from flowhook.webhooks.message import OutgoingRequest
 
@@ -38,30 +38,48 @@ def build_request(
     internal methods); ``password`` overrides the spec's (secrets kept encrypted elsewhere).
     """
     missing: list[str] = []
-    url = _render_url(spec.url, lookup, missing)
-    if spec.query:
-        url = _with_query(url, spec.query, lookup, missing)
-
+    url, target_headers = _target(spec, lookup, missing, password)
     headers: dict[str, str] = {}
     body, content_type = _body(spec, lookup, default_payload, missing)
     if content_type is not None:
         headers["Content-Type"] = content_type
-    if isinstance(spec.auth, BasicAuth):
-        username = _render(spec.auth.username, lookup, templating.text, missing)
-        secret = password if password is not None else spec.auth.password or ""
-        headers["Authorization"] = basic_authorization(username, secret)
-    for name, template in spec.headers.items():
-        value = _render(template, lookup, templating.text, missing)
-        # A variable with a line break must not inject headers (aiohttp would refuse it).
-        value = value.replace("\r", " ").replace("\n", " ")
-        for existing in [k for k in headers if k.lower() == name.lower()]:
-            del headers[existing]  # the user's own header wins (e.g. a vendor JSON type)
-        headers[name] = value
+    apply_headers(headers, target_headers)
 
     request = OutgoingRequest(
         method=spec.method, url=url, headers=headers, body=body, timeout_s=spec.timeout_s
     )
     return request, list(dict.fromkeys(missing))
+
+
+def build_target(
+    spec: RequestSpec, lookup: Lookup, base_headers: dict[str, str]
+) -> tuple[OutgoingRequest, list[str]]:
+    """Where a saved webhook's delivery goes at this attempt: ``spec``'s current URL, query,
+    auth and headers over ``base_headers`` (the message's own, e.g. its Content-Type);
+    the body is the caller's. Returns the request without body, and the unknown names."""
+    missing: list[str] = []
+    url, target_headers = _target(spec, lookup, missing, None)
+    headers = dict(base_headers)
+    apply_headers(headers, target_headers)
+    request = OutgoingRequest(spec.method, url, headers, timeout_s=spec.timeout_s)
+    return request, list(dict.fromkeys(missing))
+
+
+def target_references(spec: RequestSpec) -> list[str]:
+    """The variables a spec's target (URL, query, auth, headers) refers to: what a delivery
+    keeps of its execution so that its target can be rendered again at each attempt."""
+    texts = [spec.url, *spec.query.keys(), *spec.query.values(), *spec.headers.values()]
+    if isinstance(spec.auth, BasicAuth):
+        texts.append(spec.auth.username)
+    return list(dict.fromkeys(name for text in texts if "$" in text for name in references(text)))
+
+
+def apply_headers(headers: dict[str, str], extra: dict[str, str]) -> None:
+    """Add ``extra`` to ``headers``; a name given in both (in any case) takes ``extra``'s."""
+    for name, value in extra.items():
+        for existing in [k for k in headers if k.lower() == name.lower()]:
+            del headers[existing]  # the user's own header wins (e.g. a vendor JSON type)
+        headers[name] = value
 
 
 def basic_authorization(username: str, password: str) -> str:
@@ -102,6 +120,25 @@ def _render(template: str, lookup: Lookup, escape: templating.Escape, missing: l
     rendered = templating.render(template, lookup, escape)
     missing.extend(rendered.missing)
     return rendered.text
+
+
+def _target(
+    spec: RequestSpec, lookup: Lookup, missing: list[str], password: str | None
+) -> tuple[str, dict[str, str]]:
+    """The rendered URL (with query) and the headers the spec adds (auth, then its own)."""
+    url = _render_url(spec.url, lookup, missing)
+    if spec.query:
+        url = _with_query(url, spec.query, lookup, missing)
+    headers: dict[str, str] = {}
+    if isinstance(spec.auth, BasicAuth):
+        username = _render(spec.auth.username, lookup, templating.text, missing)
+        secret = password if password is not None else spec.auth.password or ""
+        headers["Authorization"] = basic_authorization(username, secret)
+    for name, template in spec.headers.items():
+        value = _render(template, lookup, templating.text, missing)
+        # A variable with a line break must not inject headers (aiohttp would refuse it).
+        apply_headers(headers, {name: value.replace("\r", " ").replace("\n", " ")})
+    return url, headers
 
 
 def _render_url(template: str, lookup: Lookup, missing: list[str]) -> str:

@@ -25,15 +25,17 @@ from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhooks as webhook_repo
 from flowhook.store.db import Store
 from flowhook.store.secrets import Cipher
+from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.config import RequestSpec
 from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.mapping import MappingError, apply_response_map, parse_response
 from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
-from flowhook.webhooks.outbox import endpoint_of, split_secrets
+from flowhook.webhooks.outbox import endpoint_of
 from flowhook.webhooks.outcome import response_variables, widget_results
 from flowhook.webhooks.payload import default_payload
+from flowhook.webhooks.targets import stored_form
 from flowhook.widgets._fields import WritableVariable
 
 LOGGED_BODY_CHARS = 2_000
@@ -96,8 +98,7 @@ class WebhookWidget(Widget[WebhookConfig]):
 
     async def run(self, ctx: StepContext) -> Outcome:
         config = self.config
-        password: str | None = None
-        webhook_id: str | None = None
+        saved: SavedWebhook | None = None
         if config.webhook == "custom":
             assert config.request is not None
             spec = config.request
@@ -107,8 +108,7 @@ class WebhookWidget(Widget[WebhookConfig]):
                 return self._failed(
                     ctx, "WEBHOOK_NOT_FOUND", f"no saved webhook {config.webhook!r}"
                 )
-            spec, webhook_id = saved.spec, saved.id
-            password = saved.password_plain(ctx.services.get(Cipher))
+            spec = saved.real_spec(ctx.services.get(Cipher))
             stage = _internal_stage(spec.url)
             if stage is not None:
                 return await self._internal(ctx, stage)
@@ -120,18 +120,16 @@ class WebhookWidget(Widget[WebhookConfig]):
             # a saved webhook's NONE is the default payload, as for flow-complete; a custom
             # request's NONE is no body at all (a GET, a call without data)
             payload = default_payload(ctx.state, timezone=ctx.account.timezone)
-        request, missing = build_request(
-            spec, ctx.lookup, default_payload=payload, password=password
-        )
+        request, missing = build_request(spec, ctx.lookup, default_payload=payload)
         ctx._note_missing(missing)
         ctx.log["request"] = {
             "method": request.method,
-            "url": request.url,
+            "url": request.redacted_url(),
             "headers": request.redacted_headers(),
             "body": _excerpt(request.body, LOGGED_BODY_CHARS),
         }
         if not config.wait_for_response:
-            await self._enqueue(ctx, request, webhook_id)
+            await self._enqueue(ctx, request, saved, spec)
             self._set_results(ctx, _queued_variables())
             return Exit("0")
 
@@ -191,14 +189,22 @@ class WebhookWidget(Widget[WebhookConfig]):
         return Exit("0")
 
     async def _enqueue(
-        self, ctx: StepContext, request: OutgoingRequest, webhook_id: str | None
+        self,
+        ctx: StepContext,
+        request: OutgoingRequest,
+        saved: SavedWebhook | None,
+        spec: RequestSpec,
     ) -> None:
-        """A durable fire-and-forget call: a delivery row, idempotent if the step replays."""
+        """A durable fire-and-forget call: a delivery row, idempotent if the step replays.
+        A saved webhook's delivery goes where the webhook points at each attempt."""
         state = ctx.state
         delivery_id = str(
             uuid.uuid5(uuid.NAMESPACE_URL, f"widget:{state.uuid}:{self.id}:{state.step_count}")
         )
-        stored, secret = split_secrets(request, ctx.services.get(Cipher))
+        stored, secret = stored_form(
+            request, ctx.services.get(Cipher), target=spec if saved else None, lookup=ctx.lookup
+        )
+        webhook_id = saved.id if saved else None
         engine = ctx.services.get(DeliveryEngine)
         now = ctx.now()
         endpoint = endpoint_of(request.url)

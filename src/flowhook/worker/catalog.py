@@ -17,11 +17,13 @@ from flowhook.store import accounts as account_repo
 from flowhook.store import flows as flow_repo
 from flowhook.store.db import Store
 from flowhook.store.flows import FlowRecord
+from flowhook.store.secrets import Cipher
 
 
 class Catalog:
-    def __init__(self, store: Store, ttl: float = 2.0) -> None:
+    def __init__(self, store: Store, ttl: float = 2.0, cipher: Cipher | None = None) -> None:
         self.store = store
+        self.cipher = cipher  # decrypts the secrets of webhook widgets to compile a flow
         self.ttl = ttl
         self._flows: dict[str, tuple[float, FlowRecord]] = {}
         self._compiled: dict[tuple[str, str, float], CompiledFlow] = {}
@@ -51,7 +53,7 @@ class Catalog:
         key = (record.flow_id, version, record.updated_at)
         flow = self._compiled.get(key)
         if flow is None:
-            document: Any = record.document(version)
+            document: Any = record.real_document(version, self.cipher)
             if document is None:
                 raise NotFound(
                     f"flow {record.flow_id} has no {version} version (publish it first)",
