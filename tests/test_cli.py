@@ -7,6 +7,7 @@ import json
 import socket
 import stat
 import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -297,3 +298,28 @@ def test_serve_on_a_taken_port_changes_nothing_in_the_database(
     # not even migrated: the database file was never created
     assert not (tmp_path / "cli.db").exists()
     assert not (tmp_path / "demo.json").exists()
+
+
+def test_run_does_not_load_the_web_server_the_migrations_or_postgres(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """``flowhook run`` starts fast because it loads only what a local run needs."""
+    flow = write(tmp_path / "greet.json", GREET)
+    probe = (
+        "import json, sys\n"
+        "from flowhook.cli import app\n"
+        f"sys.argv = ['flowhook', 'run', {str(flow)!r}, '--var', '$flow.key.x=1']\n"
+        "try:\n"
+        "    app()\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "print(json.dumps({'code': code, 'modules': sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('fastapi', 'starlette', 'uvicorn', 'alembic', 'psycopg'))}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "hi 1" in out.stdout  # it did run the flow
+    assert result == {"code": 0, "modules": []}
