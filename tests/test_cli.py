@@ -209,6 +209,7 @@ def serve_demo(env: dict[str, str], log: Path, port: int, **kwargs: Any) -> Serv
 def test_serve_demo_prints_the_same_working_key_at_every_start(
     env: dict[str, str], tmp_path: Path
 ) -> None:
+    env = {**env, "FLOWHOOK_LOG_LEVEL": "info"}  # as `make run` logs
     keys = []
     for start in range(2):
         port = free_port()
@@ -224,6 +225,7 @@ def test_serve_demo_prints_the_same_working_key_at_every_start(
         server = serve_demo(env, tmp_path / f"serve{start}.log", port, on_banner=connect_now)
         try:
             assert accepted == [True], server.output()
+            assert "Context impl" not in server.output()  # no migration chatter around it
             assert server.banner["url"] == f"http://127.0.0.1:{port}"
             assert server.banner["API reference"] == f"http://127.0.0.1:{port}/docs"
             key = server.banner["demo API key"]
