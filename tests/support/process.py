@@ -120,7 +120,11 @@ class Served:
         )
         self.banner: dict[str, str] = {}
         self.stdout: list[str] = []
-        self._read_banner(on_banner, timeout)
+        try:
+            self._read_banner(on_banner, timeout)
+        except BaseException:
+            self.stop()  # no server outlives a test that failed while it started
+            raise
 
     def _read_banner(self, on_banner: Any, timeout: float) -> None:
         assert self.proc.stdout is not None
