@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import socket
+import stat
 import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +20,7 @@ from typer.testing import CliRunner
 
 from flowhook.cli import app
 from flowhook.store.tables import accounts
-from support.process import FLOWHOOK, flowhook_env
+from support.process import FLOWHOOK, Served, flowhook_env, free_port
 from support.receiver import receiver
 
 GREET: dict[str, Any] = {
@@ -284,3 +288,139 @@ def test_run_exits_2_for_an_invalid_variable(env: dict[str, str], tmp_path: Path
     path = write(tmp_path / "greet.json", GREET)
     assert invoke("run", str(path), "--var", "$call.cli.number=1").exit_code == 2
     assert CliRunner().invoke(app, ["run", str(path), "--var", "no-equals"]).exit_code == 2
+
+
+def get_flows(base_url: str, key: str) -> int:
+    request = urllib.request.Request(
+        f"{base_url}/v1/flows", headers={"Authorization": f"Bearer {key}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def serve_demo(env: dict[str, str], log: Path, port: int, **kwargs: Any) -> Served:
+    return Served(["--demo", "--host", "127.0.0.1", "--port", str(port)], env, log, **kwargs)
+
+
+def test_serve_demo_prints_the_same_working_key_at_every_start(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**env, "FLOWHOOK_LOG_LEVEL": "info"}  # as `make run` logs
+    keys = []
+    for start in range(2):
+        port = free_port()
+        accepted: list[bool] = []
+
+        def connect_now(
+            banner: dict[str, str], port: int = port, accepted: list[bool] = accepted
+        ) -> None:
+            # the banner is printed once the port accepts connections, not before
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                accepted.append(True)
+
+        server = serve_demo(env, tmp_path / f"serve{start}.log", port, on_banner=connect_now)
+        try:
+            assert accepted == [True], server.output()
+            assert "Context impl" not in server.output()  # no migration chatter around it
+            assert server.banner["url"] == f"http://127.0.0.1:{port}"
+            assert server.banner["API reference"] == f"http://127.0.0.1:{port}/docs"
+            key = server.banner["demo API key"]
+            assert get_flows(server.banner["url"], key) == 200
+            keys.append(key)
+        finally:
+            server.stop()
+    assert keys[0] == keys[1]
+    kept = Path(env["FLOWHOOK_DATA_DIR"]) / "demo.json"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert json.loads(kept.read_text())["api_key"] == keys[0]
+
+
+def test_serve_demo_replaces_a_kept_key_the_database_does_not_know(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    kept = Path(env["FLOWHOOK_DATA_DIR"]) / "demo.json"
+    kept.write_text(json.dumps({"account_id": "gone", "api_key": "fh_stale"}))
+    server = serve_demo(env, tmp_path / "serve.log", free_port())
+    try:
+        key = server.banner["demo API key"]
+        assert key != "fh_stale"
+        assert get_flows(server.banner["url"], key) == 200
+    finally:
+        server.stop()
+    assert json.loads(kept.read_text())["api_key"] == key
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line_and_keeps_the_key(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    first = serve_demo(env, tmp_path / "first.log", port)
+    try:
+        key = first.banner["demo API key"]
+        kept = (Path(env["FLOWHOOK_DATA_DIR"]) / "demo.json").read_text()
+        second = subprocess.run(
+            [FLOWHOOK, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode != 0
+        assert "running at" not in second.stdout and "demo API key" not in second.stdout
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1, second.stderr
+        assert f"127.0.0.1:{port}" in lines[0] and "already in use" in lines[0]
+        # the running server still accepts the key it printed
+        assert get_flows(first.banner["url"], key) == 200
+        assert (Path(env["FLOWHOOK_DATA_DIR"]) / "demo.json").read_text() == kept
+    finally:
+        first.stop()
+
+
+def test_serve_on_a_taken_port_changes_nothing_in_the_database(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run(
+            [FLOWHOOK, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert out.returncode == 1, out.stderr
+    assert out.stderr.startswith("flowhook: cannot listen on"), out.stderr
+    # not even migrated: the database file was never created
+    assert not (tmp_path / "cli.db").exists()
+    assert not (tmp_path / "demo.json").exists()
+
+
+def test_run_does_not_load_the_web_server_the_migrations_or_postgres(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """``flowhook run`` starts fast because it loads only what a local run needs."""
+    flow = write(tmp_path / "greet.json", GREET)
+    probe = (
+        "import json, sys\n"
+        "from flowhook.cli import app\n"
+        f"sys.argv = ['flowhook', 'run', {str(flow)!r}, '--var', '$flow.key.x=1']\n"
+        "try:\n"
+        "    app()\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "print(json.dumps({'code': code, 'modules': sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('fastapi', 'starlette', 'uvicorn', 'alembic', 'psycopg'))}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "hi 1" in out.stdout  # it did run the flow
+    assert result == {"code": 0, "modules": []}

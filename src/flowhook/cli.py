@@ -1,6 +1,9 @@
 """The command line (Typer): ``serve``, ``worker``, ``run``, ``account create``, ``db upgrade``.
 
-Every command builds one ``Settings`` from the environment and passes it down.
+Every command builds one ``Settings`` from the environment and passes it down. Each command
+imports what it needs when it runs: ``flowhook run`` must start in well under a second, so
+the web server (FastAPI, uvicorn), the migrations (alembic) and PostgreSQL's driver are
+imported by the commands that use them, not by this module.
 """
 
 from __future__ import annotations
@@ -16,14 +19,16 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import structlog
 import typer
-import yaml
 
 from flowhook.settings import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 app = typer.Typer(
     help="flowhook: communication flows connected through webhooks", no_args_is_help=True
@@ -74,17 +79,29 @@ def serve(
         _die_with_parent()
     settings = _settings(host=host, port=port)
     configure(settings)
+    # the port first: a taken port is one clear line, before anything touches the database
+    try:
+        if processes == 1 and not reuse_port:
+            listening = _bound_socket(settings.host, settings.port)
+        else:
+            listening = _shared_socket(settings.host, settings.port)
+    except OSError as exc:
+        typer.echo(f"flowhook: {_bind_error(settings.host, settings.port, exc)}", err=True)
+        raise typer.Exit(1) from None
     runtime = Runtime.build(settings)
+    banner = [("flowhook is running at", settings.base_url)]
+    banner.append(("API reference", f"{settings.base_url}/docs"))
     if demo:
         account, api_key, _ = runtime.store.write_sync(
-            lambda c: demo_repo.ensure_demo(c, runtime.cipher, time.time())
+            lambda c: demo_repo.ensure_demo(
+                c, runtime.cipher, time.time(), demo_repo.key_file(settings.data_dir)
+            )
         )
-        typer.echo("")
-        typer.echo(f"  flowhook is running at {settings.base_url}")
-        typer.echo(f"  demo account: {account.id}")
-        typer.echo(f"  demo API key: {api_key}")
-        typer.echo(f"  try: curl -H 'Authorization: Bearer {api_key}' {settings.base_url}/v1/flows")
-        typer.echo("")
+        banner.append(("demo account", account.id))
+        banner.append(("demo API key", api_key))
+        banner.append(
+            ("try", f"curl -H 'Authorization: Bearer {api_key}' {settings.base_url}/v1/flows")
+        )
     application = create_app(settings, worker=worker, runtime=runtime)
     config = uvicorn.Config(
         application,
@@ -98,8 +115,9 @@ def serve(
         # (api/forwarded.py); uvicorn's default believes it from 127.0.0.1
         proxy_headers=False,
     )
+    on_listening = (lambda: None) if reuse_port else (lambda: _print_banner(banner))
     if processes == 1 and not reuse_port:
-        uvicorn.Server(config).run()
+        _server(config, on_listening).run(sockets=[listening])
         return
     # the schema is migrated and the secret key written (Runtime.build) before any copy starts
     copies = [_serve_copy(settings.host, settings.port, worker) for _ in range(processes - 1)]
@@ -113,7 +131,7 @@ def serve(
     if copies:
         keeper.start()
     try:
-        uvicorn.Server(config).run(sockets=[_shared_socket(settings.host, settings.port)])
+        _server(config, on_listening).run(sockets=[listening])
     finally:
         stopping.set()
         if copies:
@@ -127,6 +145,54 @@ def serve(
                 copy.kill()
 
 
+def _server(config: uvicorn.Config, on_listening: Callable[[], None]) -> uvicorn.Server:
+    """uvicorn's server, calling ``on_listening`` once it serves requests (not before: a
+    banner printed earlier names an address that still refuses connections)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and not self.should_exit:
+                on_listening()
+
+    return Server(config)
+
+
+def _print_banner(rows: list[tuple[str, str]]) -> None:
+    width = max(len(label) for label, _ in rows[1:]) + 1
+    title, url = rows[0]
+    typer.echo("")
+    typer.echo(f"  {title} {url}")
+    for label, value in rows[1:]:
+        typer.echo(f"  {label + ':':<{width}} {value}")
+    typer.echo("")
+
+
+def _bound_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound but not listening yet: uvicorn listens once it serves."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {host}:{port}: the port is already in use (another flowhook?);"
+            " stop it or choose another port with --port or FLOWHOOK_PORT"
+        )
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
 def _keep_copies(
     copies: list[subprocess.Popen[bytes]],
     stopping: threading.Event,
@@ -135,6 +201,8 @@ def _keep_copies(
     worker: bool,
 ) -> None:
     """Start a copy again when one dies (its leased work is taken over meanwhile)."""
+    import structlog
+
     log = structlog.get_logger("flowhook.serve")
     while not stopping.wait(1.0):
         for i, copy in enumerate(copies):
@@ -291,6 +359,8 @@ def run(
     ] = None,
 ) -> None:
     """Run a flow locally (throw-away database) and print its step trace."""
+    import yaml
+
     from flowhook.localrun import run_locally
 
     document = _read_document(flow_file)

@@ -8,21 +8,27 @@ about before the run, as saving the flow would warn.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Connection
 
-from flowhook.engine.flow import compile_flow
+from flowhook.domain.account import Account
+from flowhook.engine.flow import CompiledFlow, compile_flow
+from flowhook.engine.state import ExecutionState
 from flowhook.errors import FlowhookError, ValidationFailed
 from flowhook.runtime import Runtime
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
 from flowhook.store import flows as flow_repo
 from flowhook.store import webhooks as webhook_repo
+from flowhook.store.tables import metadata
 from flowhook.webhooks.config import RequestSpec
 from flowhook.widgets.webhook import missing_saved_webhooks
 from flowhook.worker.triggers import new_execution
@@ -88,7 +94,10 @@ async def run_locally(
         return 2
     for warning in flow.warnings:
         console.print(f"[yellow]warning[/yellow] {warning.path}: {warning.message}")
-    runtime = Runtime.build(settings)
+    # a throw-away database gets the schema straight from the table definitions (equal to
+    # the migrations' result: tests/store/test_migrations.py) instead of through alembic
+    runtime = Runtime.build(settings, migrate=False)
+    metadata.create_all(runtime.store.engine)
     await runtime.start(worker=True)
     try:
         now = time.time()
@@ -125,6 +134,8 @@ async def run_locally(
         except FlowhookError as exc:
             console.print(f"[red]{exc.code}[/red]: {exc.message}")
             return 2
+        finished = asyncio.Event()
+        runtime.runner.hooks.append(_Finished(finished))
         await runtime.runner.accept([state], flow=flow)
         deadline = time.monotonic() + timeout
         with console.status("running…") as status:
@@ -142,11 +153,26 @@ async def run_locally(
                         else ""
                     )
                     status.update(f"{current.status.value}: {current.step_count} steps{waiting}")
-                await asyncio.sleep(0.1)
+                # woken at once by the end (its final state is committed), else a status update
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(finished.wait(), 0.1)
         _print_trace(console, current)
         return 0 if current.status.value == "COMPLETED" else 1
     finally:
         await runtime.stop()
+
+
+class _Finished:
+    """A completion hook that adds nothing to the final transaction and sets ``event`` once
+    it is committed: the run ends without polling the store for the end."""
+
+    def __init__(self, event: asyncio.Event) -> None:
+        self.event = event
+
+    async def __call__(
+        self, state: ExecutionState, flow: CompiledFlow | None, account: Account
+    ) -> tuple[Callable[[Connection], None], Callable[[Any], None]]:
+        return (lambda conn: None), (lambda result: self.event.set())
 
 
 def _print_trace(console: Console, state: Any) -> None:

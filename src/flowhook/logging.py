@@ -12,6 +12,9 @@ from flowhook.settings import Settings
 def configure(settings: Settings) -> None:
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(message)s")
+    # alembic tells every start which plug-ins it set up and which migrations it checked:
+    # noise in front of `make run`'s banner; its warnings still show, and all of it at DEBUG
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if settings.log_json

@@ -4,16 +4,18 @@ that run to completion."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from flowhook.store import accounts, demo
 
 
-async def test_demo_account_key_works_and_its_flows_run(api_with: Any) -> None:
+async def test_demo_account_key_works_and_its_flows_run(api_with: Any, tmp_path: Path) -> None:
+    key_file = demo.key_file(tmp_path)
     async with api_with(time_scale=0.01) as api:
         rt = api.runtime
         account, key, created = rt.store.write_sync(
-            lambda c: demo.ensure_demo(c, rt.cipher, time.time())
+            lambda c: demo.ensure_demo(c, rt.cipher, time.time(), key_file)
         )
         assert created
         status, listed = await api.request("GET", "/v1/flows", key=key)
@@ -31,11 +33,19 @@ async def test_demo_account_key_works_and_its_flows_run(api_with: Any) -> None:
             assert status == 202, body
             execution = await api.wait_for(body["uuid"], key)
             assert execution["status"] == "COMPLETED", execution
-        # a restart issues a new key (keys are stored hashed) and keeps the flows
+        # a restart keeps the account, its key and its flows
+        again, same_key, created = rt.store.write_sync(
+            lambda c: demo.ensure_demo(c, rt.cipher, time.time(), key_file)
+        )
+        assert not created and again.id == account.id and same_key == key
+        status, listed = await api.request("GET", "/v1/flows", key=key)
+        assert len(listed["flows"]) == len(demo.DEMO_FLOWS)
+        # without its kept key (data/demo.json deleted) a new key replaces the old one
+        key_file.unlink()
         again, new_key, created = rt.store.write_sync(
-            lambda c: demo.ensure_demo(c, rt.cipher, time.time())
+            lambda c: demo.ensure_demo(c, rt.cipher, time.time(), key_file)
         )
         assert not created and again.id == account.id and new_key != key
         assert rt.store.read_sync(lambda c: accounts.by_api_key(c, key)) is None
-        status, listed = await api.request("GET", "/v1/flows", key=new_key)
-        assert len(listed["flows"]) == len(demo.DEMO_FLOWS)
+        status, _ = await api.request("GET", "/v1/flows", key=new_key)
+        assert status == 200

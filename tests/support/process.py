@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -95,4 +96,82 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+        self._fh.close()
+
+
+class Served:
+    """``flowhook serve`` with its standard output read as it comes: the start-up banner
+    (``flowhook is running at URL`` and ``label: value`` rows) is parsed the moment its last
+    line is printed, and ``on_banner`` is called right then, before anything else runs."""
+
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        log: Path,
+        *,
+        on_banner: Any = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.log = log
+        self._fh = log.open("ab")
+        self.proc = subprocess.Popen(
+            [FLOWHOOK, "serve", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=self._fh,
+        )
+        self.banner: dict[str, str] = {}
+        self.stdout: list[str] = []
+        try:
+            self._read_banner(on_banner, timeout)
+        except BaseException:
+            self.stop()  # no server outlives a test that failed while it started
+            raise
+
+    def _read_banner(self, on_banner: Any, timeout: float) -> None:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        pending = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if not ready:
+                if self.proc.poll() is not None:
+                    return  # exited without a banner: the caller looks at returncode
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                self.proc.wait(timeout=30)
+                return
+            pending += chunk
+            while b"\n" in pending:
+                raw, pending = pending.split(b"\n", 1)
+                line = raw.decode()
+                self.stdout.append(line)
+                text = line.strip()
+                if text.startswith("flowhook is running at "):
+                    self.banner["url"] = text.removeprefix("flowhook is running at ")
+                elif text and self.banner:
+                    label, _, value = text.partition(":")
+                    self.banner[label] = value.strip()
+                elif not text and self.banner:  # the blank line that ends the banner
+                    if on_banner is not None:
+                        on_banner(self.banner)
+                    return
+        raise AssertionError(f"no banner within {timeout}s: {self.stdout}\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         self._fh.close()

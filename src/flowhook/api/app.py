@@ -16,6 +16,7 @@ from flowhook.api import (
     accounts,
     agents,
     deliveries,
+    docs,
     errors,
     executions,
     flows,
@@ -74,10 +75,13 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
         version=__version__,
         lifespan=lifespan,
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None,  # docs.install: the reference's files are served from the package
+        redoc_url=None,
     )
     app.state.key_cache = {}
     app.max_request_bytes = settings.max_request_bytes
     errors.install(app)
+    docs.install(app)
     for module in (
         accounts,
         flows,

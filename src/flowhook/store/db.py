@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -22,6 +20,9 @@ from sqlalchemy.pool import NullPool
 from flowhook import codec
 from flowhook.settings import Settings
 from flowhook.store.commit import GroupCommitter
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 T = TypeVar("T")
 
@@ -92,6 +93,8 @@ def writer_lock_path(url: str) -> Path | None:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # alembic is imported by what migrates only (0.2 s)
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
@@ -100,6 +103,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     """Bring the database schema to the newest migration (idempotent)."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), "head")
 
 

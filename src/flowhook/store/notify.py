@@ -13,7 +13,6 @@ import contextlib
 import threading
 from collections.abc import Callable
 
-import psycopg
 import structlog
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
@@ -52,6 +51,8 @@ class Listener:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        import psycopg  # PostgreSQL only: SQLite processes never load the driver (0.2 s)
+
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._dsn, autocommit=True) as conn:
