@@ -339,6 +339,8 @@ def _parse_vars(values: list[str]) -> dict[str, Any]:
 
 def _read_document(path: Path) -> Any:
     """A JSON or YAML file for ``run``; exit 2 when it cannot be read."""
+    import yaml
+
     try:
         return yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
@@ -359,8 +361,6 @@ def run(
     ] = None,
 ) -> None:
     """Run a flow locally (throw-away database) and print its step trace."""
-    import yaml
-
     from flowhook.localrun import run_locally
 
     document = _read_document(flow_file)
