@@ -221,7 +221,11 @@ async def test_the_widget_check_and_deliveries_are_refused_with_egress_denied(
             json={"name": "default", "url": target.url(), "is_default": True},
         )
         assert status == 201, body
-        flow = {**webhook_flow({"webhook": "nope"}), "webhook_enabled": True}
+        flow = {
+            **webhook_flow({"webhook": "nope"}),
+            "name": "call_default",
+            "webhook_enabled": True,
+        }
         finished = await run_flow(api, key, flow)
         delivery = await _delivery(api, key, finished["uuid"], "FAILED")
         assert [a["error_reason"] for a in delivery["attempts"]] == ["EGRESS_DENIED"]

@@ -19,7 +19,7 @@ def documented_python(heading: str) -> str:
     """The first ```python block after ``heading`` in docs/webhooks.md, as written."""
     text = DOCS.read_text()
     after = text[text.index(heading) :]
-    match = re.search(r"```python\n(.*?)```", after, re.S)
+    match = re.search(r"```python[^\n]*\n(.*?)```", after, re.S)
     assert match, heading
     return match.group(1)
 
