@@ -79,3 +79,20 @@ async def test_operations_document_their_credentials_and_the_errors_they_cause(
     assert "400" in by_name["GET", "/v1/executions"]["responses"]  # INVALID_CURSOR
     flow_body = by_name["POST", "/v1/flows"]["requestBody"]["content"]["application/json"]
     assert flow_body["schema"]["required"] == ["name", "entry", "widgets"]
+
+
+def test_forbidding_nul_marks_free_text_and_leaves_stricter_schemas_alone() -> None:
+    """Ready for the API refusing NUL in all text: not installed before it does."""
+    from flowhook.api.app import create_app
+    from flowhook.api.openapi import NO_NUL, forbid_nul_in_text
+    from flowhook.settings import Settings
+
+    document = create_app(Settings(database_url="sqlite://")).openapi()
+    trigger = document["components"]["schemas"]["Trigger"]["properties"]
+    assert trigger["cli"]["anyOf"][0].get("pattern") is None  # not documented by default
+    forbid_nul_in_text(document)
+    assert trigger["cli"]["anyOf"][0]["pattern"] == NO_NUL
+    assert trigger["variables"]["propertyNames"] == {"pattern": NO_NUL}
+    assert trigger["version"]["enum"] == ["prod", "test"] and "pattern" not in trigger["version"]
+    listing = {p["name"]: p for p in document["paths"]["/v1/executions"]["get"]["parameters"]}
+    assert listing["flow_id"]["schema"]["anyOf"][0]["pattern"] == r"^[A-Za-z0-9\-]{1,64}$"

@@ -63,6 +63,22 @@ def _fence(event: str, args: tuple[Any, ...]) -> None:
 sys.addaudithook(_fence)
 
 
+def test_the_fence_refuses_what_would_leave_loopback() -> None:
+    # targets that stay on this machine even if the fence failed
+    listener = socket.create_server(("127.0.0.1", 0))
+    _fence_on.set()
+    try:
+        with socket.socket() as sock, pytest.raises(PermissionError, match="test fence"):
+            sock.connect(("127.0.0.2", listener.getsockname()[1]))
+        with pytest.raises(socket.gaierror, match="test fence"):
+            socket.getaddrinfo("localhost", 80)
+        with socket.create_connection(listener.getsockname(), timeout=5):
+            pass  # 127.0.0.1 stays reachable
+    finally:
+        _fence_on.clear()
+        listener.close()
+
+
 # --- the server ---------------------------------------------------------------------------
 
 
@@ -180,6 +196,26 @@ CONFIG = SchemathesisConfig.from_dict(
 schema = schemathesis.openapi.from_dict(_document(), config=CONFIG)
 
 
+class Credentials:
+    """What each operation documents as its credentials: the account's API key or the
+    operator token, except in the cases schemathesis makes without them (or with bad
+    ones) on purpose. (Its own auth providers are applied when the cases are built, at
+    import, before the account exists.)"""
+
+    key = ""  # the account's, once the server runs
+    accepted = 0  # calls that got past authentication with them
+
+    @classmethod
+    def header(cls, case: Any) -> str | None:
+        if case.operation.schema.is_security_param_negated(case):
+            return None
+        needs = case.operation.definition.raw.get("security", [])
+        schemes = {name for need in needs for name in need}
+        if not schemes:
+            return None
+        return f"Bearer {OPERATOR_TOKEN if 'operatorToken' in schemes else cls.key}"
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     data_dir = tmp_path_factory.mktemp("schemathesis")
@@ -188,8 +224,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     try:
         served = requests.get(f"{api.base_url}/openapi.json", timeout=10).json()
         assert served == schema.raw_schema, "the served OpenAPI document is not the one tested"
+        Credentials.key = running.key
         _fence_on.set()
         yield running
+        # the run did not only see 401s (which every check would accept)
+        assert Credentials.accepted > 0, "no call got past authentication"
     finally:
         _fence_on.clear()
         running.stop()
@@ -199,8 +238,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
 @schema.parametrize()
 def test_every_operation_answers_as_documented(case: Any, server: ServerThread) -> None:
     assert server.api is not None
-    # the operator endpoints take the operator token, everything else the account's key
-    token = OPERATOR_TOKEN if case.path.startswith("/v1/operator/") else server.key
-    case.call_and_validate(
-        base_url=server.api.base_url, headers={"Authorization": f"Bearer {token}"}
-    )
+    credentials = Credentials.header(case)
+    if credentials is not None:
+        case.headers = {**(case.headers or {}), "Authorization": credentials}
+    response = case.call_and_validate(base_url=server.api.base_url)
+    if credentials is not None:
+        assert response.status_code != 401, "the documented credentials were refused"
+        Credentials.accepted += 1

@@ -167,6 +167,30 @@ def _drop_unused(schema: dict[str, Any], names: Iterable[str]) -> None:
             schemas.pop(name, None)
 
 
+NO_NUL = "^[^\\u0000]*$"
+"""The pattern of a text without NUL characters."""
+
+
+def forbid_nul_in_text(node: Any) -> None:
+    """Document that no text input may hold a NUL character: every string schema without a
+    pattern, format, enum or const gets :data:`NO_NUL`, and every map with free keys gets it
+    as ``propertyNames``. For an API that refuses NUL in all text (422 NUL_NOT_ALLOWED);
+    the schema must not say so before the API does (schema-invalid input must be refused)."""
+    if isinstance(node, list):
+        for item in node:
+            forbid_nul_in_text(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(node):
+        node["pattern"] = NO_NUL
+    if node.get("type") == "object" and node.get("additionalProperties", True) is not False:
+        node.setdefault("propertyNames", {"pattern": NO_NUL})
+    for key, value in node.items():
+        if key not in ("responses", "propertyNames"):
+            forbid_nul_in_text(value)
+
+
 def install(app: FastAPI) -> None:
     """Serve :func:`document` at ``/openapi.json`` (built on first use, then cached)."""
 
