@@ -146,7 +146,10 @@ def document(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> dict[str, A
             responses = operation.setdefault("responses", {})
             declared = {int(s) for s in responses if s.isdigit() and 400 <= int(s) < 500}
             for status in sorted(declared | _inferred(original, operation, security)):
+                given = responses.get(str(status), {}).get("description")
                 responses[str(status)] = _response(status)
+                if given and status != 422:  # 422: FastAPI's own "Validation Error"
+                    responses[str(status)]["description"] = given
             operation["responses"] = dict(sorted(responses.items()))
             for content in operation.get("requestBody", {}).get("content", {}).values():
                 # a body schema a route declares itself (openapi_extra): its definitions
