@@ -7,12 +7,12 @@ address)."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 from sqlalchemy import Connection
 
 from flowhook.api.deps import (
@@ -23,6 +23,7 @@ from flowhook.api.deps import (
     forget_account,
     ip_allowed,
 )
+from flowhook.api.openapi import error_responses
 from flowhook.domain.account import Account
 from flowhook.errors import Conflict, NotFound
 from flowhook.store import accounts as account_repo
@@ -30,6 +31,22 @@ from flowhook.store import accounts as account_repo
 router = APIRouter()
 
 MAX_WHITELIST = 200
+
+_IPV4_CIDR = (
+    r"^\s*((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+    r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])\s*$"
+)
+Cidr = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "an IP address or a CIDR range",
+            "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}, {"pattern": _IPV4_CIDR}],
+        }
+    ),
+]
+"""A whitelist entry, as :func:`_cidrs` accepts it (documented as far as JSON Schema can)."""
 
 
 def _cidrs(value: list[str]) -> list[str]:
@@ -47,7 +64,7 @@ class AccountSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ip_whitelist: list[str] = Field(default_factory=list, max_length=MAX_WHITELIST)
+    ip_whitelist: list[Cidr] = Field(default_factory=list, max_length=MAX_WHITELIST)
     default_region: str = "IN"
     timezone: str = "UTC"
     short_domain: str | None = Field(None, max_length=255)
@@ -91,7 +108,7 @@ class OperatorPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     http_enabled: bool | None = None
-    ip_whitelist: list[str] | None = Field(None, max_length=MAX_WHITELIST)
+    ip_whitelist: list[Cidr] | None = Field(None, max_length=MAX_WHITELIST)
 
     @field_validator("ip_whitelist")
     @classmethod
@@ -117,7 +134,7 @@ async def get_settings(account: AccountDep) -> dict[str, Any]:
     return account_view(account)
 
 
-@router.put("/v1/account/settings")
+@router.put("/v1/account/settings", responses=error_responses(409))
 async def put_settings(
     body: AccountSettings, account: AccountDep, rt: RuntimeDep, request: Request
 ) -> dict[str, Any]:

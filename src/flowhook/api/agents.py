@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from flowhook.api.deps import AccountDep, RuntimeDep
+from flowhook.api.openapi import error_responses
 from flowhook.domain.agent import Agent
 from flowhook.domain.numbers import normalise
 from flowhook.errors import Conflict, NotFound
@@ -67,7 +68,7 @@ def _wake(rt: RuntimeDep) -> None:
         dialer.wake()
 
 
-@router.post("/v1/agents", status_code=201)
+@router.post("/v1/agents", status_code=201, responses=error_responses(409))
 async def create_agent(body: NewAgent, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
     cli = normalise(body.cli, account.default_region)
     now = time.time()

@@ -21,6 +21,7 @@ from flowhook.api import (
     executions,
     flows,
     internal_webhooks,
+    openapi,
     outbound,
     requests,
     short_urls,
@@ -110,5 +111,6 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
 
     app.include_router(short_urls.redirects)  # last: GET /{code} must not shadow other routes
 
+    openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app

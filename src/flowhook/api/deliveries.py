@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import Connection
 
 from flowhook.api.deps import AccountDep, RuntimeDep
+from flowhook.api.openapi import error_responses
 from flowhook.api.pagination import page_of, parse_cursor
 from flowhook.errors import Conflict, NotFound
 from flowhook.store import deliveries as delivery_repo
@@ -18,7 +19,7 @@ from flowhook.store.notify import notify
 router = APIRouter()
 
 
-@router.get("/v1/deliveries")
+@router.get("/v1/deliveries", responses=error_responses(400))
 async def list_deliveries(
     account: AccountDep,
     rt: RuntimeDep,

@@ -10,7 +10,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from flowhook.errors import BadRequest, FlowhookError, ValidationFailed
 
@@ -23,10 +27,36 @@ INTERNAL_ERROR: dict[str, Any] = {
 """The answer to an error nobody raised on purpose (logged, never shown)."""
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
-        {"error": {"code": code, "message": message, "details": details}}, status_code=status
+        {"error": {"code": code, "message": message, "details": details}},
+        status_code=status,
+        headers=headers,
     )
+
+
+def allowed_methods(app: Starlette, scope: Scope) -> list[str]:
+    """The methods served at the request's path, for ``Allow`` (RFC 9110). Starlette's 405
+    names only the methods of the first route that matched, but several routes may share a
+    path (``GET`` and ``POST /v1/flows``). Where a literal path and a template both match
+    (``/v1/webhooks/check`` and ``/v1/webhooks/{webhook_id}``), the most literal one is the
+    resource, as OpenAPI matches paths."""
+    by_path: dict[str, set[str]] = {}
+    for route in iter_route_contexts(app.routes):
+        if route.methods and route.path_format:
+            match, _ = route.matches(scope)
+            if match is not Match.NONE:
+                by_path.setdefault(route.path_format, set()).update(route.methods)
+    if not by_path:
+        return []
+    path = min(by_path, key=lambda p: (p.count("{"), -len(p)))
+    return sorted(by_path[path])
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -65,10 +95,13 @@ def install(app: FastAPI) -> None:
         return error_response(error.status, error.code, error.message, error.details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED"}
         code = codes.get(exc.status_code, "HTTP_ERROR")
-        return error_response(exc.status_code, code, str(exc.detail))
+        headers = dict(exc.headers or {})  # the exception's own headers are part of its answer
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

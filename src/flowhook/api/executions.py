@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from flowhook.api.deps import AccountDep, RuntimeDep
+from flowhook.api.openapi import error_responses
 from flowhook.api.pagination import page_of, parse_cursor
 from flowhook.engine.state import ExecutionState, Status
 from flowhook.errors import NotFound
@@ -53,7 +54,7 @@ async def get_execution(uuid: str, account: AccountDep, rt: RuntimeDep) -> dict[
     return execution_view(state)
 
 
-@router.get("/v1/executions")
+@router.get("/v1/executions", responses=error_responses(400))
 async def list_executions(
     account: AccountDep,
     rt: RuntimeDep,

@@ -10,7 +10,8 @@ import yaml
 from fastapi import APIRouter, Request, Response
 
 from flowhook.api.deps import AccountDep, RuntimeDep
-from flowhook.engine.flow import compile_flow
+from flowhook.api.openapi import SCHEMA_REFS, error_responses
+from flowhook.engine.flow import FlowDocument, compile_flow
 from flowhook.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from flowhook.store import flows as flow_repo
 from flowhook.store.flows import FlowRecord
@@ -18,6 +19,17 @@ from flowhook.webhooks.credentials import seal_flow
 from flowhook.widgets.webhook import missing_saved_webhooks
 
 router = APIRouter()
+
+BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "the flow document, as JSON or (with a YAML content type) YAML",
+        "content": {
+            "application/json": {"schema": FlowDocument.model_json_schema(ref_template=SCHEMA_REFS)}
+        },
+    }
+}
+"""The body the routes read themselves (they take JSON or YAML), for the OpenAPI document."""
 
 
 async def _document(request: Request) -> Any:
@@ -70,7 +82,7 @@ async def _get(rt: Any, flow_id: str, account_id: str) -> FlowRecord:
     return record
 
 
-@router.post("/v1/flows", status_code=201)
+@router.post("/v1/flows", status_code=201, responses=error_responses(400, 422), openapi_extra=BODY)
 async def create_flow(account: AccountDep, rt: RuntimeDep, request: Request) -> dict[str, Any]:
     doc, warnings = await _validated(rt, account.id, await _document(request))
     public, sealed = _sealed(rt, doc)
@@ -102,7 +114,7 @@ async def get_flow(flow_id: str, account: AccountDep, rt: RuntimeDep) -> dict[st
     return (await _get(rt, flow_id, account.id)).to_api()
 
 
-@router.put("/v1/flows/{flow_id}")
+@router.put("/v1/flows/{flow_id}", responses=error_responses(400, 422), openapi_extra=BODY)
 async def replace_flow(
     flow_id: str, account: AccountDep, rt: RuntimeDep, request: Request
 ) -> dict[str, Any]:
@@ -118,7 +130,7 @@ async def replace_flow(
     return {**record.to_api(), "warnings": warnings}
 
 
-@router.delete("/v1/flows/{flow_id}", status_code=204)
+@router.delete("/v1/flows/{flow_id}", status_code=204, responses=error_responses(409))
 async def delete_flow(flow_id: str, account: AccountDep, rt: RuntimeDep) -> Response:
     await _get(rt, flow_id, account.id)
 

@@ -12,6 +12,7 @@ never gives a 500.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
@@ -23,16 +24,19 @@ from flowhook.domain.account import Account
 from flowhook.internal import outbound
 
 router = APIRouter()
+
+BODY: dict[str, Any] = {"requestBody": {"content": {"application/json": {"schema": {}}}}}
+"""Any body: what is wrong with it is answered in the envelope (HTTP 200), not with a 4xx."""
 log = structlog.get_logger(__name__)
 
 
-@router.post("/kairos-apis/outbound/create")
+@router.post("/kairos-apis/outbound/create", openapi_extra=BODY)
 async def create_outbound(request: Request, rt: RuntimeDep) -> JSONResponse:
     """Start an outbound flow once per call of the body."""
     return await _create(request, rt, ("outbound",))
 
 
-@router.post("/kairos-apis/outbounddialer/create")
+@router.post("/kairos-apis/outbounddialer/create", openapi_extra=BODY)
 async def create_dialer(request: Request, rt: RuntimeDep) -> JSONResponse:
     """The same for dialer flows (agent-assisted calls)."""
     return await _create(request, rt, ("dialer",))

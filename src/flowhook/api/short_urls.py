@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.api.errors import error_response
+from flowhook.api.openapi import error_responses
 from flowhook.api.pagination import page_of, parse_cursor
 from flowhook.domain.account import Account
 from flowhook.errors import NotFound, Unauthorized
@@ -60,7 +61,7 @@ def short_url_view(record: ShortUrlRecord, account: Account, base_url: str) -> d
     }
 
 
-@router.post("/UrlShortner/phonon/shortUrl")
+@router.post("/UrlShortner/phonon/shortUrl", responses=error_responses(401))
 async def phonon_short_url(body: PhononShortUrl, rt: RuntimeDep) -> dict[str, str]:
     token = body.custToken
     account = (
@@ -95,7 +96,7 @@ async def create_short_url(
     return short_url_view(record, account, rt.settings.base_url)
 
 
-@router.get("/v1/short-urls")
+@router.get("/v1/short-urls", responses=error_responses(400))
 async def list_short_urls(
     account: AccountDep,
     rt: RuntimeDep,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowhook.api.deps import AccountDep, RuntimeDep
+from flowhook.api.openapi import error_responses
 from flowhook.domain.account import Account
 from flowhook.errors import Conflict, NotFound
 from flowhook.runtime import Runtime
@@ -77,7 +78,7 @@ def _forget(rt: Runtime, account_id: str) -> None:
     rt.services.get(WebhookDirectory).forget(account_id)
 
 
-@router.post("/v1/webhooks", status_code=201)
+@router.post("/v1/webhooks", status_code=201, responses=error_responses(409))
 async def create_webhook(body: WebhookIn, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
     spec = body.spec()
 
@@ -104,7 +105,7 @@ async def get_webhook(webhook_id: str, account: AccountDep, rt: RuntimeDep) -> d
     return (await _get(rt, account, webhook_id)).to_api()
 
 
-@router.put("/v1/webhooks/{webhook_id}")
+@router.put("/v1/webhooks/{webhook_id}", responses=error_responses(409))
 async def replace_webhook(
     webhook_id: str, body: WebhookIn, account: AccountDep, rt: RuntimeDep
 ) -> dict[str, Any]:
@@ -130,7 +131,7 @@ async def replace_webhook(
     return saved.to_api()
 
 
-@router.delete("/v1/webhooks/{webhook_id}", status_code=204)
+@router.delete("/v1/webhooks/{webhook_id}", status_code=204, responses=error_responses(409))
 async def delete_webhook(webhook_id: str, account: AccountDep, rt: RuntimeDep) -> Response:
     current = await _get(rt, account, webhook_id)
 
