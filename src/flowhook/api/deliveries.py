@@ -53,7 +53,7 @@ async def get_delivery(delivery_id: str, account: AccountDep, rt: RuntimeDep) ->
     return found
 
 
-@router.post("/v1/deliveries/{delivery_id}/replay", status_code=202)
+@router.post("/v1/deliveries/{delivery_id}/replay", status_code=202, responses=error_responses(409))
 async def replay_delivery(delivery_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
     """Replay a SUCCEEDED or FAILED delivery; a PENDING one is refused with 409: its attempt
     in flight (or scheduled) must not get a twin."""

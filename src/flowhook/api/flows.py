@@ -82,7 +82,9 @@ async def _get(rt: Any, flow_id: str, account_id: str) -> FlowRecord:
     return record
 
 
-@router.post("/v1/flows", status_code=201, responses=error_responses(400, 422), openapi_extra=BODY)
+@router.post(
+    "/v1/flows", status_code=201, responses=error_responses(400, 409, 422), openapi_extra=BODY
+)
 async def create_flow(account: AccountDep, rt: RuntimeDep, request: Request) -> dict[str, Any]:
     doc, warnings = await _validated(rt, account.id, await _document(request))
     public, sealed = _sealed(rt, doc)
@@ -114,7 +116,7 @@ async def get_flow(flow_id: str, account: AccountDep, rt: RuntimeDep) -> dict[st
     return (await _get(rt, flow_id, account.id)).to_api()
 
 
-@router.put("/v1/flows/{flow_id}", responses=error_responses(400, 422), openapi_extra=BODY)
+@router.put("/v1/flows/{flow_id}", responses=error_responses(400, 409, 422), openapi_extra=BODY)
 async def replace_flow(
     flow_id: str, account: AccountDep, rt: RuntimeDep, request: Request
 ) -> dict[str, Any]:
@@ -149,7 +151,7 @@ async def delete_flow(flow_id: str, account: AccountDep, rt: RuntimeDep) -> Resp
     return Response(status_code=204)
 
 
-@router.post("/v1/flows/{flow_id}/publish")
+@router.post("/v1/flows/{flow_id}/publish", responses=error_responses(409))
 async def publish_flow(flow_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
     await _get(rt, flow_id, account.id)
 
