@@ -75,6 +75,11 @@ class Runtime:
                 self.listener.start()
         self.started = True
 
+    def now(self) -> float:
+        """The runtime's clock (the engine's too): read once per use case, for its whole
+        transaction."""
+        return self.services.clock()
+
     def wake(self) -> None:
         """Due work was stored by another process: claim now."""
         self.runner.nudge()
