@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,37 @@ async def test_two_processes_share_the_port_and_the_database(tmp_path: Path) -> 
         while alive(copy) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert not alive(copy), f"copy {copy} still runs after its parent died"
+    finally:
+        server.kill()
+        for pid in pids:
+            if alive(pid):
+                os.kill(pid, 9)
+
+
+async def test_sigterm_stops_the_copies_before_the_first_process_exits(tmp_path: Path) -> None:
+    env = flowhook_env(f"sqlite:///{tmp_path}/shared.db", tmp_path)
+    port = free_port()
+    server = Process(
+        ["serve", "--host", "127.0.0.1", "--port", str(port), "--processes", "2"],
+        env,
+        tmp_path / "serve.log",
+    )
+    pids: set[int] = set()
+    try:
+        server.wait_http(port)
+        deadline = time.monotonic() + 30
+        while len(pids) < 2 and time.monotonic() < deadline:
+            status, body = await fresh("GET", f"http://127.0.0.1:{port}/healthz")
+            if status == 200:
+                pids.add(body["pid"])
+            await asyncio.sleep(0.02)
+        [copy] = pids - {server.proc.pid}
+
+        server.proc.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(server.proc.wait, 60)
+        # a graceful stop, and the copies were stopped (and reaped) before it ended
+        assert code == 0, server.output()
+        assert not alive(copy), f"copy {copy} outlived the stopped server"
     finally:
         server.kill()
         for pid in pids:

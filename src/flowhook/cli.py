@@ -130,6 +130,10 @@ def serve(
     )
     if copies:
         keeper.start()
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again with the handler it
+    # found: the default one would end this process before ``finally`` stops the copies
+    # (they would outlive it for a moment, holding the port); this one lets it run
+    signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         _server(config, on_listening).run(sockets=[listening])
     finally:
@@ -143,6 +147,10 @@ def serve(
                 copy.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 copy.kill()
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _server(config: uvicorn.Config, on_listening: Callable[[], None]) -> uvicorn.Server:
