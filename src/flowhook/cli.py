@@ -21,7 +21,6 @@ from typing import Annotated, Any
 
 import structlog
 import typer
-import yaml
 
 from flowhook.settings import Settings
 
@@ -275,12 +274,18 @@ def run(
     timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 3600,
 ) -> None:
     """Run a flow locally (throw-away database) and print its step trace."""
+    from flowhook.engine.documents import load_json, load_yaml
+    from flowhook.errors import FlowhookError
     from flowhook.localrun import run_locally
 
     try:
-        document = yaml.safe_load(flow_file.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        load = load_json if flow_file.suffix.lower() == ".json" else load_yaml
+        document = load(flow_file.read_bytes())
+    except OSError as exc:
         typer.echo(f"cannot read {flow_file}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except FlowhookError as exc:
+        typer.echo(f"cannot read {flow_file}: {exc.code}: {exc.message}", err=True)
         raise typer.Exit(2) from None
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(

@@ -33,6 +33,7 @@ from flowhook import codec
 from flowhook.api.deps import AccountDep, RuntimeDep, current_account
 from flowhook.api.errors import INTERNAL_ERROR, invalid_request, malformed_json
 from flowhook.api.limits import read_body
+from flowhook.api.text import check_body, check_target
 from flowhook.domain.account import Account
 from flowhook.errors import FlowhookError, NotFound
 from flowhook.runtime import Runtime
@@ -97,6 +98,7 @@ async def serve(
         raw = await read_body(scope, receive, max_bytes)
         if raw is None:
             return  # the client went away
+        check_target(scope)  # after the size, as TextGuard does behind BodyLimit
         answer: dict[str, Any] = await _handle(Request(scope, receive), raw, flow_id)
         status = 202
     except FlowhookError as exc:
@@ -120,6 +122,7 @@ async def serve(
 
 async def _handle(request: Request, raw: bytes, flow_id: str) -> dict[str, str]:
     body = _parse(raw, request.headers.get("content-type", ""))
+    check_body(raw)  # NUL or a lone surrogate anywhere: 422, as TextGuard answers elsewhere
     rt: Runtime = request.app.state.runtime
     account = await current_account(request, rt)
     if body is _MISSING:
