@@ -11,7 +11,10 @@ body's size (413) is checked, the body read and parsed (400), the caller authent
 :class:`Trigger` — the same pydantic model, so the same 422 messages — and then :func:`start`
 runs. One difference on purpose: a body FastAPI could not read for another reason than a JSON
 syntax error (not UTF-8, nested thousands deep) was a 400 ``HTTP_ERROR``; here it is the 400
-``MALFORMED_JSON`` that ``POST /v1/flows`` gives too.
+``MALFORMED_JSON`` that ``POST /v1/flows`` gives too. Text no database can store (a NUL
+in the path or anywhere in the body, a lone surrogate) is refused with the 422 that
+:class:`flowhook.api.text.TextGuard` gives every other route, after the body is parsed and
+before the caller is authenticated, as the middleware does.
 
 The FastAPI declaration :func:`trigger` stays so that the OpenAPI document describes the
 endpoint; :func:`serve` shadows it, and both run :func:`start`.
