@@ -346,13 +346,19 @@ def _parse_vars(values: list[str]) -> dict[str, Any]:
 
 
 def _read_document(path: Path) -> Any:
-    """A JSON or YAML file for ``run``; exit 2 when it cannot be read."""
-    import yaml
+    """A JSON or YAML file for ``run`` (the API's bounded loaders: no YAML aliases, nesting
+    bounded); exit 2 when it cannot be read."""
+    from flowhook.engine.documents import load_json, load_yaml
+    from flowhook.errors import FlowhookError
 
     try:
-        return yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        load = load_json if path.suffix.lower() == ".json" else load_yaml
+        return load(path.read_bytes())
+    except OSError as exc:
         typer.echo(f"cannot read {path}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except FlowhookError as exc:
+        typer.echo(f"cannot read {path}: {exc.code}: {exc.message}", err=True)
         raise typer.Exit(2) from None
 
 

@@ -18,11 +18,16 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON; values JSON has no type for are written as their ``str``."""
+    """Compact UTF-8 JSON; values JSON has no type for are written as their ``str``.
+
+    The standard library's answer is ASCII (``\\uXXXX`` escapes): text with a lone surrogate
+    has no UTF-8 form, and encoding it would raise (an error answer echoing such text
+    would become a 500). Input refuses such text (:mod:`flowhook.text`); this keeps the
+    encoder total anyway."""
     try:
         return orjson.dumps(value, default=str, option=_OPTIONS)
     except TypeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+        return json.dumps(value, separators=(",", ":"), default=str).encode()
 
 
 def dumps_text(value: Any) -> str:

@@ -71,3 +71,42 @@ class WorkerCrashed(FlowhookError):
 
     code = "WORKER_CRASHED"
     status = 500
+
+
+class NulNotAllowed(ValidationFailed):
+    """Text with a NUL character: PostgreSQL cannot store it, so no engine accepts it."""
+
+    code = "NUL_NOT_ALLOWED"
+
+
+class InvalidText(ValidationFailed):
+    """Text with a lone UTF-16 surrogate (``"\\ud800"`` in JSON): not Unicode, not storable."""
+
+    code = "INVALID_TEXT"
+
+
+class NestedTooDeep(ValidationFailed):
+    """A document nested deeper than a parser may be asked to go."""
+
+    code = "NESTED_TOO_DEEP"
+
+
+class YamlAliasForbidden(ValidationFailed):
+    """A YAML flow document with an anchor or an alias: an alias repeats a whole sub-tree,
+    so a small body could expand to a huge flow."""
+
+    code = "YAML_ALIAS_FORBIDDEN"
+
+
+class FlowTooLarge(PayloadTooLarge):
+    """A flow whose stored JSON would be larger than ``Settings.flow_max_bytes``."""
+
+    code = "FLOW_TOO_LARGE"
+
+
+class StateNotStorable(FlowhookError):
+    """An execution's state held a value that could not be stored (not JSON, or nested too
+    deep): the execution is failed with this code instead of crashing its worker again."""
+
+    code = "STATE_NOT_STORABLE"
+    status = 500

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     webhook_max_timeout_s: float = 60.0
     response_max_bytes: int = 1_000_000
     response_raw_max_chars: int = 4_000
+    # a response value mapped into a variable (webhooks/mapping.py): nested at most this
+    # deep (the response is refused while it is parsed) and, all of one call's values
+    # together, at most this many bytes of JSON; beyond, the widget fails with MAPPING_FAILED
+    response_map_max_depth: int = Field(64, ge=1, le=512)
+    response_map_max_bytes: int = Field(256 * 1024, ge=1)
     per_host_connections: int = 100
     # egress policy (webhooks/guard.py, docs/webhooks.md#egress-policy): CIDRs and host names
     # (``.example.com`` = the domain and every name under it); deny wins, a non-empty allow
@@ -64,6 +69,7 @@ class Settings(BaseSettings):
     # engine
     max_steps: int = 1_000
     max_request_bytes: int = 256 * 1024
+    flow_max_bytes: int = 1_000_000  # a flow's stored JSON (docs/flows.md): 413 FLOW_TOO_LARGE
     lease_seconds: float = 30.0
     poll_interval_s: float = 0.2
     worker_concurrency: int = 1_000

@@ -192,9 +192,12 @@ async def test_an_unknown_flow_or_another_accounts_flow_is_404_flow_not_found(
     _, mine = await api.account("mine")
     _, theirs = await api.account("theirs")
     their_flow = await create_flow(api, theirs, GREET, publish=True)
-    for flow_id in ("no-such-flow", their_flow, "a\x00b"):
+    for flow_id in ("no-such-flow", their_flow):
         status, body = await pair.both(executions(flow_id), key=mine, json={})
         assert status == 404 and error(body)[0] == "FLOW_NOT_FOUND", flow_id
+    # a NUL in the path is refused before any lookup (issue 12: the same 422 everywhere)
+    status, body = await pair.both(executions("a\x00b"), key=mine, json={})
+    assert status == 422 and error(body)[0] == "NUL_NOT_ALLOWED"
 
 
 async def test_prod_before_publishing_is_404_flow_version_not_found(api: Api, pair: Pair) -> None:

@@ -29,6 +29,7 @@ from flowhook.api import (
     webhooks,
 )
 from flowhook.api.limits import BodyLimit
+from flowhook.api.text import TextGuard
 from flowhook.runtime import Runtime
 from flowhook.settings import Settings
 from flowhook.store import deliveries as delivery_repo
@@ -112,5 +113,6 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
     app.include_router(short_urls.redirects)  # last: GET /{code} must not shadow other routes
 
     openapi.install(app)
+    app.add_middleware(TextGuard, max_bytes=settings.max_request_bytes)  # inside BodyLimit
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app

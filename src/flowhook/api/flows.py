@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Request, Response
 
+from flowhook import codec
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.api.openapi import SCHEMA_REFS, error_responses
-from flowhook.engine.flow import FlowDocument, compile_flow
-from flowhook.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from flowhook.engine.documents import load_json, load_yaml
+from flowhook.engine.flow import CompiledFlow, FlowDocument, compile_flow
+from flowhook.errors import Conflict, FlowTooLarge, NotFound, ValidationFailed
+from flowhook.runtime import Runtime
 from flowhook.store import flows as flow_repo
 from flowhook.store.flows import FlowRecord
 from flowhook.webhooks.credentials import seal_flow
@@ -32,31 +35,37 @@ BODY: dict[str, Any] = {
 """The body the routes read themselves (they take JSON or YAML), for the OpenAPI document."""
 
 
-async def _document(request: Request) -> Any:
-    """The flow document from the body: JSON, or YAML with a YAML content type."""
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+IN_A_THREAD_OVER = 64 * 1024
+"""JSON bodies larger than this are parsed and validated in a thread (YAML always is: its
+loader is Python): a 256 KB flow takes tens of milliseconds, too long to hold the loop."""
+
+
+async def _validated(
+    rt: Runtime, account_id: str, request: Request
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The flow document from the body (JSON, or YAML with a YAML content type), validated
+    and bounded: its stored JSON at most ``flow_max_bytes`` (413 ``FLOW_TOO_LARGE``); and
+    its warnings: unreachable widgets, saved webhooks the account does not have (yet)."""
     raw = await request.body()
     if not raw.strip():
         raise ValidationFailed("a flow document is required", code="INVALID_FLOW")
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind in ("application/yaml", "application/x-yaml", "text/yaml"):
-        try:
-            return yaml.safe_load(raw)
-        except RecursionError:  # nested thousands deep
-            raise BadRequest("the body is nested too deep", code="MALFORMED_YAML") from None
-        except yaml.YAMLError as exc:
-            raise BadRequest(f"the body is not valid YAML: {exc}", code="MALFORMED_YAML") from None
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
-        raise BadRequest("the request body is not valid JSON", code="MALFORMED_JSON") from None
+    is_yaml = kind in YAML_TYPES
+    max_bytes = rt.settings.flow_max_bytes
 
+    def work() -> CompiledFlow:
+        flow = compile_flow(load_yaml(raw) if is_yaml else load_json(raw))
+        doc = flow.document.model_dump(exclude_none=True)
+        size = len(codec.dumps(doc))
+        if size > max_bytes:
+            raise FlowTooLarge(
+                f"the flow is {size} bytes of JSON, more than the {max_bytes} a flow may be",
+                details={"bytes": size, "max_bytes": max_bytes},
+            )
+        return flow
 
-async def _validated(
-    rt: Any, account_id: str, document: Any
-) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    """The document to store and its warnings: unreachable widgets, saved webhooks that the
-    account does not have (yet)."""
-    flow = compile_flow(document)
+    flow = await asyncio.to_thread(work) if is_yaml or len(raw) > IN_A_THREAD_OVER else work()
     missing = await rt.store.read(lambda c: missing_saved_webhooks(c, account_id, flow))
     warnings = [w.to_dict() for w in [*flow.warnings, *missing]]
     return flow.document.model_dump(exclude_none=True), warnings
@@ -86,7 +95,7 @@ async def _get(rt: Any, flow_id: str, account_id: str) -> FlowRecord:
     "/v1/flows", status_code=201, responses=error_responses(400, 409, 422), openapi_extra=BODY
 )
 async def create_flow(account: AccountDep, rt: RuntimeDep, request: Request) -> dict[str, Any]:
-    doc, warnings = await _validated(rt, account.id, await _document(request))
+    doc, warnings = await _validated(rt, account.id, request)
     public, sealed = _sealed(rt, doc)
     record = await rt.store.write(
         lambda c: flow_repo.create(c, account.id, public, time.time(), sealed)
@@ -121,7 +130,7 @@ async def replace_flow(
     flow_id: str, account: AccountDep, rt: RuntimeDep, request: Request
 ) -> dict[str, Any]:
     current = await _get(rt, flow_id, account.id)
-    doc, warnings = await _validated(rt, account.id, await _document(request))
+    doc, warnings = await _validated(rt, account.id, request)
     public, sealed = _sealed(rt, doc, current.secret_values("test", rt.cipher))
     record = await rt.store.write(
         lambda c: flow_repo.replace_test(c, flow_id, account.id, public, time.time(), sealed)

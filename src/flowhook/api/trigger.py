@@ -11,7 +11,10 @@ body's size (413) is checked, the body read and parsed (400), the caller authent
 :class:`Trigger` — the same pydantic model, so the same 422 messages — and then :func:`start`
 runs. One difference on purpose: a body FastAPI could not read for another reason than a JSON
 syntax error (not UTF-8, nested thousands deep) was a 400 ``HTTP_ERROR``; here it is the 400
-``MALFORMED_JSON`` that ``POST /v1/flows`` gives too.
+``MALFORMED_JSON`` that ``POST /v1/flows`` gives too. Text no database can store (a NUL
+in the path or anywhere in the body, a lone surrogate) is refused with the 422 that
+:class:`flowhook.api.text.TextGuard` gives every other route, after the body is parsed and
+before the caller is authenticated, as the middleware does.
 
 The FastAPI declaration :func:`trigger` stays so that the OpenAPI document describes the
 endpoint; :func:`serve` shadows it, and both run :func:`start`.
@@ -33,6 +36,7 @@ from flowhook import codec
 from flowhook.api.deps import AccountDep, RuntimeDep, current_account
 from flowhook.api.errors import INTERNAL_ERROR, invalid_request, malformed_json
 from flowhook.api.limits import read_body
+from flowhook.api.text import check_body, check_target
 from flowhook.domain.account import Account
 from flowhook.errors import FlowhookError, NotFound
 from flowhook.runtime import Runtime
@@ -97,6 +101,7 @@ async def serve(
         raw = await read_body(scope, receive, max_bytes)
         if raw is None:
             return  # the client went away
+        check_target(scope)  # after the size, as TextGuard does behind BodyLimit
         answer: dict[str, Any] = await _handle(Request(scope, receive), raw, flow_id)
         status = 202
     except FlowhookError as exc:
@@ -120,6 +125,7 @@ async def serve(
 
 async def _handle(request: Request, raw: bytes, flow_id: str) -> dict[str, str]:
     body = _parse(raw, request.headers.get("content-type", ""))
+    check_body(raw)  # NUL or a lone surrogate anywhere: 422, as TextGuard answers elsewhere
     rt: Runtime = request.app.state.runtime
     account = await current_account(request, rt)
     if body is _MISSING:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from flowhook import text
+
 MAX_DEPTH = 64
 """How deeply lists and objects may nest in a flow document or a variable given by a caller:
 JSON encoders and templating recurse, and a value nested thousands deep would overflow them."""
@@ -24,8 +26,9 @@ YAML aliases expand to (a "billion laughs" document)."""
 
 def json_problem(value: Any, path: str = "$") -> tuple[str, str] | None:
     """The first reason a value from outside cannot be kept and served as JSON, as (path,
-    message): nested deeper than ``MAX_DEPTH``, more than ``MAX_VALUES`` values, or NaN / an
-    infinity (Python's parser reads them, but they are not JSON). None when it can.
+    message): nested deeper than ``MAX_DEPTH``, more than ``MAX_VALUES`` values, NaN / an
+    infinity (Python's parser reads them, but they are not JSON), or text that cannot be
+    stored (:mod:`flowhook.text`: a NUL, a lone surrogate). None when it can.
     Iterative, so any depth is safe."""
     todo: list[tuple[Any, str, int]] = [(value, path, 0)]
     seen = 0
@@ -36,7 +39,15 @@ def json_problem(value: Any, path: str = "$") -> tuple[str, str] | None:
             return path, f"more than {MAX_VALUES} values"
         if isinstance(node, float) and not math.isfinite(node):
             return where, f"{node} is not a JSON number"
+        if isinstance(node, str):
+            reason = text.problem(node)
+            if reason is not None:
+                return where, reason
         if isinstance(node, dict | list):
+            for key in node if isinstance(node, dict) else ():
+                reason = text.problem(key) if isinstance(key, str) else None
+                if reason is not None:  # before the key goes into a path
+                    return where, f"a key {reason}"
             if depth == MAX_DEPTH:
                 return where, f"lists and objects nest more than {MAX_DEPTH} levels deep"
             items = node.items() if isinstance(node, dict) else enumerate(node)

@@ -7,6 +7,14 @@ with children or attributes is a dict (attributes as ``"@name"``, its own text a
 ``"#text"``), a repeated child becomes a list, a text-only element is its text (XML has no
 types: numbers stay strings), an empty one is None. DTDs are refused, so entity tricks
 (billion laughs, external entities) cannot reach the parser.
+
+What a response puts into the state is bounded where it enters: the response may nest at
+most ``max_depth`` levels (XML is stopped while it is parsed, JSON before anything walks
+it), and the values one call maps may hold at most ``max_bytes`` of JSON and only text the
+databases can store (:mod:`flowhook.text`). Beyond, the widget fails with
+``MAPPING_FAILED`` and the reason — once: a state the encoder or the engine's JSON
+columns cannot take would crash the worker at its next checkpoint, be claimed again and
+call the API again, and a stored one nested hundreds deep could no longer be served.
 """
 
 from __future__ import annotations
@@ -16,10 +24,13 @@ from functools import lru_cache
 from typing import Any, TypedDict
 from xml.parsers import expat
 
-from flowhook import codec
+from flowhook import codec, text
 from flowhook.errors import FlowhookError
 
 ROOT = "data"
+DEFAULT_MAX_DEPTH = 64
+"""As ``Settings.response_map_max_depth``: deep enough for any API, shallow enough for
+every encoder and the API's answers."""
 
 
 class MappingError(FlowhookError):
@@ -46,41 +57,71 @@ ResponseMap = dict[str, str | MapEntry]
 # parsing ----------------------------------------------------------------------------------
 
 
-def parse_response(body: bytes, content_type: str) -> Any:
+def parse_response(body: bytes, content_type: str, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """The body as plain data, by its declared type; an undeclared one is tried as JSON, then
-    XML. An empty body is None."""
+    XML. An empty body is None. Nested more than ``max_depth`` levels: ``MappingError``."""
     if not body.strip():
         return None
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind.endswith("json"):  # application/json, application/problem+json, text/json
-        return _parse_json(body)
+        return _parse_json(body, max_depth)
     if kind.endswith("xml"):  # application/xml, text/xml, application/soap+xml
-        return parse_xml(body)
+        return parse_xml(body, max_depth)
     try:
-        return _parse_json(body)
+        return _parse_json(body, max_depth)
+    except _TooDeep:
+        raise
     except MappingError:
         pass
     try:
-        return parse_xml(body)
+        return parse_xml(body, max_depth)
+    except _TooDeep:
+        raise
     except MappingError:
         raise MappingError(ROOT, "response is neither JSON nor XML") from None
 
 
-def _parse_json(body: bytes) -> Any:
+class _TooDeep(MappingError):
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(ROOT, f"the response nests more than {max_depth} levels deep")
+
+
+def _parse_json(body: bytes, max_depth: int) -> Any:
     try:
-        return codec.loads(body.decode("utf-8-sig") if body[:3] == b"\xef\xbb\xbf" else body)
+        parsed = codec.loads(body.decode("utf-8-sig") if body[:3] == b"\xef\xbb\xbf" else body)
+    except RecursionError:  # the parsers stop by themselves past ≈1,000 levels
+        raise _TooDeep(max_depth) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MappingError(ROOT, f"invalid JSON: {exc}") from None
+    if _deeper_than(parsed, max_depth):
+        raise _TooDeep(max_depth)
+    return parsed
+
+
+def _deeper_than(value: Any, max_depth: int) -> bool:
+    """Whether lists and objects nest more than ``max_depth`` levels (iterative)."""
+    todo: list[tuple[Any, int]] = [(value, 0)]
+    while todo:
+        node, depth = todo.pop()
+        if isinstance(node, dict | list):
+            if depth == max_depth:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            todo.extend((child, depth + 1) for child in children)
+    return False
 
 
 class _XmlBuilder:
     """Builds the nested dicts from expat events, one frame per open element."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_depth: int) -> None:
         self.stack: list[tuple[str, dict[str, Any], list[str]]] = []
         self.root: Any = None
+        self.max_depth = max_depth
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if len(self.stack) == self.max_depth:  # stops expat at once, however deep the rest
+            raise _TooDeep(self.max_depth)
         self.stack.append((tag, {f"@{k}": v for k, v in attrs.items()}, []))
 
     def text(self, data: str) -> None:
@@ -109,9 +150,10 @@ class _XmlBuilder:
             parent[tag] = [parent[tag], value]
 
 
-def parse_xml(body: bytes) -> Any:
-    """XML as nested dicts (see the module docstring); the root element's content is returned."""
-    builder = _XmlBuilder()
+def parse_xml(body: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """XML as nested dicts (see the module docstring); the root element's content is returned.
+    Elements nested more than ``max_depth`` levels: ``MappingError``."""
+    builder = _XmlBuilder(max_depth)
     parser = expat.ParserCreate()
 
     def refuse(*_: Any) -> None:
@@ -191,10 +233,14 @@ def extract(data: Any, path: str) -> Any:
     return node
 
 
-def apply_response_map(parsed: Any, response_map: ResponseMap) -> tuple[dict[str, Any], list[str]]:
+def apply_response_map(
+    parsed: Any, response_map: ResponseMap, max_bytes: int | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """Values for each variable of ``response_map`` and the required paths that were missing.
 
     An optional path that is missing leaves its variable out (untouched), without complaint.
+    A value with text no database can store, or values larger together than ``max_bytes``
+    of JSON, raise ``MappingError``: the values cannot enter the state.
     """
     values: dict[str, Any] = {}
     missing: list[str] = []
@@ -208,6 +254,16 @@ def apply_response_map(parsed: Any, response_map: ResponseMap) -> tuple[dict[str
         except MappingError:
             if not optional:
                 missing.append(path)
+            continue
+        bad = text.value_problem(values[variable], path)
+        if bad is not None:
+            raise MappingError(*bad)
+    if max_bytes is not None and values:
+        size = len(codec.dumps(values))
+        if size > max_bytes:
+            raise MappingError(
+                ROOT, f"the mapped values are {size} bytes of JSON, more than {max_bytes}"
+            )
     return values, missing
 
 

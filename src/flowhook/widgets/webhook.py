@@ -140,8 +140,15 @@ class WebhookWidget(Widget[WebhookConfig]):
         mapped: dict[str, Any] = {}
         if result.ok and config.response_map:
             try:
-                parsed = parse_response(result.body, result.headers.get("Content-Type", ""))
-                mapped, missing_paths = apply_response_map(parsed, _response_map(config))
+                settings = ctx.settings
+                parsed = parse_response(
+                    result.body,
+                    result.headers.get("Content-Type", ""),
+                    settings.response_map_max_depth,
+                )
+                mapped, missing_paths = apply_response_map(
+                    parsed, _response_map(config), settings.response_map_max_bytes
+                )
                 if missing_paths:
                     reason = ErrorReason.MAPPING_FAILED
                     ctx.warn(f"response has no {', '.join(missing_paths)}")

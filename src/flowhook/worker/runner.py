@@ -9,6 +9,13 @@ flow-complete delivery, ``$user.key`` write-back): a transactional outbox.
 An execution claimed more than ``execution_max_claims`` times since its last save is a
 poison pill (each run killed or hung its worker before getting anywhere): it is finished as
 FAILED with ``WORKER_CRASHED`` instead of being run again, completion hooks included.
+
+A state that cannot be stored (a value the JSON encoder refuses, nested too deep to be
+served) is the other poison pill, found without waiting for the claims to pile up: when
+storing it fails, the parts that are not JSON a flow may hold (``json_problem``) are
+replaced and the execution is finished as FAILED with ``STATE_NOT_STORABLE`` at once, so
+the widget that produced the value (an API call) does not run again. The check runs only
+after a write failed: checkpoints on the hot path pay nothing for it.
 """
 
 from __future__ import annotations
@@ -28,8 +35,8 @@ from flowhook.domain.account import Account
 from flowhook.engine.context import Services
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.interpreter import advance, finish
-from flowhook.engine.state import ExecutionState
-from flowhook.errors import FlowhookError, WorkerCrashed
+from flowhook.engine.state import ExecutionState, json_problem
+from flowhook.errors import FlowhookError, StateNotStorable, WorkerCrashed
 from flowhook.store import executions as execution_repo
 from flowhook.store import preferences
 from flowhook.store.db import Store
@@ -131,6 +138,7 @@ class ExecutionRunner(LeasedWorker):
     ) -> None:
         """Run until the execution finishes or waits. ``claims``: how often it was claimed
         since it last made progress (0 when this process accepted it)."""
+        account: Account | None = None
         try:
             account = await self.catalog.account(state.account_id)
             try:
@@ -162,10 +170,43 @@ class ExecutionRunner(LeasedWorker):
             raise
         except LeaseLost:
             log.warning("lease lost: another worker runs this execution now", uuid=state.uuid)
-        except Exception:
-            log.exception("execution crashed in the worker", uuid=state.uuid)
+        except Exception as exc:
+            if account is None or not await self._fail_if_unstorable(state, flow, account, exc):
+                log.exception("execution crashed in the worker", uuid=state.uuid)
         finally:
             self.in_flight.pop(state.uuid, None)
+
+    async def _fail_if_unstorable(
+        self, state: ExecutionState, flow: CompiledFlow | None, account: Account, exc: Exception
+    ) -> bool:
+        """After a crash: when the state itself is the cause, store it without the parts
+        that cannot be stored, finish it as FAILED and return True; otherwise (the database
+        was away…) return False: it is claimed again once its lease runs out.
+
+        Logged without the traceback: its frames hold the state, and a renderer that shows
+        locals would spend minutes on a value nested thousands deep."""
+        dropped = _drop_unstorable(state)
+        if not dropped:
+            return False
+        log.error(
+            "finishing an execution whose state cannot be stored",
+            uuid=state.uuid,
+            error=type(exc).__name__,
+            replaced=dropped[:10],
+        )
+        self._fail(
+            state,
+            StateNotStorable(
+                "the execution's state could not be stored; replaced: " + "; ".join(dropped)
+            ),
+        )
+        try:
+            await self._finish(state, flow, account)
+        except LeaseLost:
+            log.warning("lease lost: another worker runs this execution now", uuid=state.uuid)
+        except Exception as again:
+            log.error("the execution's state still cannot be stored", error=repr(again)[:500])
+        return True
 
     def _fail(self, state: ExecutionState, error: FlowhookError) -> None:
         """End the execution as FAILED without running it (``_finish`` stores it)."""
@@ -279,6 +320,33 @@ class ExecutionRunner(LeasedWorker):
         deadline = asyncio.get_running_loop().time() + timeout
         while self.in_flight and asyncio.get_running_loop().time() < deadline:
             await asyncio.wait(list(self.in_flight.values()), timeout=0.05)
+
+
+def _drop_unstorable(state: ExecutionState) -> list[str]:
+    """Replace the variables and step-log entries of ``state`` that are not JSON a flow
+    may hold (``json_problem``) by the reason; what was replaced, as ``path: reason``."""
+    dropped: list[str] = []
+
+    def storable(value: Any, path: str) -> bool:
+        found = json_problem(value, path)
+        if found is not None:
+            dropped.append(f"{found[0]}: {found[1]}")
+        return found is None
+
+    for name, value in list(state.variables.items()):
+        if not storable(value, f"${name}"):
+            state.variables[name] = None
+    for number, step in enumerate(state.steps):
+        for key, value in list(step.items()):
+            entries = value if isinstance(value, dict) else {key: value}
+            target = value if isinstance(value, dict) else step
+            for entry, item in list(entries.items()):
+                if json_problem(item) is not None:
+                    target[entry] = "(not stored: not JSON a flow may hold)"
+                    dropped.append(f"steps[{number}].{key}")
+    for records in (state.call_legs, state.sms, state.emails, state.recordings):
+        records[:] = [r for r in records if storable(r, "$.records")]
+    return dropped
 
 
 __all__ = ["CompletionHook", "ExecutionRunner", "LeaseLost", "new_owner_id"]
