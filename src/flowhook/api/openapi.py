@@ -156,6 +156,7 @@ def document(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> dict[str, A
                 # join the components, where its references (see SCHEMA_REFS) point
                 schemas.update(content.get("schema", {}).pop("$defs", {}))
     _drop_unused(schema, ("HTTPValidationError", "ValidationError", ErrorEnvelope.__name__))
+    forbid_nul_in_text(schema)  # the API refuses NUL in all text: 422 NUL_NOT_ALLOWED (api/text.py)
     return schema
 
 
