@@ -179,13 +179,3 @@ async def test_a_check_sends_one_request_and_only_a_saved_webhook_keeps_its_resu
         assert (result.ok, result.status_code) == (False, 401)
     assert [r.json()["test"] for r in rec.received] == [True, True]
     assert (await webhooks.get(rt, acme, saved.id)).last_check == result.model_dump()
-
-
-async def test_a_check_refuses_plain_http_for_an_account_without_it(
-    rt: Runtime, make_account: MakeAccount
-) -> None:
-    acme = await make_account(http_enabled=False)
-    async with receiver() as rec:
-        result = await webhooks.check(rt, acme, CheckIn(url=rec.url))
-    assert (result.ok, result.error_reason) == (False, "HTTP_DISABLED")
-    assert rec.received == []

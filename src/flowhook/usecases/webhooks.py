@@ -6,6 +6,9 @@ webhook's id: a widget may target a webhook by either), a webhook a flow uses ca
 deleted, and a replaced webhook's pending deliveries go to its new endpoint. Every change
 drops the caches that hold the account's webhooks (the flow-complete default, the
 widgets' directory).
+
+The forms keep the names the API's OpenAPI document has always published them under
+(``WebhookIn``, ``CheckIn``): a schema's name there is its class's name.
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ class _Form(RequestSpec):
 class WebhookIn(_Form):
     """A saved webhook: a request spec with a name and the default flag."""
 
-    # The class keeps the name the API has always published its schema under.
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
