@@ -27,8 +27,9 @@ from flowhook.runtime import Runtime
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
 from flowhook.store import flows as flow_repo
-from flowhook.store import webhooks as webhook_repo
 from flowhook.store.tables import metadata
+from flowhook.usecases import webhooks as webhooks_usecase
+from flowhook.usecases.webhooks import WebhookIn
 from flowhook.webhooks.config import RequestSpec
 from flowhook.widgets.webhook import missing_saved_webhooks
 from flowhook.worker.triggers import new_execution
@@ -42,8 +43,9 @@ class LocalWebhook(RequestSpec):
     name: str | None = None
     is_default: bool = False
 
-    def spec(self) -> RequestSpec:
-        return RequestSpec.model_validate(self.model_dump(exclude={"name", "is_default"}))
+    def form(self, name: str) -> WebhookIn:
+        """What the webhook API would have been sent to save it."""
+        return WebhookIn.model_validate({**self.model_dump(), "name": name})
 
 
 _WEBHOOK_FILE = TypeAdapter(dict[str, LocalWebhook])
@@ -104,14 +106,8 @@ async def run_locally(
         account, _ = await runtime.store.write(
             lambda c: account_repo.create(c, "local", runtime.cipher, now, http_enabled=True)
         )
-
-        def save_hooks(conn: Any) -> None:
-            for name, hook in hooks.items():
-                webhook_repo.create(
-                    conn, account.id, name, hook.spec(), hook.is_default, runtime.cipher, now
-                )
-
-        await runtime.store.write(save_hooks)
+        for name, hook in hooks.items():
+            await webhooks_usecase.create(runtime, account, hook.form(name))
         missing = await runtime.store.read(lambda c: missing_saved_webhooks(c, account.id, flow))
         for warning in missing:
             console.print(

@@ -1,0 +1,81 @@
+"""The delivery log: every flow-complete (and fire-and-forget) delivery with its attempts,
+and the replay of a finished one — never of one whose attempt is in flight."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection
+
+from flowhook.domain.account import Account
+from flowhook.errors import Conflict, NotFound
+from flowhook.runtime import Runtime
+from flowhook.store import deliveries as delivery_repo
+from flowhook.store.notify import notify
+from flowhook.usecases.pages import Page, page_of, parse_cursor
+
+
+class DeliveryFilter(BaseModel):
+    """Which deliveries to list (newest first), and where the page starts."""
+
+    execution: str | None = None
+    status: Literal["PENDING", "SUCCEEDED", "FAILED"] | None = None
+    webhook: str | None = None
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = None
+
+
+def _not_found(delivery_id: str) -> NotFound:
+    return NotFound(f"no delivery {delivery_id}", code="DELIVERY_NOT_FOUND")
+
+
+async def list_page(rt: Runtime, account: Account, filters: DeliveryFilter) -> Page[dict[str, Any]]:
+    """One page of the account's deliveries (summaries: no request, no attempts)."""
+    after = parse_cursor(filters.cursor)
+    rows = await rt.store.read(
+        lambda c: delivery_repo.list_for(
+            c,
+            account.id,
+            execution=filters.execution,
+            status=filters.status,
+            webhook=filters.webhook,
+            limit=filters.limit + 1,
+            after=after,
+        )
+    )
+    return page_of(rows, filters.limit, lambda r: (r["created_at"], r["id"]))
+
+
+async def get(rt: Runtime, account: Account, delivery_id: str) -> dict[str, Any]:
+    """A delivery with its request and every attempt made, replays included."""
+    found = await rt.store.read(lambda c: delivery_repo.view(c, account.id, delivery_id))
+    if found is None:
+        raise _not_found(delivery_id)
+    return found
+
+
+async def replay(rt: Runtime, account: Account, delivery_id: str) -> None:
+    """Send a SUCCEEDED or FAILED delivery again, from the start of its schedule and with
+    the same webhook-id. A PENDING one is refused (DELIVERY_IN_FLIGHT): its attempt in
+    flight (or scheduled) must not get a twin."""
+    now = rt.now()
+
+    def write(conn: Connection) -> str | None:
+        """None when replayed; else why not: its status, or MISSING (no such delivery)."""
+        if delivery_repo.replay(conn, account.id, delivery_id, now):
+            notify(conn)  # whichever worker is idle sends it
+            return None
+        return delivery_repo.status_of(conn, account.id, delivery_id) or "MISSING"
+
+    refused = await rt.store.write(write)
+    if refused == "MISSING":
+        raise _not_found(delivery_id)
+    if refused is not None:
+        raise Conflict(
+            f"delivery {delivery_id} is {refused}: an attempt is in flight or scheduled; "
+            "replay it once it has SUCCEEDED or FAILED",
+            code="DELIVERY_IN_FLIGHT",
+            details={"status": refused},
+        )
+    rt.deliveries.nudge()

@@ -1,0 +1,44 @@
+"""Cursor pagination for the list use cases: newest first, the cursor is the
+(created_at, id) of the last row of a page, opaque to clients (``store/pages.py`` runs
+the keyset query)."""
+
+from __future__ import annotations
+
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from typing import Generic, NamedTuple, TypeVar
+
+from flowhook.errors import BadRequest
+from flowhook.store.executions import decode_cursor, encode_cursor
+
+T = TypeVar("T")
+
+
+class Page(NamedTuple, Generic[T]):
+    """One page of a list, and the cursor of the next one (None: this is the last)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+def parse_cursor(cursor: str | None) -> tuple[float, str] | None:
+    """The position a client's cursor names; INVALID_CURSOR for one we did not give."""
+    if not cursor:
+        return None
+    try:
+        return decode_cursor(cursor)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise BadRequest("cursor is not one this API gave", code="INVALID_CURSOR") from None
+
+
+def page_of(rows: Sequence[T], limit: int, position: Callable[[T], tuple[float, str]]) -> Page[T]:
+    """Cut ``limit + 1`` fetched rows to a page and the cursor of the next one (if any)."""
+    items = list(rows[:limit])
+    if len(rows) <= limit:
+        return Page(items, None)
+    created_at, ident = position(items[-1])
+    return Page(items, encode_cursor(created_at, ident))
+
+
+__all__ = ["Page", "page_of", "parse_cursor"]

@@ -1,0 +1,163 @@
+"""The webhook registry ("Advanced → Webhook"): add, list, read, replace, delete, and
+check — the button with the green tick — a saved webhook or a form not saved yet.
+
+The registry's rules live here: a name is unique in its account (and names no other
+webhook's id: a widget may target a webhook by either), a webhook a flow uses cannot be
+deleted, and a replaced webhook's pending deliveries go to its new endpoint. Every change
+drops the caches that hold the account's webhooks (the flow-complete default, the
+widgets' directory).
+
+The forms keep the names the API's OpenAPI document has always published them under
+(``WebhookIn``, ``CheckIn``): a schema's name there is its class's name.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
+
+from flowhook.domain.account import Account
+from flowhook.errors import Conflict, NotFound
+from flowhook.runtime import Runtime
+from flowhook.store import deliveries as delivery_repo
+from flowhook.store import webhooks as webhook_repo
+from flowhook.store.webhooks import SavedWebhook
+from flowhook.webhooks.check import check_webhook
+from flowhook.webhooks.config import RequestSpec
+from flowhook.webhooks.directory import WebhookDirectory
+from flowhook.webhooks.outbox import target_endpoint
+
+
+class _Form(RequestSpec):
+    """A request spec with the registry's fields beside it."""
+
+    def spec(self) -> RequestSpec:
+        """The request alone, as it is sent and stored."""
+        return RequestSpec.model_validate(self.model_dump(exclude={"name", "is_default"}))
+
+
+class WebhookIn(_Form):
+    """A saved webhook: a request spec with a name and the default flag."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    is_default: bool = False
+
+
+class CheckIn(_Form):
+    """What the check button sends: the same form as a save, the name optional (a
+    configuration is often checked before it has one). Only the request is checked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    is_default: bool = False
+
+
+class CheckResult(BaseModel):
+    """One check's outcome; a saved webhook keeps its last one (``last_check``)."""
+
+    ok: bool
+    status_code: int | None
+    duration_ms: float
+    error_reason: str | None
+    checked_at: float
+
+
+def _found(saved: SavedWebhook | None, webhook_id: str) -> SavedWebhook:
+    if saved is None:
+        raise NotFound(f"no webhook {webhook_id}", code="WEBHOOK_NOT_FOUND")
+    return saved
+
+
+def _claim_name(conn: Connection, account_id: str, name: str, *, owner: str | None = None) -> None:
+    """WEBHOOK_NAME_TAKEN unless ``name`` is free in the account or already ``owner``'s."""
+    other = webhook_repo.get(conn, account_id, name)
+    if other is not None and other.id != owner:
+        raise Conflict(f"a webhook named {name!r} exists already", code="WEBHOOK_NAME_TAKEN")
+
+
+def _forget(rt: Runtime, account_id: str) -> None:
+    """Drop the cached copies of the account's webhooks: the next flow sees the change."""
+    rt.flow_complete.forget(account_id)
+    rt.services.get(WebhookDirectory).forget(account_id)
+
+
+async def create(rt: Runtime, account: Account, form: WebhookIn) -> SavedWebhook:
+    spec, now = form.spec(), rt.now()
+
+    def write(conn: Connection) -> SavedWebhook:
+        _claim_name(conn, account.id, form.name)
+        return webhook_repo.create(
+            conn, account.id, form.name, spec, form.is_default, rt.cipher, now
+        )
+
+    saved = await rt.store.write(write)
+    _forget(rt, account.id)
+    return saved
+
+
+async def list_all(rt: Runtime, account: Account) -> list[SavedWebhook]:
+    """The account's webhooks, oldest first."""
+    return await rt.store.read(lambda c: webhook_repo.list_for(c, account.id))
+
+
+async def get(rt: Runtime, account: Account, webhook_id: str) -> SavedWebhook:
+    """By id, or by name (as a webhook widget names its target)."""
+    saved = await rt.store.read(lambda c: webhook_repo.get(c, account.id, webhook_id))
+    return _found(saved, webhook_id)
+
+
+async def replace(rt: Runtime, account: Account, webhook_id: str, form: WebhookIn) -> SavedWebhook:
+    """Replace a webhook; its pending deliveries are sent to the new endpoint from their
+    next attempt (they count there for the per-endpoint limits and the circuit breaker)."""
+    spec, now = form.spec(), rt.now()
+    endpoint = target_endpoint(spec.url)
+
+    def write(conn: Connection) -> SavedWebhook:
+        current = _found(webhook_repo.get(conn, account.id, webhook_id), webhook_id)
+        _claim_name(conn, account.id, form.name, owner=current.id)
+        saved = webhook_repo.replace(
+            conn, account.id, current.id, form.name, spec, form.is_default, rt.cipher, now
+        )
+        if saved is not None and endpoint is not None:
+            delivery_repo.retarget(conn, account.id, current.id, endpoint)
+        return _found(saved, webhook_id)
+
+    saved = await rt.store.write(write)
+    _forget(rt, account.id)
+    return saved
+
+
+async def delete(rt: Runtime, account: Account, webhook_id: str) -> None:
+    """Delete a webhook no flow uses (WEBHOOK_IN_USE names the flows that do)."""
+
+    def write(conn: Connection) -> None:
+        current = _found(webhook_repo.get(conn, account.id, webhook_id), webhook_id)
+        users = webhook_repo.flows_using(conn, account.id, current)
+        if users:
+            raise Conflict(
+                f"webhook {current.name!r} is used by flows: {', '.join(users)}",
+                code="WEBHOOK_IN_USE",
+                details={"flows": users},
+            )
+        webhook_repo.remove(conn, account.id, current.id)
+
+    await rt.store.write(write)
+    _forget(rt, account.id)
+
+
+async def check(rt: Runtime, account: Account, form: CheckIn) -> CheckResult:
+    """Check a configuration before saving it: one real request, nothing stored."""
+    return CheckResult.model_validate(await check_webhook(rt, account, form.spec(), password=None))
+
+
+async def check_saved(rt: Runtime, account: Account, webhook_id: str) -> CheckResult:
+    """Check a saved webhook; the result and its time are kept on it (``last_check``)."""
+    saved = await get(rt, account, webhook_id)
+    result = CheckResult.model_validate(
+        await check_webhook(rt, account, saved.real_spec(rt.cipher), password=None)
+    )
+    await rt.store.write(lambda c: webhook_repo.record_check(c, saved.id, result.model_dump()))
+    return result
