@@ -30,7 +30,15 @@ from flowhook.store import requests as request_repo
 from flowhook.store.requests import RequestRecord
 from flowhook.usecases.accounts import ip_allowed
 
-__all__ = ["Outcome", "Rejected", "RequestSummary", "ResponseCode", "create", "summary"]
+__all__ = [
+    "Outcome",
+    "Rejected",
+    "RequestRecord",
+    "RequestSummary",
+    "ResponseCode",
+    "create",
+    "summary",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -63,24 +71,16 @@ async def create(rt: Runtime, raw: bytes, *, kind: Kind, address: str | None) ->
 
 @dataclass(frozen=True)
 class RequestSummary:
-    """One request's progress: its calls loaded, valid, invalid, finished, and its status —
-    ``Scheduled`` while every execution waits for a start time in the future,
-    ``Completed`` once every execution has finished, ``In process`` in between."""
+    """One request's progress: its record (calls loaded, valid, invalid), its executions
+    finished, and its status — ``Scheduled`` while every execution waits for a start time
+    in the future, ``Completed`` once every execution has finished, ``In process`` in
+    between."""
 
-    request_id: str
-    flow_id: str
-    flow_type: str
-    version: str
-    source: str
-    records_loaded: int
-    records_valid: int
-    records_invalid: int
+    record: RequestRecord
     records_completed: int
     records_failed: int
     completion_percent: float
     status: str
-    start_at: float | None
-    created_at: float
 
 
 async def summary(rt: Runtime, account: Account, request_id: str) -> RequestSummary:
@@ -111,18 +111,9 @@ def _summary(record: RequestRecord, counts: dict[str, int], now: float) -> Reque
     else:
         status = "In process"
     return RequestSummary(
-        request_id=record.request_id,
-        flow_id=record.flow_id,
-        flow_type=record.flow_type,
-        version=record.version,
-        source=record.source,
-        records_loaded=record.records_loaded,
-        records_valid=valid,
-        records_invalid=record.records_invalid,
+        record=record,
         records_completed=completed,
         records_failed=failed,
         completion_percent=round(100.0 * finished / valid, 1) if valid else 100.0,
         status=status,
-        start_at=record.start_at,
-        created_at=record.created_at,
     )
