@@ -200,7 +200,7 @@ async def authenticate(rt: Runtime, api_key: str, address: str | None) -> Accoun
 
     On every API call (the trigger's hot path): the account comes from the catalog's cache
     of keys, which the changes made here forget."""
-    account = await rt.catalog.account_by_key(api_key)
+    account = rt.catalog.cached_account_by_key(api_key) or await rt.catalog.account_by_key(api_key)
     if account is None:
         raise Unauthorized("unknown API key", code="INVALID_API_KEY")
     if not ip_allowed(address, account.ip_whitelist):
