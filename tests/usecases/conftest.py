@@ -24,11 +24,11 @@ async def rt(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
 
 
 @pytest.fixture
-async def created(rt: Runtime) -> accounts.NewKey:
+async def created(rt: Runtime) -> accounts.AccountKey:
     """An account made by the use case, with its API key."""
     return await accounts.create(rt, accounts.NewAccount(name="acme"))
 
 
 @pytest.fixture
-def account(created: accounts.NewKey) -> Account:
+def account(created: accounts.AccountKey) -> Account:
     return created.account

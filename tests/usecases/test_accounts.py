@@ -16,13 +16,13 @@ from flowhook.usecases import accounts
 from flowhook.usecases.accounts import AccountSettings, NewAccount, OperatorPatch
 
 
-async def test_a_created_account_is_found_by_its_key(rt: Runtime, created: accounts.NewKey) -> None:
+async def test_a_created_account_is_found_by_its_key(rt: Runtime, created: accounts.AccountKey) -> None:
     found = await accounts.authenticate(rt, created.api_key, "127.0.0.1")
     assert found.id == created.account.id and found.name == "acme"
     assert (found.default_region, found.timezone, found.http_enabled) == ("IN", "UTC", False)
 
 
-async def test_an_unknown_key_is_refused(rt: Runtime, created: accounts.NewKey) -> None:
+async def test_an_unknown_key_is_refused(rt: Runtime, created: accounts.AccountKey) -> None:
     with pytest.raises(Unauthorized) as refused:
         await accounts.authenticate(rt, created.api_key + "x", "127.0.0.1")
     assert refused.value.code == "INVALID_API_KEY"
@@ -36,7 +36,7 @@ def test_a_new_account_needs_a_known_region_and_time_zone() -> None:
 
 
 async def test_a_whitelist_without_the_callers_address_is_a_lockout_and_changes_nothing(
-    rt: Runtime, created: accounts.NewKey
+    rt: Runtime, created: accounts.AccountKey
 ) -> None:
     wanted = AccountSettings(ip_whitelist=["192.0.2.0/24"], timezone="Asia/Kolkata")
     with pytest.raises(Conflict) as refused:
@@ -52,7 +52,7 @@ async def test_a_whitelist_without_the_callers_address_is_a_lockout_and_changes_
 
 
 async def test_a_whitelist_with_the_callers_address_is_kept(
-    rt: Runtime, created: accounts.NewKey
+    rt: Runtime, created: accounts.AccountKey
 ) -> None:
     wanted = AccountSettings(ip_whitelist=["192.0.2.0/24", "127.0.0.1"], default_region="us")
     updated = await accounts.update_settings(rt, created.account, wanted, address="127.0.0.1")
@@ -61,7 +61,7 @@ async def test_a_whitelist_with_the_callers_address_is_kept(
 
 
 async def test_a_cached_key_sees_a_new_whitelist_at_once(
-    rt: Runtime, created: accounts.NewKey
+    rt: Runtime, created: accounts.AccountKey
 ) -> None:
     key = created.api_key
     await accounts.authenticate(rt, key, "192.0.2.9")  # now cached, allowed from anywhere
@@ -74,7 +74,7 @@ async def test_a_cached_key_sees_a_new_whitelist_at_once(
 
 
 async def test_a_cached_key_sees_the_operators_change_at_once(
-    rt: Runtime, created: accounts.NewKey
+    rt: Runtime, created: accounts.AccountKey
 ) -> None:
     key, account_id = created.api_key, created.account.id
     await accounts.authenticate(rt, key, "127.0.0.1")

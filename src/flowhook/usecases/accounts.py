@@ -130,7 +130,7 @@ class OperatorPatch(BaseModel):
 
 
 @dataclass(frozen=True)
-class NewKey:
+class AccountKey:
     """A created account with its API key: the only time the key is shown (it is stored
     hashed)."""
 
@@ -160,7 +160,7 @@ def ip_allowed(address: str | None, whitelist: list[str]) -> bool:
 # creating ---------------------------------------------------------------------------------
 
 
-async def create(rt: Runtime, form: NewAccount) -> NewKey:
+async def create(rt: Runtime, form: NewAccount) -> AccountKey:
     """A new account and its API key (the operator's act: there is no caller account)."""
     now = rt.now()
     account, api_key = await rt.store.write(
@@ -174,10 +174,10 @@ async def create(rt: Runtime, form: NewAccount) -> NewKey:
             timezone=form.timezone,
         )
     )
-    return NewKey(account, api_key)
+    return AccountKey(account, api_key)
 
 
-def ensure_demo(rt: Runtime) -> NewKey:
+def ensure_demo(rt: Runtime) -> AccountKey:
     """The demo account (created once, with published demo flows) and its kept key.
 
     Synchronous on purpose: ``flowhook serve --demo`` calls it before the server's event
@@ -188,7 +188,7 @@ def ensure_demo(rt: Runtime) -> NewKey:
         lambda c: demo_repo.ensure_demo(c, rt.cipher, now, key_file)
     )
     rt.catalog.forget(account_id=account.id)  # its key may have been replaced
-    return NewKey(account, api_key)
+    return AccountKey(account, api_key)
 
 
 # authenticating ---------------------------------------------------------------------------
