@@ -16,7 +16,9 @@ from flowhook.usecases import accounts
 from flowhook.usecases.accounts import AccountSettings, NewAccount, OperatorPatch
 
 
-async def test_a_created_account_is_found_by_its_key(rt: Runtime, created: accounts.AccountKey) -> None:
+async def test_a_created_account_is_found_by_its_key(
+    rt: Runtime, created: accounts.AccountKey
+) -> None:
     found = await accounts.authenticate(rt, created.api_key, "127.0.0.1")
     assert found.id == created.account.id and found.name == "acme"
     assert (found.default_region, found.timezone, found.http_enabled) == ("IN", "UTC", False)
