@@ -424,3 +424,25 @@ def test_run_does_not_load_the_web_server_the_migrations_or_postgres(
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert "hi 1" in out.stdout  # it did run the flow
     assert result == {"code": 0, "modules": []}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "problem"),
+    [("--region", "XX", "default_region"), ("--timezone", "Mars/Olympus_Mons", "timezone")],
+)
+def test_account_create_refuses_what_the_settings_api_refuses(
+    env: dict[str, str], option: str, value: str, problem: str
+) -> None:
+    """The CLI creates accounts through the same rules as ``PUT /v1/account/settings``: an
+    unknown region or time zone is exit 2 and no account."""
+    result = CliRunner().invoke(app, ["account", "create", "gamma", option, value])
+    assert result.exit_code == 2, result.output
+    assert problem in result.output
+    engine = create_engine(env["FLOWHOOK_DATABASE_URL"])
+    try:
+        tables = set(inspect(engine).get_table_names())
+        if "accounts" in tables:
+            with engine.connect() as conn:
+                assert conn.execute(select(accounts)).first() is None
+    finally:
+        engine.dispose()

@@ -18,10 +18,9 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -29,6 +28,10 @@ from flowhook.settings import Settings
 
 if TYPE_CHECKING:
     import uvicorn
+
+    from flowhook.runtime import Runtime
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="flowhook: communication flows connected through webhooks", no_args_is_help=True
@@ -73,7 +76,7 @@ def serve(
     from flowhook.api.app import create_app
     from flowhook.logging import configure
     from flowhook.runtime import Runtime
-    from flowhook.store import demo as demo_repo
+    from flowhook.usecases import accounts
 
     if reuse_port:
         _die_with_parent()
@@ -92,12 +95,9 @@ def serve(
     banner = [("flowhook is running at", settings.base_url)]
     banner.append(("API reference", f"{settings.base_url}/docs"))
     if demo:
-        account, api_key, _ = runtime.store.write_sync(
-            lambda c: demo_repo.ensure_demo(
-                c, runtime.cipher, time.time(), demo_repo.key_file(settings.data_dir)
-            )
-        )
-        banner.append(("demo account", account.id))
+        demo_account = accounts.ensure_demo(runtime)
+        api_key = demo_account.api_key
+        banner.append(("demo account", demo_account.account.id))
         banner.append(("demo API key", api_key))
         banner.append(
             ("try", f"curl -H 'Authorization: Bearer {api_key}' {settings.base_url}/v1/flows")
@@ -283,46 +283,49 @@ def account_create(
     timezone: Annotated[str, typer.Option(help="IANA time zone")] = "UTC",
 ) -> None:
     """Create an account; prints {account_id, api_key} as JSON (the key is shown once)."""
-    from flowhook.store import accounts as account_repo
-    from flowhook.store.db import Store
-    from flowhook.store.secrets import Cipher
+    from pydantic import ValidationError
 
-    settings = _settings()
-    store = Store(settings)
+    from flowhook.usecases import accounts
+
     try:
-        account, api_key = store.write_sync(
-            lambda c: account_repo.create(
-                c,
-                name,
-                Cipher(settings),
-                time.time(),
-                http_enabled=http_enabled,
-                default_region=region.upper(),
-                timezone=timezone,
-            )
+        form = accounts.NewAccount(
+            name=name, http_enabled=http_enabled, default_region=region, timezone=timezone
         )
-    finally:
-        store.close()
-    typer.echo(json.dumps({"account_id": account.id, "api_key": api_key}))
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            typer.echo(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+    created = _with_runtime(lambda rt: accounts.create(rt, form))
+    typer.echo(json.dumps({"account_id": created.account.id, "api_key": created.api_key}))
 
 
 @account_app.command("set-http")
 def account_set_http(account_id: str, enabled: bool) -> None:
     """Operator: allow or forbid plain-HTTP webhooks for an account."""
-    from flowhook.store import accounts as account_repo
-    from flowhook.store.db import Store
+    from flowhook.errors import NotFound
+    from flowhook.usecases import accounts
 
-    store = Store(_settings())
+    form = accounts.OperatorPatch(http_enabled=enabled)
     try:
-        account = store.write_sync(
-            lambda c: account_repo.update_settings(c, account_id, http_enabled=enabled)
-        )
-    finally:
-        store.close()
-    if account is None:
+        account = _with_runtime(lambda rt: accounts.operator_update(rt, account_id, form))
+    except NotFound:
         typer.echo(f"no account {account_id}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     typer.echo(json.dumps({"account_id": account.id, "http_enabled": account.http_enabled}))
+
+
+def _with_runtime(use_case: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Run one use case on a runtime of this command's own (no worker), then close it."""
+    from flowhook.runtime import Runtime
+
+    async def main() -> T:
+        runtime = Runtime.build(_settings())
+        try:
+            return await use_case(runtime)
+        finally:
+            await runtime.stop()
+
+    return asyncio.run(main())
 
 
 @db_app.command("upgrade")

@@ -53,6 +53,13 @@ class Conflict(FlowhookError):
     status = 409
 
 
+class Gone(FlowhookError):
+    """What was asked for existed but is no more (an expired short link)."""
+
+    code = "GONE"
+    status = 410
+
+
 class PayloadTooLarge(FlowhookError):
     code = "PAYLOAD_TOO_LARGE"
     status = 413

@@ -1,5 +1,7 @@
 """The application layer without HTTP: a real Runtime on a fresh database (once per
-engine), not started (no worker claims what a test stores), and a factory of accounts."""
+engine), not started (no worker claims what a test stores), an account made by the use
+case, and a factory of further accounts. The use cases are called on it directly, as the
+API, the CLI and the console call them."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 from flowhook.domain.account import Account
 from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
+from flowhook.usecases import accounts
 from support.app import settings_for
 
 MakeAccount = Callable[..., Awaitable[Account]]
@@ -38,3 +41,14 @@ def make_account(rt: Runtime) -> MakeAccount:
         return account
 
     return make
+
+
+@pytest.fixture
+async def created(rt: Runtime) -> accounts.AccountKey:
+    """An account made by the use case, with its API key."""
+    return await accounts.create(rt, accounts.NewAccount(name="acme"))
+
+
+@pytest.fixture
+def account(created: accounts.AccountKey) -> Account:
+    return created.account

@@ -80,7 +80,6 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
         docs_url=None,  # docs.install: the reference's files are served from the package
         redoc_url=None,
     )
-    app.state.key_cache = {}
     app.max_request_bytes = settings.max_request_bytes
     errors.install(app)
     docs.install(app)

@@ -3,21 +3,15 @@ IP whitelist) and the operator token."""
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
-import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from flowhook.api import forwarded
 from flowhook.domain.account import Account
-from flowhook.errors import Forbidden, Unauthorized
+from flowhook.errors import Unauthorized
 from flowhook.runtime import Runtime
-from flowhook.store import accounts as account_repo
-from flowhook.store.secrets import hash_key
-
-_KEY_TTL = 2.0
+from flowhook.usecases import accounts
 
 
 async def runtime(request: Request) -> Runtime:
@@ -28,25 +22,6 @@ async def runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
-
-
-def ip_allowed(client_ip: str | None, whitelist: list[str]) -> bool:
-    """An empty whitelist allows everyone; otherwise the address must be in one CIDR."""
-    if not whitelist:
-        return True
-    if not client_ip:
-        return False
-    try:
-        address = ipaddress.ip_address(client_ip)
-    except ValueError:
-        return False
-    for entry in whitelist:
-        try:
-            if address in ipaddress.ip_network(entry, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
 
 
 def client_address(request: Request) -> str | None:
@@ -61,59 +36,22 @@ def client_address(request: Request) -> str | None:
     return forwarded.client_host(peer, request.headers.getlist("x-forwarded-for"), trusted)
 
 
-def check_whitelist(request: Request, account: Account) -> None:
-    client_ip = client_address(request)
-    if not ip_allowed(client_ip, account.ip_whitelist):
-        raise Forbidden(
-            f"{client_ip} is not in this account's IP whitelist", code="IP_NOT_WHITELISTED"
-        )
-
-
 async def current_account(request: Request, rt: RuntimeDep) -> Account:
+    """The account of the request's Bearer API key (:func:`accounts.authenticate`)."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
-    key = key.strip()
-    cache: dict[str, tuple[float, Account]] = request.app.state.key_cache
-    digest = hash_key(key)
-    now = time.monotonic()
-    hit = cache.get(digest)
-    if hit and now - hit[0] < _KEY_TTL:
-        account = hit[1]
-    else:
-        found = await rt.store.read(lambda c: account_repo.by_api_key(c, key))
-        if found is None:
-            raise Unauthorized("unknown API key", code="INVALID_API_KEY")
-        account = found
-        cache[digest] = (now, account)
-    check_whitelist(request, account)
-    return account
+    return await accounts.authenticate(rt, key.strip(), client_address(request))
 
 
 AccountDep = Annotated[Account, Depends(current_account)]
 
 
-def forget_account(request: Request, account_id: str) -> None:
-    """Drop cached copies after a settings change so the next call sees it."""
-    cache: dict[str, tuple[float, Account]] = request.app.state.key_cache
-    for digest, (_, account) in list(cache.items()):
-        if account.id == account_id:
-            cache.pop(digest, None)
-    rt: Runtime = request.app.state.runtime
-    rt.catalog.forget(account_id=account_id)
-
-
 def operator(request: Request, rt: RuntimeDep) -> None:
-    token = rt.settings.operator_token
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    if not token:
-        raise Forbidden(
-            "operator API is disabled (set FLOWHOOK_OPERATOR_TOKEN)", code="OPERATOR_DISABLED"
-        )
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
-        raise Unauthorized("operator token required", code="INVALID_OPERATOR_TOKEN")
+    """The operator's Bearer token (:func:`accounts.check_operator`)."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    accounts.check_operator(rt, given.strip() if scheme.lower() == "bearer" else None)
 
 
 OperatorDep = Depends(operator)

@@ -11,58 +11,38 @@ never gives a 500.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 
-from flowhook.api.deps import RuntimeDep, client_address, ip_allowed
-from flowhook.domain.account import Account
-from flowhook.internal import outbound
+from flowhook.api.deps import RuntimeDep, client_address
+from flowhook.usecases import outbound
+from flowhook.usecases.outbound import Kind, Rejected, ResponseCode
 
 router = APIRouter()
 
 BODY: dict[str, Any] = {"requestBody": {"content": {"application/json": {"schema": {}}}}}
 """Any body: what is wrong with it is answered in the envelope (HTTP 200), not with a 4xx."""
-log = structlog.get_logger(__name__)
 
 
 @router.post("/kairos-apis/outbound/create", openapi_extra=BODY)
 async def create_outbound(request: Request, rt: RuntimeDep) -> JSONResponse:
     """Start an outbound flow once per call of the body."""
-    return await _create(request, rt, ("outbound",))
+    return await _create(request, rt, "outbound")
 
 
 @router.post("/kairos-apis/outbounddialer/create", openapi_extra=BODY)
 async def create_dialer(request: Request, rt: RuntimeDep) -> JSONResponse:
     """The same for dialer flows (agent-assisted calls)."""
-    return await _create(request, rt, ("dialer",))
+    return await _create(request, rt, "dialer")
 
 
-async def _create(request: Request, rt: RuntimeDep, flow_types: tuple[str, ...]) -> JSONResponse:
+async def _create(request: Request, rt: RuntimeDep, kind: Kind) -> JSONResponse:
     raw = await request.body()
-    client_ip = client_address(request)
-
-    def allowed(account: Account) -> bool:
-        return ip_allowed(client_ip, account.ip_whitelist)
-
     try:
-        envelope = outbound.parse_body(raw)
-        result = await outbound.create(
-            rt.services,
-            envelope,
-            flow_types=flow_types,
-            source="api",
-            checksum=hashlib.sha256(raw).hexdigest(),
-            ip_allowed=allowed,
-        )
-    except outbound.Rejected as exc:
-        return JSONResponse(exc.body())
-    except (SQLAlchemyError, OSError):
-        log.exception("outbound create failed")
-        failure = outbound.Rejected(outbound.ResponseCode.FAILURE, "please retry later")
-        return JSONResponse(failure.body(), status_code=500)
-    return JSONResponse(result.body())
+        outcome = await outbound.create(rt, raw, kind=kind, address=client_address(request))
+    except Rejected as exc:
+        status = 500 if exc.response_code is ResponseCode.FAILURE else 200
+        return JSONResponse(exc.body(), status_code=status)
+    return JSONResponse(outcome.body())

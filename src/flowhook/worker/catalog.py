@@ -1,8 +1,10 @@
-"""Compiled flows and accounts as a worker sees them, cached briefly in memory.
+"""Compiled flows and accounts as a worker and the API see them, cached briefly in memory.
 
-A trigger or a claimed execution needs its compiled flow and its account; compiling a flow
-and reading an account on every step would dominate the hot path, so both are cached for
-``ttl`` seconds (an edit is seen by running executions within that time).
+A trigger or a claimed execution needs its compiled flow and its account, and every API
+call the account its key names; compiling a flow and reading an account on every step or
+call would dominate the hot path, so they are cached for ``ttl`` seconds (an edit is seen by
+running executions within that time). A change made in this process is seen at once: the
+use case that makes it calls :meth:`Catalog.forget`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from flowhook.store import accounts as account_repo
 from flowhook.store import flows as flow_repo
 from flowhook.store.db import Store
 from flowhook.store.flows import FlowRecord
-from flowhook.store.secrets import Cipher
+from flowhook.store.secrets import Cipher, hash_key
 
 
 class Catalog:
@@ -28,12 +30,16 @@ class Catalog:
         self._flows: dict[str, tuple[float, FlowRecord]] = {}
         self._compiled: dict[tuple[str, str, float], CompiledFlow] = {}
         self._accounts: dict[str, tuple[float, Account]] = {}
+        self._keys: dict[str, tuple[float, Account]] = {}  # by the API key's digest
 
     def forget(self, flow_id: str | None = None, account_id: str | None = None) -> None:
         if flow_id:
             self._flows.pop(flow_id, None)
         if account_id:
             self._accounts.pop(account_id, None)
+            for digest, (_, account) in list(self._keys.items()):
+                if account.id == account_id:
+                    self._keys.pop(digest, None)
 
     async def flow_record(self, flow_id: str, version: str | None = None) -> FlowRecord:
         """With ``version``, a cached record without that version is read again: another
@@ -77,4 +83,24 @@ class Catalog:
         if account is None:
             raise NotFound(f"no account {account_id}", code="ACCOUNT_NOT_FOUND")
         self._accounts[account_id] = (now, account)
+        return account
+
+    def cached_account_by_key(self, api_key: str) -> Account | None:
+        """The account of an API key if this process read it less than ``ttl`` ago: no
+        coroutine, no thread (the trigger's hot path checks a key on every call)."""
+        hit = self._keys.get(hash_key(api_key))
+        if hit and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        return None
+
+    async def account_by_key(self, api_key: str) -> Account | None:
+        """The account an API key belongs to, or None. Cached by the key's digest: the
+        process keeps no API key in memory longer than the request that sent it."""
+        account = self.cached_account_by_key(api_key)
+        if account is not None:
+            return account
+        now = time.monotonic()
+        account = await self.store.read(lambda c: account_repo.by_api_key(c, api_key))
+        if account is not None:
+            self._keys[hash_key(api_key)] = (now, account)
         return account
