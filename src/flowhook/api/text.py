@@ -36,6 +36,12 @@ def check_body(raw: bytes) -> None:
     text.check_value(parsed)
 
 
+OWN_ENVELOPE = ("/kairos-apis/",)
+"""Paths left to their route: the original product's outbound API answers every refusal in
+its own envelope (HTTP 200, ``api-response-code``), and keeps odd text, NUL included, as
+data (stored as JSON text, tested on both engines: tests/internal/test_outbound_api.py)."""
+
+
 class TextGuard:
     """Every request's path, query string and body through the text rule. Sits inside
     :class:`flowhook.api.limits.BodyLimit`, so the body it reads is already bounded."""
@@ -45,7 +51,7 @@ class TextGuard:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(OWN_ENVELOPE):
             await self.app(scope, receive, send)
             return
         try:
