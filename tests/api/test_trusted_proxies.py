@@ -114,13 +114,14 @@ def _verdict(status: int, body: Any, ok: int) -> str:
 async def lockout(api: Any, header: str | None) -> tuple[int, Any]:
     """An account without a whitelist asks for 10.9.9.0/24 for itself."""
     _, key = await api.account("self-service")
-    return await api.request(
+    answer: tuple[int, Any] = await api.request(
         "PUT",
         "/v1/account/settings",
         key=key,
         json={"ip_whitelist": WHITELIST},
         headers=forwarded_for(header),
     )
+    return answer
 
 
 # without a trusted proxy ----------------------------------------------------------------

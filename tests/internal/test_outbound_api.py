@@ -20,7 +20,10 @@ IST = timezone(timedelta(hours=5, minutes=30))
 
 async def post(api: Any, body: Any, path: str = CREATE) -> tuple[int, Any]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return await api.request("POST", path, data=data, headers={"Content-Type": "application/json"})
+    answer: tuple[int, Any] = await api.request(
+        "POST", path, data=data, headers={"Content-Type": "application/json"}
+    )
+    return answer
 
 
 def code_of(answer: Any) -> int:

@@ -30,7 +30,7 @@ FLOW: dict[str, Any] = {
     },
 }
 
-FAST = {"delivery_schedule_s": [0, 0.05, 0.05, 0.05], "lease_seconds": 2.0}
+FAST: dict[str, Any] = {"delivery_schedule_s": [0, 0.05, 0.05, 0.05], "lease_seconds": 2.0}
 
 
 async def setup(api: Any, url: str, flow: dict[str, Any] = FLOW, **hook: Any) -> tuple[str, str]:
