@@ -63,7 +63,7 @@ async def test_two_processes_share_the_port_and_the_database(tmp_path: Path) -> 
     )
     pids: set[int] = set()
     try:
-        server.wait_http(port)
+        await server.listening(port)
         deadline = time.monotonic() + 30
         while len(pids) < 2 and time.monotonic() < deadline:
             status, body = await fresh("GET", f"{base}/healthz")

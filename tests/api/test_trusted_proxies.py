@@ -187,7 +187,7 @@ async def _same_connection(base: str, key: str, header: str) -> tuple[int, int]:
 
 async def _serve(env: dict[str, str], port: int, log: Path, *args: str) -> Process:
     server = Process(["serve", "--host", "127.0.0.1", "--port", str(port), *args], env, log)
-    server.wait_http(port)
+    await server.listening(port)
     return server
 
 
