@@ -271,7 +271,7 @@ async def test_start_time_on_an_earlier_day_is_refused_and_earlier_today_starts_
         api, obd_body(flow, {"contact-numbers": ["9876543210"], "start-time": earlier})
     )
     assert code_of(answer) == 200
-    execution = await api.wait_for(answer["call-details"][0]["phonon-uuid"], key, timeout=5)
+    execution = await api.wait_for(answer["call-details"][0]["phonon-uuid"], key)
     assert execution["status"] == "COMPLETED"
     no_offset = now.replace(tzinfo=None).isoformat()
     _, answer = await post(
