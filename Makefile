@@ -20,7 +20,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-test-fast: $(STAMP)  # every test but the slow ones (the documentation's examples)
+test-fast: $(STAMP)  # every test but those marked slow (subprocesses, SIGKILL, fuzzing, bench)
 	$(BIN)/pytest -m "not slow"
 
 bench: $(STAMP)

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from support.process import Process, create_account, flowhook_env, free_port
+
+pytestmark = pytest.mark.slow  # starts and kills real server processes
 
 FLOW: dict[str, Any] = {
     "name": "count",

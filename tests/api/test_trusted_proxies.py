@@ -191,6 +191,7 @@ async def _serve(env: dict[str, str], port: int, log: Path, *args: str) -> Proce
     return server
 
 
+@pytest.mark.slow
 async def test_flowhook_serve_believes_x_forwarded_for_only_from_trusted_proxies(
     tmp_path: Path,
 ) -> None:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection, func, select
 
 from flowhook.settings import Settings
@@ -294,6 +295,7 @@ async def test_a_dead_endpoint_opens_its_circuit_and_is_not_attempted_during_the
     assert {r.last_error for r in unattempted} == {"CIRCUIT_OPEN"}
 
 
+@pytest.mark.slow
 async def test_when_the_receiver_comes_back_every_pending_delivery_arrives_once(
     api_with: Any,
 ) -> None:

@@ -8,10 +8,13 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from sqlalchemy import create_engine, text
 
 from support.process import Process, create_account, flowhook_env, free_port
+
+pytestmark = pytest.mark.slow  # SIGKILLs a real server with 500 deliveries pending
 
 COUNT = 500
 FLOW = {

@@ -18,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 from sqlalchemy import create_engine, text
 
 from support.process import Process, create_account, flowhook_env, free_port
+
+pytestmark = pytest.mark.slow  # SIGKILLs real server and worker processes
 
 COUNT = 50
 CALL_SECONDS = 2.0

@@ -9,9 +9,12 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlalchemy import create_engine, text
 
 from support.process import Process, create_account, flowhook_env, free_port
+
+pytestmark = pytest.mark.slow  # real API and worker processes on PostgreSQL
 
 FLOW = {"name": "quick", "entry": {"start": "e"}, "widgets": {"e": {"type": "end"}}}
 POLL_S = 3600  # the worker's poll: never reached while the test runs
