@@ -7,6 +7,8 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
+
 from flowhook.internal.shortener import new_code
 from flowhook.store import short_urls as short_repo
 
@@ -63,6 +65,7 @@ async def test_an_expired_code_gets_a_410_page_and_no_click(api: Any) -> None:
     assert seen["clicks"] == 0
 
 
+@pytest.mark.slow
 async def test_an_expiry_can_be_set_and_must_be_in_the_future(api: Any) -> None:
     _, key = await api.account()
     later = time.time() + 3600

@@ -252,6 +252,7 @@ async def live_flow(api: Any, url: str) -> tuple[str, str]:
     return key, flow["flow_id"]
 
 
+@pytest.mark.slow
 async def test_a_dead_endpoint_opens_its_circuit_and_is_not_attempted_during_the_cool_down(
     api_with: Any,
 ) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from standardwebhooks.webhooks import Webhook
 
 from support.receiver import receiver
@@ -136,6 +137,7 @@ async def test_custom_body_renders_the_execution_variables(api: Any) -> None:
     assert got.json() == {"who": "Asha", "uuid": started["uuid"]}
 
 
+@pytest.mark.slow
 async def test_retries_until_success_with_a_stable_webhook_id(api_with: Any) -> None:
     async with api_with(**FAST) as api, receiver() as rec:
         rec.replies = [(503, {}, {}), (500, {}, {}), (408, {}, {})]
@@ -151,6 +153,7 @@ async def test_retries_until_success_with_a_stable_webhook_id(api_with: Any) -> 
     assert delivery["attempts"][0]["request_headers"]["webhook-timestamp"].isdigit()
 
 
+@pytest.mark.slow
 async def test_retry_after_is_honoured(api_with: Any) -> None:
     async with api_with(**FAST) as api, receiver() as rec:
         rec.replies = [(429, {}, {"Retry-After": "1"})]
