@@ -122,7 +122,7 @@ async def receiver() -> AsyncIterator[Receiver]:
     app.router.add_route("*", "/redirect", redirect)
     app.router.add_get("/loop", loop)
     app.router.add_get("/cookie", cookie)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, handler_cancellation=True)  # /slow ends with its client
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
