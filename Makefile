@@ -20,7 +20,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-test-fast: $(STAMP)  # every test but the slow ones (the documentation's examples)
+test-fast: $(STAMP)  # every test but those marked slow (subprocesses, SIGKILL, fuzzing, bench)
 	$(BIN)/pytest -m "not slow"
 
 bench: $(STAMP)
@@ -30,6 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	MYPYPATH=tests/internal $(BIN)/mypy tests/internal/*.py  # its conftest.py: see pyproject
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache

@@ -68,9 +68,11 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/flowhook.db"
 
 
-@pytest.fixture(params=["sqlite", "postgres"], ids=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
 def database_url(request: pytest.FixtureRequest) -> str:
-    """The URL of a fresh database: each test using it runs once per engine."""
+    """The URL of a fresh database: each test using it runs once per engine. The PostgreSQL
+    run is marked slow (a database of its own and the migrations take seconds per test):
+    `make test-fast` checks each such test on SQLite, `make test` (CI) on both."""
     url: str = request.getfixturevalue(f"{request.param}_url")
     return url
 

@@ -65,6 +65,7 @@ def stored_account(database_url: str, account_id: str) -> Any:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_account_create_prints_the_id_and_key_as_json(env: dict[str, str]) -> None:
     out = subprocess.run(
         [FLOWHOOK, "account", "create", "acme"],
@@ -198,6 +199,7 @@ def saved_hook_flow() -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 async def test_run_takes_saved_webhooks_from_a_file(env: dict[str, str], tmp_path: Path) -> None:
     flow = write(tmp_path / "report.json", saved_hook_flow())
     async with receiver() as rec:
@@ -305,6 +307,7 @@ def serve_demo(env: dict[str, str], log: Path, port: int, **kwargs: Any) -> Serv
     return Served(["--demo", "--host", "127.0.0.1", "--port", str(port)], env, log, **kwargs)
 
 
+@pytest.mark.slow
 def test_serve_demo_prints_the_same_working_key_at_every_start(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -338,6 +341,7 @@ def test_serve_demo_prints_the_same_working_key_at_every_start(
     assert json.loads(kept.read_text())["api_key"] == keys[0]
 
 
+@pytest.mark.slow
 def test_serve_demo_replaces_a_kept_key_the_database_does_not_know(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -353,6 +357,7 @@ def test_serve_demo_replaces_a_kept_key_the_database_does_not_know(
     assert json.loads(kept.read_text())["api_key"] == key
 
 
+@pytest.mark.slow
 def test_serve_on_a_taken_port_says_so_in_one_line_and_keeps_the_key(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -380,6 +385,7 @@ def test_serve_on_a_taken_port_says_so_in_one_line_and_keeps_the_key(
         first.stop()
 
 
+@pytest.mark.slow
 def test_serve_on_a_taken_port_changes_nothing_in_the_database(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -401,6 +407,7 @@ def test_serve_on_a_taken_port_changes_nothing_in_the_database(
     assert not (tmp_path / "demo.json").exists()
 
 
+@pytest.mark.slow
 def test_run_does_not_load_the_web_server_the_migrations_or_postgres(
     env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from support.process import Process, create_account, flowhook_env, free_port
+
+pytestmark = pytest.mark.slow  # starts and kills real server processes
 
 FLOW: dict[str, Any] = {
     "name": "count",
@@ -64,7 +67,7 @@ async def test_two_processes_share_the_port_and_the_database(tmp_path: Path) -> 
     )
     pids: set[int] = set()
     try:
-        server.wait_http(port)
+        await server.listening(port)
         deadline = time.monotonic() + 30
         while len(pids) < 2 and time.monotonic() < deadline:
             status, body = await fresh("GET", f"{base}/healthz")

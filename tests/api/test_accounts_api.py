@@ -324,6 +324,7 @@ def v1_operations() -> list[tuple[str, str]]:
     ]
 
 
+@pytest.mark.slow
 async def test_every_v1_call_needs_an_api_key(api: Any) -> None:
     operations = v1_operations()
     assert ("POST", "/v1/flows/x/executions") in operations

@@ -254,6 +254,7 @@ PROPERTY = settings(
 )
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(body=JSON | FLOWS)
 def test_posting_any_json_as_a_flow_never_gives_a_500(server: Server, body: Any) -> None:
@@ -263,6 +264,7 @@ def test_posting_any_json_as_a_flow_never_gives_a_500(server: Server, body: Any)
         assert server.get(f"/v1/flows/{answer['flow_id']}")[0] == 200
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(body=JSON | TRIGGERS)
 def test_posting_any_json_as_a_trigger_never_gives_a_500(server: Server, body: Any) -> None:

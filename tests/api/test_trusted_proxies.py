@@ -114,13 +114,14 @@ def _verdict(status: int, body: Any, ok: int) -> str:
 async def lockout(api: Any, header: str | None) -> tuple[int, Any]:
     """An account without a whitelist asks for 10.9.9.0/24 for itself."""
     _, key = await api.account("self-service")
-    return await api.request(
+    answer: tuple[int, Any] = await api.request(
         "PUT",
         "/v1/account/settings",
         key=key,
         json={"ip_whitelist": WHITELIST},
         headers=forwarded_for(header),
     )
+    return answer
 
 
 # without a trusted proxy ----------------------------------------------------------------
@@ -186,10 +187,11 @@ async def _same_connection(base: str, key: str, header: str) -> tuple[int, int]:
 
 async def _serve(env: dict[str, str], port: int, log: Path, *args: str) -> Process:
     server = Process(["serve", "--host", "127.0.0.1", "--port", str(port), *args], env, log)
-    server.wait_http(port)
+    await server.listening(port)
     return server
 
 
+@pytest.mark.slow
 async def test_flowhook_serve_believes_x_forwarded_for_only_from_trusted_proxies(
     tmp_path: Path,
 ) -> None:

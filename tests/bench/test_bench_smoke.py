@@ -12,6 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # runs the benchmark end to end in subprocesses
+
 ROOT = Path(__file__).resolve().parents[2]
 
 POINT_FIELDS = {

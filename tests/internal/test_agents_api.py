@@ -146,10 +146,11 @@ async def test_a_call_waits_for_a_busy_agent_and_gets_it_when_freed(api: Any) ->
     held = await api.wait_for(first, key)
     assert held["variables"]["$flow.key.released"] is True
     freed_at = held["ended_at"]
-    got = await api.wait_for(second, key, timeout=5)
-    # woken by the release, not by its retry 30 s later
+    got = await api.wait_for(second, key, timeout=25)
+    # woken by the release, not by its retry 30 s after it queued (29 s after the release):
+    # a bound that separates the two without betting on the machine's speed
     assert got["variables"]["$flow.key.agent"] == "919810012345"
-    assert got["ended_at"] - freed_at < 2
+    assert got["ended_at"] - freed_at < 20
 
 
 async def test_a_call_leaves_the_queue_by_exit_1_after_its_timeout(api: Any) -> None:
@@ -163,7 +164,9 @@ async def test_a_call_leaves_the_queue_by_exit_1_after_its_timeout(api: Any) -> 
     assert "$call.agent.dnis.number" not in execution["variables"]
     assert time.time() - started >= 0.4
     retries = [s for s in execution["steps"] if s["widget"] == "allot"]
-    assert 3 <= len(retries) <= 8
+    # the first try and the one at the timeout at least; a loaded machine retries less
+    # often in between, never more than every 0.1 s
+    assert 2 <= len(retries) <= 8
 
 
 async def test_the_queue_exit_is_internal_to_the_widget(api: Any) -> None:

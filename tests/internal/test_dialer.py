@@ -3,6 +3,7 @@ busy agent, one agent per call, and a FIFO queue when none is free."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import select
@@ -33,8 +34,13 @@ async def agents(store: Store, clock: Clock, *names: str, account: str = "acct")
     for i, name in enumerate(names):
         now = clock.tick()
         agent = await store.write(
-            lambda c, n=name, i=i, t=now: agent_repo.create(
-                c, account, n, f"91981001234{i}", False, t
+            functools.partial(
+                agent_repo.create,
+                account_id=account,
+                name=name,
+                cli=f"91981001234{i}",
+                paused=False,
+                now=now,
             )
         )
         assert agent is not None

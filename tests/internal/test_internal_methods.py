@@ -88,7 +88,8 @@ async def trigger(api: Any, key: str, flow_id: str, **variables: Any) -> dict[st
         json={"version": "test", "variables": variables},
     )
     assert status == 202, body
-    return await api.wait_for(body["uuid"], key)
+    done: dict[str, Any] = await api.wait_for(body["uuid"], key)
+    return done
 
 
 def test_the_interface_the_webhook_widget_relies_on() -> None:
@@ -98,8 +99,10 @@ def test_the_interface_the_webhook_widget_relies_on() -> None:
         "updateUserPreferences",
         "updatePauseStatusForCLI",
     )
-    assert INTERNAL_PATH.search("/centraloutboundwebhook-v1/prod/").group(1) == "prod"
-    assert INTERNAL_PATH.search("/centraloutboundwebhook-v1/test").group(1) == "test"
+    prod = INTERNAL_PATH.search("/centraloutboundwebhook-v1/prod/")
+    test = INTERNAL_PATH.search("/centraloutboundwebhook-v1/test")
+    assert prod is not None and prod.group(1) == "prod"
+    assert test is not None and test.group(1) == "test"
     assert INTERNAL_PATH.search("/centraloutboundwebhook-v1/dev/") is None
 
 
@@ -158,7 +161,7 @@ async def test_a_flow_calls_every_internal_method(api: Any) -> None:
 async def test_failures_take_exit_1_with_the_error_reason_and_false(api: Any) -> None:
     _, key = await api.account()
     await save_internal_webhook(api, key)
-    cases = {
+    cases: dict[str, tuple[dict[str, str], str, dict[str, Any]]] = {
         "updatePauseStatusForCLI": (
             {"$flow.key.pause": "true", "$flow.key.cli": "9812345678"},
             "AGENT_NOT_FOUND",

@@ -20,7 +20,10 @@ IST = timezone(timedelta(hours=5, minutes=30))
 
 async def post(api: Any, body: Any, path: str = CREATE) -> tuple[int, Any]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return await api.request("POST", path, data=data, headers={"Content-Type": "application/json"})
+    answer: tuple[int, Any] = await api.request(
+        "POST", path, data=data, headers={"Content-Type": "application/json"}
+    )
+    return answer
 
 
 def code_of(answer: Any) -> int:
@@ -268,7 +271,7 @@ async def test_start_time_on_an_earlier_day_is_refused_and_earlier_today_starts_
         api, obd_body(flow, {"contact-numbers": ["9876543210"], "start-time": earlier})
     )
     assert code_of(answer) == 200
-    execution = await api.wait_for(answer["call-details"][0]["phonon-uuid"], key, timeout=5)
+    execution = await api.wait_for(answer["call-details"][0]["phonon-uuid"], key)
     assert execution["status"] == "COMPLETED"
     no_offset = now.replace(tzinfo=None).isoformat()
     _, answer = await post(

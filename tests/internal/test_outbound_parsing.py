@@ -98,6 +98,7 @@ def test_any_bytes_are_read_or_refused_with_a_body_code(raw: bytes) -> None:
         assert exc.response_code != ResponseCode.FAILURE
 
 
+@pytest.mark.slow
 @given(bodies(), st.sampled_from(["IN", "US", "GB"]))
 def test_any_body_is_checked_without_crashing(body: Any, region: str) -> None:
     try:
@@ -133,6 +134,7 @@ async def target(api: Any) -> tuple[Any, dict[str, Any]]:
     return api, await make_flow(api, key)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,

@@ -18,6 +18,7 @@ from flowhook.store.db import Store
 from flowhook.store.tables import short_urls
 
 
+@pytest.mark.slow
 def test_100000_codes_are_unique_8_symbols_from_62() -> None:
     codes = [new_code() for _ in range(100_000)]
     assert len(set(codes)) == len(codes)
@@ -25,6 +26,7 @@ def test_100000_codes_are_unique_8_symbols_from_62() -> None:
     assert set("".join(codes)) == set(ALPHABET)  # every symbol is used: no bias to a subset
 
 
+@pytest.mark.slow
 async def test_thousands_of_short_urls_get_distinct_codes_in_the_database(store: Store) -> None:
     now = time.time()
     for _ in range(3):

@@ -48,7 +48,8 @@ async def run(api: Any, key: str, flow_id: str, **trigger: Any) -> dict[str, Any
         "POST", f"/v1/flows/{flow_id}/executions", key=key, json={"version": "test", **trigger}
     )
     assert status == 202, body
-    return await api.wait_for(body["uuid"], key)
+    done: dict[str, Any] = await api.wait_for(body["uuid"], key)
+    return done
 
 
 async def test_a_later_execution_of_another_flow_sees_the_preferences(api_any: Any) -> None:

@@ -4,6 +4,7 @@ cool-down (or dead-lettered when too old) in bulk, sparing rows another worker h
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -140,7 +141,13 @@ def test_a_release_hands_back_only_a_delivery_this_worker_holds(store: Store) ->
     add(store, "theirs", lease_owner="other", lease_until=NOW + 30)
     for delivery_id in ("mine", "theirs"):
         store.write_sync(
-            lambda c, i=delivery_id: delivery_repo.release(c, "me", i, due_at=NOW + 30, now=NOW)
+            functools.partial(
+                delivery_repo.release,
+                owner="me",
+                delivery_id=delivery_id,
+                due_at=NOW + 30,
+                now=NOW,
+            )
         )
 
     mine, theirs = row(store, "mine"), row(store, "theirs")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 from sqlalchemy import Connection, func, select
@@ -22,7 +23,7 @@ def count_rows(store: Store) -> int:
     )
 
 
-def write_contact(number: int) -> object:
+def write_contact(number: int) -> Callable[[Connection], int]:
     def write(conn: Connection) -> int:
         preferences.merge(conn, "acct-a", f"9198{number:08d}", {"n": number}, time.time())
         return number
@@ -50,7 +51,7 @@ async def test_a_failing_write_fails_alone_and_the_others_commit(store: Store) -
         preferences.merge(conn, "acct-a", "919999999999", {"half": "written"}, time.time())
         raise ValueError("this write is broken")
 
-    writes = [store.write(write_contact(i)) for i in range(50)]
+    writes: list[Awaitable[object]] = [store.write(write_contact(i)) for i in range(50)]
     writes.insert(25, store.write(broken))
     results = await asyncio.gather(*writes, return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
@@ -68,7 +69,7 @@ async def test_a_failing_database_statement_fails_alone(store: Store) -> None:
                 )
             )
 
-    writes = [store.write(write_contact(i)) for i in range(30)]
+    writes: list[Awaitable[object]] = [store.write(write_contact(i)) for i in range(30)]
     writes.append(store.write(duplicate))
     results = await asyncio.gather(*writes, return_exceptions=True)
     assert sum(isinstance(r, BaseException) for r in results) == 1

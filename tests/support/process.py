@@ -3,6 +3,7 @@ command, killed with SIGKILL, restarted on the same database."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import select
@@ -80,6 +81,23 @@ class Process:
                     return
             except OSError:
                 time.sleep(0.05)
+        raise AssertionError(f"flowhook did not listen on {port}:\n{self.output()}")
+
+    async def listening(self, port: int, timeout: float = 30.0) -> None:
+        """``wait_http`` for async tests: the event loop (and the receivers a test runs on
+        it) keeps running while the process starts."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"flowhook exited early:\n{self.output()}")
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 1)
+            except (OSError, TimeoutError):
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return
         raise AssertionError(f"flowhook did not listen on {port}:\n{self.output()}")
 
     def kill(self) -> None:

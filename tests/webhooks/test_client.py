@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,7 +122,7 @@ async def receiver() -> AsyncIterator[Receiver]:
     app.router.add_route("*", "/redirect", redirect)
     app.router.add_get("/loop", loop)
     app.router.add_get("/cookie", cookie)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, handler_cancellation=True)  # /slow ends with its client
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -159,11 +160,13 @@ async def test_a_2xx_response_is_ok_with_body_headers_and_duration(
     req = OutgoingRequest(
         "POST", receiver.url("/echo"), headers={"X-Custom": "yes"}, body=b'{"a":1}'
     )
+    started = time.perf_counter()  # the client's clock
     result = await client.send(req, http_enabled=True)
+    around = time.perf_counter() - started
     assert result.ok
     assert (result.status, result.body, result.error_reason) == (200, b"hello", None)
     assert result.headers["X-Answer"] == "42"
-    assert 0 < result.duration_s < 5
+    assert 0 < result.duration_s <= around  # seconds, of this call: no guess at the speed
     hit = receiver.hits[0]
     assert (hit["method"], hit["body"], hit["headers"]["X-Custom"]) == ("POST", b'{"a":1}', "yes")
 
@@ -214,8 +217,9 @@ async def test_the_client_works_again_after_close(receiver: Receiver) -> None:
 
 async def test_a_slow_receiver_times_out(client: HttpClient, receiver: Receiver) -> None:
     result = await send(client, receiver.url("/slow"), timeout_s=1.0)
+    # TIMEOUT, not the answer the receiver gives after 3 s, and not before the timeout
     assert (result.status, result.error_reason) == (None, ErrorReason.TIMEOUT)
-    assert 0.9 <= result.duration_s < 2.5
+    assert result.duration_s >= 0.9
 
 
 async def test_the_timeout_is_capped_by_settings(receiver: Receiver) -> None:
@@ -224,8 +228,9 @@ async def test_the_timeout_is_capped_by_settings(receiver: Receiver) -> None:
         result = await send(http, receiver.url("/slow"), timeout_s=30.0)
     finally:
         await http.close()
+    # capped at 1 s: the receiver's answer after 3 s never came in
     assert result.error_reason is ErrorReason.TIMEOUT
-    assert result.duration_s < 2.5
+    assert result.duration_s >= 0.9
 
 
 async def test_a_refused_port_is_a_connection_error(client: HttpClient) -> None:

@@ -4,6 +4,7 @@ pure functions, so they are checked directly, the round trips with Hypothesis.""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -100,7 +101,7 @@ def test_a_marker_with_nothing_stored_is_refused() -> None:
 def test_sealing_a_request_and_unsealing_it_gives_it_back(
     headers: dict[str, str], query: dict[str, str], password: str | None
 ) -> None:
-    request = {
+    request: dict[str, Any] = {
         "url": "https://u:pw@h.example/x?access_token=abc",
         "headers": headers,
         "query": query,

@@ -8,10 +8,13 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from sqlalchemy import create_engine, text
 
 from support.process import Process, create_account, flowhook_env, free_port
+
+pytestmark = pytest.mark.slow  # SIGKILLs a real server with 500 deliveries pending
 
 COUNT = 500
 FLOW = {
@@ -59,7 +62,7 @@ async def test_sigkill_with_500_pending_deliveries_loses_none(tmp_path: Path) ->
 
     server = Process(["serve"], env, tmp_path / "serve1.log")
     try:
-        server.wait_http(api_port)
+        await server.listening(api_port)
         async with aiohttp.ClientSession(headers=auth) as http:
             async with http.post(
                 f"{base}/v1/webhooks",
@@ -106,7 +109,7 @@ async def test_sigkill_with_500_pending_deliveries_loses_none(tmp_path: Path) ->
     await web.TCPSite(runner, "127.0.0.1", hook_port).start()
     restarted = Process(["serve"], env, tmp_path / "serve2.log")
     try:
-        restarted.wait_http(api_port)
+        await restarted.listening(api_port)
         deadline = time.monotonic() + 90
         while len(received) < COUNT or pending(db_url):
             assert time.monotonic() < deadline, (len(received), restarted.output())

@@ -104,7 +104,7 @@ async def test_a_finished_delivery_is_replayed_once_however_many_replays_race(
         )
         statuses = sorted(status for status, _ in answers)
         done = await delivery_of(api, key, uuid, "SUCCEEDED")
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # a second attempt, had a replay started one, arrives meanwhile
     assert statuses == [202, 409, 409, 409, 409]
     assert {error_code(body) for status, body in answers if status == 409} == {"DELIVERY_IN_FLIGHT"}
     assert len(rec.received) == 2

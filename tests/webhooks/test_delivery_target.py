@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
 from test_flow_complete import FAST, delivery_of, setup, trigger
 
 from support.receiver import receiver
@@ -64,6 +65,7 @@ async def test_a_retry_after_fixing_the_webhook_reaches_the_new_receiver(api_wit
     assert done["endpoint"] == new.url.split("//")[1].split("/")[0]
 
 
+@pytest.mark.slow
 async def test_a_delivery_whose_webhook_was_deleted_fails_with_webhook_not_found(
     api_with: Any,
 ) -> None:

@@ -339,6 +339,7 @@ def test_a_deny_network_holds_an_address_in_any_form() -> None:
         assert reason_of(f"http://{host}/", policy) is ErrorReason.EGRESS_DENIED, host
 
 
+@pytest.mark.slow
 @given(st.ip_addresses(v=4).filter(lambda ip: ip not in ipaddress.ip_network("127.0.0.0/8")))
 def test_with_a_loopback_allow_list_no_other_ipv4_literal_passes(
     ip: ipaddress.IPv4Address,
@@ -350,6 +351,7 @@ def test_with_a_loopback_allow_list_no_other_ipv4_literal_passes(
     )
 
 
+@pytest.mark.slow
 @given(st.ip_addresses(v=6).filter(lambda ip: ip != ipaddress.IPv6Address("::1")))
 def test_with_a_loopback_allow_list_no_other_ipv6_literal_passes(
     ip: ipaddress.IPv6Address,

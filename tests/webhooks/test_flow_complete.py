@@ -7,6 +7,7 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from standardwebhooks.webhooks import Webhook
 
 from support.receiver import receiver
@@ -30,7 +31,7 @@ FLOW: dict[str, Any] = {
     },
 }
 
-FAST = {"delivery_schedule_s": [0, 0.05, 0.05, 0.05], "lease_seconds": 2.0}
+FAST: dict[str, Any] = {"delivery_schedule_s": [0, 0.05, 0.05, 0.05], "lease_seconds": 2.0}
 
 
 async def setup(api: Any, url: str, flow: dict[str, Any] = FLOW, **hook: Any) -> tuple[str, str]:
@@ -96,7 +97,7 @@ async def test_no_delivery_when_the_flow_has_webhooks_off(api: Any) -> None:
         key, flow_id = await setup(api, rec.url, {**FLOW, "webhook_enabled": False})
         started = await trigger(api, key, flow_id)
         await api.wait_for(started["uuid"], key)
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # what is tested is that nothing comes: no event to await
     assert rec.received == []
     _, listed = await api.request("GET", f"/v1/deliveries?execution={started['uuid']}", key=key)
     assert listed["deliveries"] == []
@@ -136,6 +137,7 @@ async def test_custom_body_renders_the_execution_variables(api: Any) -> None:
     assert got.json() == {"who": "Asha", "uuid": started["uuid"]}
 
 
+@pytest.mark.slow
 async def test_retries_until_success_with_a_stable_webhook_id(api_with: Any) -> None:
     async with api_with(**FAST) as api, receiver() as rec:
         rec.replies = [(503, {}, {}), (500, {}, {}), (408, {}, {})]
@@ -151,6 +153,7 @@ async def test_retries_until_success_with_a_stable_webhook_id(api_with: Any) -> 
     assert delivery["attempts"][0]["request_headers"]["webhook-timestamp"].isdigit()
 
 
+@pytest.mark.slow
 async def test_retry_after_is_honoured(api_with: Any) -> None:
     async with api_with(**FAST) as api, receiver() as rec:
         rec.replies = [(429, {}, {"Retry-After": "1"})]

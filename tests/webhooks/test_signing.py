@@ -119,6 +119,7 @@ def test_hand_written_receiver_from_the_docs_accepts_ours_and_rejects_tampering(
     assert not verify_by_hand(secret, headers, BODY + b" ")
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(body=st.text(), msg_id=header_ids, key=st.binary(min_size=1, max_size=64))
 def test_standardwebhooks_package_accepts_any_body_and_id(

@@ -46,7 +46,8 @@ async def run_flow(api: Any, key: str, flow: dict[str, Any], **trigger: Any) -> 
         json={"version": "test", **trigger},
     )
     assert status == 202, body
-    return await api.wait_for(body["uuid"], key)
+    done: dict[str, Any] = await api.wait_for(body["uuid"], key)
+    return done
 
 
 async def test_custom_json_post_maps_response_into_variables(api: Any) -> None:

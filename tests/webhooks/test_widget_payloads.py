@@ -56,7 +56,8 @@ async def run_flow(api: Any, key: str, flow: dict[str, Any]) -> dict[str, Any]:
         "POST", f"/v1/flows/{created['flow_id']}/executions", key=key, json={"version": "test"}
     )
     assert status == 202, body
-    return await api.wait_for(body["uuid"], key)
+    done: dict[str, Any] = await api.wait_for(body["uuid"], key)
+    return done
 
 
 def flow_calling(widget: dict[str, Any], **extra: Any) -> dict[str, Any]:

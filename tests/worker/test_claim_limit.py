@@ -10,6 +10,7 @@ owner id, then left alone until its lease runs out (on the test's clock).
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,12 @@ async def crash(api: Api, clock: Clock, times: int) -> None:
     for i in range(times):
         now = clock()
         claimed = await api.runtime.store.write(
-            lambda c, now=now, i=i: execution_repo.claim_due(
-                c, f"crashed-worker-{i}", now, now + LEASE, 10
+            functools.partial(
+                execution_repo.claim_due,
+                owner=f"crashed-worker-{i}",
+                now=now,
+                lease_until=now + LEASE,
+                limit=10,
             )
         )
         assert [claims for _, claims in claimed] == [i + 1]

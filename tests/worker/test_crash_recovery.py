@@ -18,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 from sqlalchemy import create_engine, text
 
 from support.process import Process, create_account, flowhook_env, free_port
+
+pytestmark = pytest.mark.slow  # SIGKILLs real server and worker processes
 
 COUNT = 50
 CALL_SECONDS = 2.0
@@ -193,15 +196,15 @@ async def test_sigkill_of_the_server_loses_no_execution(tmp_path: Path) -> None:
     account = create_account(env)
     kills: list[float] = []
 
-    def serve(log: str) -> tuple[Process, int]:
+    async def serve(log: str) -> tuple[Process, int]:
         env["FLOWHOOK_PORT"] = port = str(free_port())
         process = Process(["serve"], env, tmp_path / log)
-        process.wait_http(int(port))
+        await process.listening(int(port))
         return process, int(port)
 
     async with receiver() as api:
         # 1. kill while every execution is in the middle of its call (leased, running)
-        server, port = serve("serve1.log")
+        server, port = await serve("serve1.log")
         try:
             async with client(port, account["api_key"]) as http:
                 uuids = await trigger_all(http, flow(api.port))
@@ -215,7 +218,7 @@ async def test_sigkill_of_the_server_loses_no_execution(tmp_path: Path) -> None:
         assert count_status(db_url) == {"PENDING": COUNT}
 
         # 2. restart: leases expire, calls are replayed; kill again mid-delay (WAITING)
-        server, port = serve("serve2.log")
+        server, port = await serve("serve2.log")
         try:
             await wait_until(
                 lambda: count_status(db_url).get("WAITING") == COUNT,
@@ -227,7 +230,7 @@ async def test_sigkill_of_the_server_loses_no_execution(tmp_path: Path) -> None:
             server.kill()
 
         # 3. restart: every execution wakes from its delay and completes
-        server, port = serve("serve3.log")
+        server, port = await serve("serve3.log")
         try:
             await wait_until(
                 lambda: count_status(db_url).get("COMPLETED") == COUNT,
@@ -277,7 +280,7 @@ async def test_two_workers_on_postgres_survive_the_sigkill_of_one(
 
     async with receiver() as api:
         try:
-            api_process.wait_http(port)
+            await api_process.listening(port)
             await wait_until(lambda: all("started" in w.output() for w in workers), 30, explain)
             async with client(port, account["api_key"]) as http:
                 uuids = await trigger_all(http, flow(api.port))

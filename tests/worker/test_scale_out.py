@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from support.process import Process, create_account, flowhook_env, free_port
+
+pytestmark = pytest.mark.slow  # real API and worker processes, one SIGKILLed
 
 COUNT = 200
 
@@ -73,7 +76,7 @@ async def test_killed_worker_work_is_taken_over_and_delivered_once_per_webhook_i
     workers = [Process(["worker"], env, tmp_path / f"worker{i}.log") for i in (1, 2)]
     processes += workers
     try:
-        processes[0].wait_http(api_port)
+        await processes[0].listening(api_port)
         base = f"http://127.0.0.1:{api_port}"
         async with aiohttp.ClientSession(
             headers={"Authorization": f"Bearer {account['api_key']}"}
