@@ -97,7 +97,7 @@ async def run_locally(
     # a throw-away database gets the schema straight from the table definitions (equal to
     # the migrations' result: tests/store/test_migrations.py) instead of through alembic
     runtime = Runtime.build(settings, migrate=False)
-    metadata.create_all(runtime.store.engine)
+    metadata.create_all(runtime.store.engine, checkfirst=False)  # a new, empty file
     await runtime.start(worker=True)
     try:
         now = time.time()
