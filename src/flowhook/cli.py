@@ -3,7 +3,9 @@
 Every command builds one ``Settings`` from the environment and passes it down. Each command
 imports what it needs when it runs: ``flowhook run`` must start in well under a second, so
 the web server (FastAPI, uvicorn), the migrations (alembic) and PostgreSQL's driver are
-imported by the commands that use them, not by this module.
+imported by the commands that use them, not by this module. Further down, aiohttp,
+structlog, prometheus_client, phonenumbers and PyYAML are loaded on first use; ``serve``
+and ``worker`` load them at start (``runtime.preload``), ``run`` only if its flow needs them.
 """
 
 from __future__ import annotations
