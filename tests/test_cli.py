@@ -407,29 +407,63 @@ def test_serve_on_a_taken_port_changes_nothing_in_the_database(
     assert not (tmp_path / "demo.json").exists()
 
 
+def run_and_list_modules(
+    env: dict[str, str], flow: Path, packages: tuple[str, ...], *args: str
+) -> tuple[str, dict[str, Any]]:
+    """``flowhook run`` in a fresh interpreter: its output, its exit code and which of
+    ``packages`` (or their submodules) it imported."""
+    probe = (
+        "import json, sys\n"
+        "from flowhook.cli import app\n"
+        f"sys.argv = ['flowhook', 'run', {str(flow)!r}, *{list(args)!r}]\n"
+        "try:\n"
+        "    app()\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        f"packages = {packages!r}\n"
+        "print(json.dumps({'code': code, 'modules': sorted(m for m in sys.modules"
+        " if any(m == p or m.startswith(p + '.') for p in packages))}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout, json.loads(out.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.slow
 def test_run_does_not_load_the_web_server_the_migrations_or_postgres(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     """``flowhook run`` starts fast because it loads only what a local run needs."""
     flow = write(tmp_path / "greet.json", GREET)
-    probe = (
-        "import json, sys\n"
-        "from flowhook.cli import app\n"
-        f"sys.argv = ['flowhook', 'run', {str(flow)!r}, '--var', '$flow.key.x=1']\n"
-        "try:\n"
-        "    app()\n"
-        "except SystemExit as exc:\n"
-        "    code = exc.code\n"
-        "print(json.dumps({'code': code, 'modules': sorted(m for m in sys.modules"
-        " if m.split('.')[0] in ('fastapi', 'starlette', 'uvicorn', 'alembic', 'psycopg'))}))\n"
+    packages = ("fastapi", "starlette", "uvicorn", "alembic", "psycopg")
+    output, result = run_and_list_modules(env, flow, packages, "--var", "$flow.key.x=1")
+    assert "hi 1" in output  # it did run the flow
+    assert result == {"code": 0, "modules": []}
+
+
+@pytest.mark.slow
+def test_run_of_a_flow_that_calls_nothing_does_not_load_the_http_client(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Nor what only a call out, a log line, a phone number, metrics or YAML need: aiohttp
+    (it builds SSL contexts when imported), structlog with rich's tracebacks and pygments,
+    phonenumbers, prometheus_client with urllib.request, PyYAML (the flow file is JSON)."""
+    flow = write(tmp_path / "greet.json", GREET)
+    packages = (
+        "aiohttp",
+        "structlog",
+        "pygments",
+        "phonenumbers",
+        "prometheus_client",
+        "urllib.request",
+        "yaml",
+        "flowhook.internal.methods",
+        "flowhook.webhooks.transport",
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert "hi 1" in out.stdout  # it did run the flow
+    output, result = run_and_list_modules(env, flow, packages, "--var", "$flow.key.x=1")
+    assert "hi 1" in output
     assert result == {"code": 0, "modules": []}
 
 

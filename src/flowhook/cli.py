@@ -3,7 +3,9 @@
 Every command builds one ``Settings`` from the environment and passes it down. Each command
 imports what it needs when it runs: ``flowhook run`` must start in well under a second, so
 the web server (FastAPI, uvicorn), the migrations (alembic) and PostgreSQL's driver are
-imported by the commands that use them, not by this module.
+imported by the commands that use them, not by this module. Further down, aiohttp,
+structlog, prometheus_client, phonenumbers and PyYAML are loaded on first use; ``serve``
+and ``worker`` load them at start (``runtime.preload``), ``run`` only if its flow needs them.
 """
 
 from __future__ import annotations
@@ -350,7 +352,8 @@ def _parse_vars(values: list[str]) -> dict[str, Any]:
 
 def _read_document(path: Path) -> Any:
     """A JSON or YAML file for ``run`` (the API's bounded loaders: no YAML aliases, nesting
-    bounded); exit 2 when it cannot be read."""
+    bounded); exit 2 when it cannot be read. A ``.json`` file never loads the YAML parser,
+    which takes longer to import than the run takes to read any flow."""
     from flowhook.engine.documents import load_json, load_yaml
     from flowhook.errors import FlowhookError
 

@@ -98,8 +98,8 @@ async def run_locally(
         console.print(f"[yellow]warning[/yellow] {warning.path}: {warning.message}")
     # a throw-away database gets the schema straight from the table definitions (equal to
     # the migrations' result: tests/store/test_migrations.py) instead of through alembic
-    runtime = Runtime.build(settings, migrate=False)
-    metadata.create_all(runtime.store.engine)
+    runtime = Runtime.build(settings, migrate=False, eager=False)
+    metadata.create_all(runtime.store.engine, checkfirst=False)  # a new, empty file
     await runtime.start(worker=True)
     try:
         now = time.time()

@@ -4,6 +4,7 @@ of one process from one ``Settings``. The API, the CLI and the tests all start h
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,12 +16,25 @@ from flowhook.settings import Settings
 from flowhook.store.db import Store
 from flowhook.store.notify import Listener
 from flowhook.store.secrets import Cipher
+from flowhook.webhooks import metrics
 from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.outbox import FlowCompleteHook
 from flowhook.worker.catalog import Catalog
 from flowhook.worker.runner import ExecutionRunner
+
+_ON_FIRST_USE = ("flowhook.webhooks.transport", "flowhook.internal.methods", "phonenumbers")
+"""Modules imported on first use rather than at start-up (aiohttp, phone numbers, …)."""
+
+
+def preload() -> None:
+    """Import now what the first call out, internal method, phone number or delivery would
+    import: a server or worker must not stall its event loop for it (the first request,
+    and every lease's renewal, would wait)."""
+    for name in _ON_FIRST_USE:
+        importlib.import_module(name)
+    metrics.REGISTRY  # noqa: B018 - the metrics are made on first access
 
 
 @dataclass
@@ -38,7 +52,11 @@ class Runtime:
     started: bool = False
 
     @classmethod
-    def build(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
+    def build(cls, settings: Settings, *, migrate: bool = True, eager: bool = True) -> Runtime:
+        """``eager=False`` leaves the ``preload`` to first use: ``flowhook run`` starts
+        faster, and only its own execution waits for what it does use."""
+        if eager:
+            preload()
         store = Store(settings, migrate=migrate)
         cipher = Cipher(settings)
         catalog = Catalog(store, cipher=cipher)

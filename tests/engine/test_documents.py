@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from flowhook.engine import documents
+from flowhook.engine import documents, yaml_fence
 from flowhook.engine.state import MAX_DEPTH
 from flowhook.errors import FlowhookError
 
@@ -23,13 +23,13 @@ PARSERS = ["python"] + (["libyaml"] if yaml.__with_libyaml__ else [])
 
 @pytest.fixture(params=PARSERS)
 def parser(request: pytest.FixtureRequest) -> Iterator[str]:
-    chosen = documents._Loader
+    chosen = yaml_fence.Loader
     if request.param == "python":
-        documents._Loader = documents._PyLoader
+        yaml_fence.Loader = yaml_fence.PyLoader
     try:
         yield request.param
     finally:
-        documents._Loader = chosen
+        yaml_fence.Loader = chosen
 
 
 def code_of(doc: str) -> str:
@@ -92,9 +92,9 @@ def test_malformed_yaml_is_a_400(parser: str) -> None:
 )
 def test_any_dumped_document_loads_as_safe_load_does_on_both_parsers(value: Any) -> None:
     doc = yaml.safe_dump(value, allow_unicode=True)
-    for loader in {documents._PyLoader, documents._Loader}:
-        chosen = documents._Loader
-        documents._Loader = loader
+    for loader in {yaml_fence.PyLoader, yaml_fence.Loader}:
+        chosen = yaml_fence.Loader
+        yaml_fence.Loader = loader
         try:
             try:
                 loaded = documents.load_yaml(doc)
@@ -103,7 +103,7 @@ def test_any_dumped_document_loads_as_safe_load_does_on_both_parsers(value: Any)
                 continue
             assert loaded == yaml.safe_load(doc)  # PyYAML's own answer (a NEL reads as " ")
         finally:
-            documents._Loader = chosen
+            yaml_fence.Loader = chosen
 
 
 def test_flowhook_run_reads_yaml_through_the_same_loader(tmp_path: Path) -> None:

@@ -29,10 +29,10 @@ from flowhook.webhooks.guard import (
     BlockedRequest,
     BlockedResolution,
     EgressPolicy,
-    GuardedResolver,
     check_url,
 )
 from flowhook.webhooks.message import ErrorReason, OutgoingRequest
+from flowhook.webhooks.resolver import GuardedResolver
 from support.receiver import receiver
 
 LOOPBACK = ["127.0.0.0/8", "::1"]

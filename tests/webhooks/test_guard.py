@@ -15,11 +15,11 @@ from flowhook.errors import FlowhookError
 from flowhook.webhooks.guard import (
     BlockedRequest,
     BlockedResolution,
-    GuardedResolver,
     check_url,
     is_public_address,
 )
 from flowhook.webhooks.message import ErrorReason
+from flowhook.webhooks.resolver import GuardedResolver
 
 
 class FakeResolver(AbstractResolver):

@@ -15,15 +15,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import structlog
-
 from flowhook.engine.context import AccountInfo, Services, StepContext
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState, Phase, Status
 from flowhook.engine.widget import Wait
 from flowhook.errors import FlowhookError
+from flowhook.logging import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 Checkpoint = Callable[[ExecutionState], Awaitable[None]]
 MAX_LOGGED_STEPS = 2_000

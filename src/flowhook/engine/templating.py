@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus
-from xml.sax.saxutils import escape as _xml_escape
 
 _SEG = r"[A-Za-z0-9_]+(?:[-][A-Za-z0-9_]+)*"
 _NAME = (
@@ -47,7 +46,16 @@ def json_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)[1:-1]
 
 
-_XML_ENTITIES = {'"': "&quot;", "'": "&apos;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
+_XML_ESCAPES = (
+    ("&", "&amp;"),  # first: the other replacements add ampersands
+    (">", "&gt;"),
+    ("<", "&lt;"),
+    ('"', "&quot;"),
+    ("'", "&apos;"),
+    ("\r", "&#13;"),
+    ("\n", "&#10;"),
+    ("\t", "&#9;"),
+)
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -55,7 +63,11 @@ def xml(value: str) -> str:
     """Escape for element text and attribute values. Line breaks and tabs become character
     references (parsers would normalise them otherwise); characters XML 1.0 forbids become
     U+FFFD so the document stays parseable."""
-    return _xml_escape(_XML_ILLEGAL.sub("\ufffd", value), _XML_ENTITIES)
+    # what xml.sax.saxutils.escape does, without importing it (it imports urllib.request)
+    escaped = _XML_ILLEGAL.sub("\ufffd", value)
+    for char, entity in _XML_ESCAPES:
+        escaped = escaped.replace(char, entity)
+    return escaped
 
 
 def url_component(value: str) -> str:

@@ -19,14 +19,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-import structlog
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from flowhook.logging import get_logger
 
 T = TypeVar("T")
 Write = Callable[[Connection], Any]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _STOP = object()
 

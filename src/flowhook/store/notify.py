@@ -13,11 +13,12 @@ import contextlib
 import threading
 from collections.abc import Callable
 
-import structlog
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
-log = structlog.get_logger(__name__)
+from flowhook.logging import get_logger
+
+log = get_logger(__name__)
 
 CHANNEL = "flowhook_work"
 _NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")

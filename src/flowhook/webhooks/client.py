@@ -6,32 +6,24 @@ connections (aiohttp is ~8x faster than httpx here, design notes §4), sends bod
 already bytes, and turns every network outcome into an ``HttpResult`` instead of raising, so
 callers decide success or failure from data. The guard (``guard.py``) runs before every
 request and every redirect hop, and inside the connector's DNS resolution.
+
+The session and everything that touches aiohttp live in ``transport.py``, imported on the
+first call: a process that never calls out does not load aiohttp at all.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-
-import aiohttp
-from aiohttp.abc import AbstractResolver
-from yarl import URL
+from typing import TYPE_CHECKING
 
 from flowhook.settings import Settings
-from flowhook.webhooks.credentials import redact_url, without_secret_headers
-from flowhook.webhooks.guard import (
-    BlockedRequest,
-    BlockedResolution,
-    EgressPolicy,
-    GuardedResolver,
-    check_url,
-    parse_url,
-)
-from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
+from flowhook.webhooks.guard import EgressPolicy
+from flowhook.webhooks.message import HttpResult, OutgoingRequest
 
-MAX_REDIRECTS = 5
-USER_AGENT = "flowhook"
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+if TYPE_CHECKING:
+    from aiohttp.abc import AbstractResolver
+
+    from flowhook.webhooks.transport import Transport
 
 
 class HttpClient:
@@ -41,166 +33,27 @@ class HttpClient:
         self.settings = settings
         self.policy = EgressPolicy.parse(settings.egress_allow, settings.egress_deny)
         self._inner_resolver = resolver  # injected for tests; aiohttp's default otherwise
-        self._session: aiohttp.ClientSession | None = None
-        self._resolver: GuardedResolver | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._transport: Transport | None = None
 
-    # lifecycle ------------------------------------------------------------------------
-    def _get_session(self) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
-        session = self._session
-        if session is not None and not session.closed and self._loop is loop:
-            return session
-        # First use, or the previous loop is gone (a CLI that runs several asyncio.run):
-        # a session cannot move between loops, so a new one is made for this loop.
-        self._resolver = GuardedResolver(
-            self._inner_resolver,
-            allow_private=self.settings.allow_private_targets,
-            policy=self.policy,
-        )
-        connector = aiohttp.TCPConnector(
-            resolver=self._resolver,
-            limit=0,  # no global cap: worker concurrency bounds it; each host is capped
-            limit_per_host=self.settings.per_host_connections,
-            ttl_dns_cache=30,
-            keepalive_timeout=30,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            # One session serves every account: never carry cookies from one call to the next.
-            cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(total=None),  # each send sets its own deadline
-            headers={"User-Agent": USER_AGENT},
-            auto_decompress=True,
-            trust_env=False,
-        )
-        self._loop = loop
-        return self._session
-
-    async def close(self) -> None:
-        session, self._session = self._session, None
-        if session is not None and not session.closed:
-            await session.close()  # closes the connector; the resolver is ours to close
-        resolver, self._resolver = self._resolver, None
-        if resolver is not None:
-            await resolver.close()
-
-    # sending --------------------------------------------------------------------------
     async def send(
         self, req: OutgoingRequest, *, http_enabled: bool, follow_redirects: bool = False
     ) -> HttpResult:
         """Send ``req`` and report what happened; never raises for network problems."""
-        started = time.perf_counter()
-        timeout = min(max(req.timeout_s, 0.001), self.settings.webhook_max_timeout_s)
-        try:
-            async with asyncio.timeout(timeout):
-                result = await self._exchange(req, http_enabled, follow_redirects)
-        except BlockedRequest as exc:
-            result = _failure(exc.reason, exc.message)
-        except TimeoutError:
-            result = _failure(ErrorReason.TIMEOUT, f"no complete response within {timeout:g} s")
-        except aiohttp.ClientConnectorDNSError as exc:
-            if isinstance(exc.os_error, BlockedResolution):
-                blocked = exc.os_error.blocked
-                result = _failure(blocked.reason, blocked.message)
-            else:
-                result = _failure(ErrorReason.CONNECTION_ERROR, f"DNS lookup failed: {exc}")
-        except aiohttp.InvalidURL:
-            # the message would repeat the URL: its credentials must not reach a log
-            result = _failure(ErrorReason.INVALID_URL, f"invalid URL: {redact_url(req.url)}")
-        except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError) as exc:
-            result = _failure(ErrorReason.INVALID_RESPONSE, f"malformed response: {exc}")
-        except (aiohttp.ClientError, OSError) as exc:
-            result = _failure(ErrorReason.CONNECTION_ERROR, str(exc) or type(exc).__name__)
-        except ValueError as exc:  # e.g. a header value aiohttp refuses to write
-            result = _failure(ErrorReason.INVALID_REQUEST, str(exc))
-        result.duration_s = time.perf_counter() - started
-        return result
+        transport = self._transport
+        loop = asyncio.get_running_loop()
+        if transport is None or not transport.usable(loop):
+            transport = self._open()
+        return await transport.send(req, http_enabled, follow_redirects)
 
-    async def _exchange(
-        self, req: OutgoingRequest, http_enabled: bool, follow_redirects: bool
-    ) -> HttpResult:
-        allow_private = self.settings.allow_private_targets
-        url = parse_url(req.url)  # parsed once: aiohttp takes the URL object as is
-        session = self._get_session()
-        method, headers, body = req.method.upper(), req.headers, req.body
-        hops = 0
-        while True:
-            check_url(
-                url, http_enabled=http_enabled, allow_private=allow_private, policy=self.policy
-            )
-            async with session.request(
-                method, url, headers=headers, data=body, allow_redirects=False
-            ) as resp:
-                location = resp.headers.get("Location")
-                if not (follow_redirects and resp.status in _REDIRECT_STATUSES and location):
-                    return await self._result(resp)
-                if hops == MAX_REDIRECTS:
-                    result = await self._result(resp)
-                    result.error_message = f"more than {MAX_REDIRECTS} redirects"
-                    return result
-            hops += 1
-            try:
-                target = url.join(URL(location))
-            except ValueError:
-                return _failure(ErrorReason.INVALID_RESPONSE, f"bad Location: {location:.200}")
-            if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
-                # What browsers (and RFC 9110 §15.4) do: the follow-up is a GET without body.
-                method, body = ("HEAD" if method == "HEAD" else "GET"), None
-                headers = _without(headers, {"content-type", "content-length"})
-            if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
-                headers = without_secret_headers(headers)
-            url = target
+    async def close(self) -> None:
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            await transport.close()
 
-    async def _result(self, resp: aiohttp.ClientResponse) -> HttpResult:
-        body, truncated = await _read_capped(resp, self.settings.response_max_bytes)
-        reason = _status_reason(resp.status)
-        message = None
-        if reason is None and truncated:
-            reason = ErrorReason.RESPONSE_TOO_LARGE
-            message = f"response body over {self.settings.response_max_bytes} bytes"
-        return HttpResult(
-            status=resp.status,
-            headers=dict(resp.headers),
-            body=body,
-            error_reason=reason,
-            error_message=message,
-            truncated=truncated,
-        )
+    def _open(self) -> Transport:
+        # First use, or the previous loop is gone (a CLI that runs several asyncio.run):
+        # a session cannot move between loops, so a new one is made for this loop.
+        from flowhook.webhooks.transport import Transport
 
-
-async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-    """At most ``limit`` bytes of the (decompressed) body, and whether there was more."""
-    length = resp.content_length
-    if length is not None and length <= limit and "Content-Encoding" not in resp.headers:
-        return await resp.read(), False  # common case: one read, no copies
-    buf = bytearray()
-    while len(buf) <= limit:
-        chunk = await resp.content.read(limit + 1 - len(buf))
-        if not chunk:
-            return bytes(buf), False
-        buf += chunk
-    resp.close()  # the rest is unread: the connection cannot be reused
-    return bytes(buf[:limit]), True
-
-
-def _status_reason(status: int) -> ErrorReason | None:
-    if 200 <= status < 300:
-        return None
-    if 100 <= status < 200:
-        return ErrorReason.INFORMATIONAL
-    if 300 <= status < 400:
-        return ErrorReason.REDIRECTION
-    if 400 <= status < 500:
-        return ErrorReason.CLIENT_ERROR
-    if 500 <= status < 600:
-        return ErrorReason.SERVER_ERROR
-    return ErrorReason.INVALID_RESPONSE
-
-
-def _failure(reason: ErrorReason, message: str) -> HttpResult:
-    return HttpResult(status=None, error_reason=reason, error_message=message)
-
-
-def _without(headers: dict[str, str], names: frozenset[str] | set[str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.lower() not in names}
+        self._transport = Transport(self.settings, self.policy, self._inner_resolver)
+        return self._transport

@@ -21,8 +21,7 @@ import time
 from collections import Counter
 from typing import Any
 
-import structlog
-
+from flowhook.logging import get_logger
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
 from flowhook.store import deliveries as delivery_repo
@@ -40,7 +39,7 @@ from flowhook.webhooks.targets import attempt_request
 from flowhook.worker.catalog import Catalog
 from flowhook.worker.leased import LeasedWorker
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 EXCERPT_CHARS = 2_000
 _CLAIM_AHEAD = 2

@@ -6,15 +6,19 @@ Two layers, because a URL alone cannot tell where a name points:
 
 * ``check_url`` looks at the URL before anything is sent (scheme, host, IP literals). The
   client calls it for the first request and again for every redirect hop.
-* ``GuardedResolver`` sits inside aiohttp's connector and filters what DNS returns, so a
-  name pointing at ``127.0.0.1`` is refused too. aiohttp connects to exactly the addresses
-  the resolver handed back, so a name that changes its answer between two look-ups (DNS
-  rebinding) is checked on every look-up and cannot slip a private address past the guard.
+* ``GuardedResolver`` (``resolver.py``) sits inside aiohttp's connector and filters what
+  DNS returns with the rules of this module, so a name pointing at ``127.0.0.1`` is refused
+  too. aiohttp connects to exactly the addresses the resolver handed back, so a name that
+  changes its answer between two look-ups (DNS rebinding) is checked on every look-up and
+  cannot slip a private address past the guard.
 
 The egress policy is judged in both layers after the SSRF rules (so a private address keeps
 its ``BLOCKED_ADDRESS``): names by ``check_url`` before any look-up, addresses (literals by
 ``check_url``, resolved ones by the resolver) before any connection. A refusal has the
 reason ``EGRESS_DENIED``.
+
+This module is plain Python (no aiohttp): what decides stays importable, and testable,
+without the HTTP stack, which only the client loads, on its first call.
 """
 
 from __future__ import annotations
@@ -26,8 +30,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
 
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
 from flowhook.errors import FlowhookError
@@ -61,8 +63,9 @@ class BlockedRequest(FlowhookError):
 
 
 class BlockedResolution(OSError):
-    """Raised by ``GuardedResolver``: aiohttp's connector expects resolvers to raise
-    ``OSError`` and wraps it in ``ClientConnectorDNSError``; the client unwraps it again."""
+    """Raised by ``GuardedResolver`` (``resolver.py``): aiohttp's connector expects resolvers
+    to raise ``OSError`` and wraps it in ``ClientConnectorDNSError``; the client unwraps it
+    again."""
 
     def __init__(self, blocked: BlockedRequest) -> None:
         super().__init__(blocked.message)
@@ -199,7 +202,7 @@ def check_url(
         raise BlockedRequest(
             ErrorReason.HTTP_DISABLED, "plain http is disabled for this account; use https"
         )
-    ip = _ip_literal(host)
+    ip = ip_literal(host)
     if ip is None:
         if _is_legacy_ipv4(host):
             raise BlockedRequest(ErrorReason.INVALID_URL, f"{host} is not a canonical IPv4 address")
@@ -210,9 +213,16 @@ def check_url(
             raise egress_denied(host)
         return
     if not address_allowed(ip, allow_private=allow_private):
-        raise BlockedRequest(ErrorReason.BLOCKED_ADDRESS, _blocked_message(host))
+        raise blocked_address(host)
     if not policy.address_allowed(ip):
         raise egress_denied(host)
+
+
+def blocked_address(host: str) -> BlockedRequest:
+    return BlockedRequest(
+        ErrorReason.BLOCKED_ADDRESS,
+        f"{host} is a private, local or reserved address; calls to it are not allowed",
+    )
 
 
 def egress_denied(host: str) -> BlockedRequest:
@@ -231,61 +241,6 @@ def parse_url(url: str) -> URL:
         raise BlockedRequest(ErrorReason.INVALID_URL, f"invalid URL: {exc}") from None
 
 
-class GuardedResolver(AbstractResolver):
-    """Resolves with an inner resolver (aiohttp's default unless one is injected) and
-    drops every address the guard forbids; refuses the name when none is left."""
-
-    def __init__(
-        self,
-        inner: AbstractResolver | None = None,
-        *,
-        allow_private: bool = False,
-        policy: EgressPolicy = OPEN,
-    ) -> None:
-        self._inner = inner
-        self._owns_inner = inner is None
-        self.allow_private = allow_private
-        self.policy = policy
-
-    @property
-    def inner(self) -> AbstractResolver:
-        if self._inner is None:
-            # Created lazily: aiohttp's ThreadedResolver binds to the running loop.
-            self._inner = DefaultResolver()
-        return self._inner
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        if self.policy.name_refused(host):  # check_url refused it already; never look it up
-            raise BlockedResolution(egress_denied(host))
-        results = await self.inner.resolve(host, port, family)
-        safe = [r for r in results if self._allowed(r["host"])]
-        allowed = [r for r in safe if self.policy.address_allowed(_address(r), name=host)]
-        if not allowed:
-            blocked = (
-                egress_denied(host)
-                if safe
-                else BlockedRequest(ErrorReason.BLOCKED_ADDRESS, _blocked_message(host))
-            )
-            raise BlockedResolution(blocked)
-        return allowed
-
-    async def close(self) -> None:
-        if self._inner is not None and self._owns_inner:
-            await self._inner.close()
-
-    def _allowed(self, address: str) -> bool:
-        ip = _ip_literal(address)
-        return ip is not None and address_allowed(ip, allow_private=self.allow_private)
-
-
-def _address(result: ResolveResult) -> IPAddress:
-    ip = _ip_literal(result["host"])
-    assert ip is not None  # kept by _allowed only if it is an address
-    return ip
-
-
 def _name(host: str) -> str:
     return host.rstrip(".").lower()
 
@@ -295,10 +250,6 @@ def _forms(ip: IPAddress) -> tuple[IPAddress, ...]:
     holds an address in either form."""
     inner = _unmapped(ip)
     return (ip,) if inner == ip else (ip, inner)
-
-
-def _blocked_message(host: str) -> str:
-    return f"{host} is a private, local or reserved address; calls to it are not allowed"
 
 
 def _unmapped(ip: IPAddress) -> IPAddress:
@@ -316,7 +267,8 @@ def _unmapped(ip: IPAddress) -> IPAddress:
 
 
 @lru_cache(maxsize=4096)  # hot path: the same few hosts are checked on every call
-def _ip_literal(host: str) -> IPAddress | None:
+def ip_literal(host: str) -> IPAddress | None:
+    """``host`` as an address if it is one (brackets of an IPv6 literal allowed)."""
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:

@@ -9,13 +9,13 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-import structlog
 from sqlalchemy import Connection
 
+from flowhook.logging import get_logger
 from flowhook.settings import Settings
 from flowhook.store.db import Store
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class LeasedWorker:

@@ -28,7 +28,6 @@ import uuid as uuid_mod
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import structlog
 from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
@@ -37,6 +36,7 @@ from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.interpreter import advance, finish
 from flowhook.engine.state import ExecutionState, json_problem
 from flowhook.errors import FlowhookError, StateNotStorable, WorkerCrashed
+from flowhook.logging import get_logger
 from flowhook.store import executions as execution_repo
 from flowhook.store import preferences
 from flowhook.store.db import Store
@@ -44,7 +44,7 @@ from flowhook.store.notify import notify
 from flowhook.worker.catalog import Catalog
 from flowhook.worker.leased import LeasedWorker
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 Write = Callable[[Connection], Any]
 AfterCommit = Callable[[Any], None]

@@ -1,0 +1,191 @@
+"""The aiohttp side of ``HttpClient``: one ``aiohttp.ClientSession`` with pooled keep-alive
+connections behind the guarded resolver, the exchange with its redirect hops, and every
+network outcome turned into an ``HttpResult`` instead of an exception.
+
+``client.py`` imports this module on the process's first outgoing call, not before: aiohttp
+builds SSL contexts and reads the CA certificates when it is imported (about 0.2 s of CPU),
+a price that a process which never calls out (``flowhook run`` of a flow without webhooks)
+should not pay. Once a transport exists, a call costs what it always did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+from yarl import URL
+
+from flowhook.settings import Settings
+from flowhook.webhooks.credentials import redact_url, without_secret_headers
+from flowhook.webhooks.guard import (
+    BlockedRequest,
+    BlockedResolution,
+    EgressPolicy,
+    check_url,
+    parse_url,
+)
+from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
+from flowhook.webhooks.resolver import GuardedResolver
+
+MAX_REDIRECTS = 5
+USER_AGENT = "flowhook"
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+class Transport:
+    """One session on one event loop (a session cannot move between loops)."""
+
+    def __init__(
+        self, settings: Settings, policy: EgressPolicy, resolver: AbstractResolver | None
+    ) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.loop = asyncio.get_running_loop()
+        self.resolver = GuardedResolver(
+            resolver, allow_private=settings.allow_private_targets, policy=policy
+        )
+        connector = aiohttp.TCPConnector(
+            resolver=self.resolver,
+            limit=0,  # no global cap: worker concurrency bounds it; each host is capped
+            limit_per_host=settings.per_host_connections,
+            ttl_dns_cache=30,
+            keepalive_timeout=30,
+        )
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            # One session serves every account: never carry cookies from one call to the next.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=None),  # each send sets its own deadline
+            headers={"User-Agent": USER_AGENT},
+            auto_decompress=True,
+            trust_env=False,
+        )
+
+    def usable(self, loop: asyncio.AbstractEventLoop) -> bool:
+        return self.loop is loop and not self.session.closed
+
+    async def close(self) -> None:
+        if not self.session.closed:
+            await self.session.close()  # closes the connector; the resolver is ours to close
+        await self.resolver.close()
+
+    async def send(
+        self, req: OutgoingRequest, http_enabled: bool, follow_redirects: bool
+    ) -> HttpResult:
+        """Send ``req`` and report what happened; never raises for network problems."""
+        started = time.perf_counter()
+        timeout = min(max(req.timeout_s, 0.001), self.settings.webhook_max_timeout_s)
+        try:
+            async with asyncio.timeout(timeout):
+                result = await self._exchange(req, http_enabled, follow_redirects)
+        except BlockedRequest as exc:
+            result = _failure(exc.reason, exc.message)
+        except TimeoutError:
+            result = _failure(ErrorReason.TIMEOUT, f"no complete response within {timeout:g} s")
+        except aiohttp.ClientConnectorDNSError as exc:
+            if isinstance(exc.os_error, BlockedResolution):
+                blocked = exc.os_error.blocked
+                result = _failure(blocked.reason, blocked.message)
+            else:
+                result = _failure(ErrorReason.CONNECTION_ERROR, f"DNS lookup failed: {exc}")
+        except aiohttp.InvalidURL:
+            # the message would repeat the URL: its credentials must not reach a log
+            result = _failure(ErrorReason.INVALID_URL, f"invalid URL: {redact_url(req.url)}")
+        except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError) as exc:
+            result = _failure(ErrorReason.INVALID_RESPONSE, f"malformed response: {exc}")
+        except (aiohttp.ClientError, OSError) as exc:
+            result = _failure(ErrorReason.CONNECTION_ERROR, str(exc) or type(exc).__name__)
+        except ValueError as exc:  # e.g. a header value aiohttp refuses to write
+            result = _failure(ErrorReason.INVALID_REQUEST, str(exc))
+        result.duration_s = time.perf_counter() - started
+        return result
+
+    async def _exchange(
+        self, req: OutgoingRequest, http_enabled: bool, follow_redirects: bool
+    ) -> HttpResult:
+        allow_private = self.settings.allow_private_targets
+        url = parse_url(req.url)  # parsed once: aiohttp takes the URL object as is
+        session = self.session
+        method, headers, body = req.method.upper(), req.headers, req.body
+        hops = 0
+        while True:
+            check_url(
+                url, http_enabled=http_enabled, allow_private=allow_private, policy=self.policy
+            )
+            async with session.request(
+                method, url, headers=headers, data=body, allow_redirects=False
+            ) as resp:
+                location = resp.headers.get("Location")
+                if not (follow_redirects and resp.status in _REDIRECT_STATUSES and location):
+                    return await self._result(resp)
+                if hops == MAX_REDIRECTS:
+                    result = await self._result(resp)
+                    result.error_message = f"more than {MAX_REDIRECTS} redirects"
+                    return result
+            hops += 1
+            try:
+                target = url.join(URL(location))
+            except ValueError:
+                return _failure(ErrorReason.INVALID_RESPONSE, f"bad Location: {location:.200}")
+            if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
+                # What browsers (and RFC 9110 §15.4) do: the follow-up is a GET without body.
+                method, body = ("HEAD" if method == "HEAD" else "GET"), None
+                headers = _without(headers, {"content-type", "content-length"})
+            if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
+                headers = without_secret_headers(headers)
+            url = target
+
+    async def _result(self, resp: aiohttp.ClientResponse) -> HttpResult:
+        body, truncated = await _read_capped(resp, self.settings.response_max_bytes)
+        reason = _status_reason(resp.status)
+        message = None
+        if reason is None and truncated:
+            reason = ErrorReason.RESPONSE_TOO_LARGE
+            message = f"response body over {self.settings.response_max_bytes} bytes"
+        return HttpResult(
+            status=resp.status,
+            headers=dict(resp.headers),
+            body=body,
+            error_reason=reason,
+            error_message=message,
+            truncated=truncated,
+        )
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of the (decompressed) body, and whether there was more."""
+    length = resp.content_length
+    if length is not None and length <= limit and "Content-Encoding" not in resp.headers:
+        return await resp.read(), False  # common case: one read, no copies
+    buf = bytearray()
+    while len(buf) <= limit:
+        chunk = await resp.content.read(limit + 1 - len(buf))
+        if not chunk:
+            return bytes(buf), False
+        buf += chunk
+    resp.close()  # the rest is unread: the connection cannot be reused
+    return bytes(buf[:limit]), True
+
+
+def _status_reason(status: int) -> ErrorReason | None:
+    if 200 <= status < 300:
+        return None
+    if 100 <= status < 200:
+        return ErrorReason.INFORMATIONAL
+    if 300 <= status < 400:
+        return ErrorReason.REDIRECTION
+    if 400 <= status < 500:
+        return ErrorReason.CLIENT_ERROR
+    if 500 <= status < 600:
+        return ErrorReason.SERVER_ERROR
+    return ErrorReason.INVALID_RESPONSE
+
+
+def _failure(reason: ErrorReason, message: str) -> HttpResult:
+    return HttpResult(status=None, error_reason=reason, error_message=message)
+
+
+def _without(headers: dict[str, str], names: frozenset[str] | set[str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in names}
