@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 from flowhook.webhooks.outbox import endpoint_of
 from support.app import error_code, running_api, settings_for
 from support.receiver import receiver
@@ -186,3 +188,39 @@ async def attempted(api: Any, key: str, uuid: str, timeout: float = 10) -> dict[
             return dict(full)
         assert time.monotonic() < deadline, listed
         await asyncio.sleep(0.02)
+
+
+def leased(conn: Any, delivery_id: str) -> bool:
+    row = conn.execute(
+        text("SELECT lease_owner FROM deliveries WHERE id = :id"), {"id": delivery_id}
+    ).first()
+    return bool(row and row[0])
+
+
+async def test_a_replay_claimed_while_the_last_attempt_is_finishing_is_sent_when_it_ends(
+    api_with: Any,
+) -> None:
+    """The replay comes between the last attempt storing its outcome and its task leaving
+    the engine: the worker's claim takes the row, and sends it once that task has ended —
+    not when the claim's lease runs out (an hour here)."""
+    async with api_with(lease_seconds=3600) as api, receiver() as rec:
+        key, flow_id = await setup(api, rec.url)
+        uuid = await run(api, key, flow_id)
+        done = await delivery_of(api, key, uuid, "SUCCEEDED")
+        engine = api.runtime.deliveries
+        finishing = asyncio.get_running_loop().create_future()
+
+        async def last_attempt_leaving() -> None:
+            await finishing
+
+        engine.in_flight[done["id"]] = asyncio.create_task(last_attempt_leaving())
+        status, body = await api.request("POST", f"/v1/deliveries/{done['id']}/replay", key=key)
+        assert status == 202, body
+        # the worker claims (and leases) it while the task is there, and does not send it
+        while not await api.runtime.store.read(lambda c: leased(c, done["id"])):
+            await asyncio.sleep(0.01)
+        assert len(rec.received) == 1
+        engine.in_flight.pop(done["id"])
+        finishing.set_result(None)
+        await rec.wait_for(2)
+    assert [r.headers["webhook-id"] for r in rec.received] == [done["id"], done["id"]]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections import Counter
 from typing import Any
@@ -100,6 +101,9 @@ class DeliveryEngine(LeasedWorker):
                     self._let_go(delivery.endpoint)
         finally:
             self.in_flight.pop(delivery_id, None)
+
+    def _hand_over_after(self, delivery_id: str, _finished: asyncio.Task[None]) -> None:
+        self.hand_over(delivery_id)
 
     def _spawn(self, delivery: Delivery) -> None:
         async def run() -> None:
@@ -318,6 +322,13 @@ class DeliveryEngine(LeasedWorker):
             )
         )
         for delivery in claimed:
-            if delivery.id not in self.in_flight:
+            finishing = self.in_flight.get(delivery.id)
+            if finishing is None:
                 self._spawn(delivery)
+            else:
+                # the task of its last attempt has stored the outcome but not yet left
+                # in_flight, and a replay made the row due again: send it (read afresh,
+                # only if still PENDING) once that task is done, not when our new lease
+                # runs out (lease_seconds later)
+                finishing.add_done_callback(functools.partial(self._hand_over_after, delivery.id))
         return len(claimed)
