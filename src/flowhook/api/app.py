@@ -32,7 +32,7 @@ from flowhook.api.limits import BodyLimit
 from flowhook.api.text import TextGuard
 from flowhook.runtime import Runtime
 from flowhook.settings import Settings
-from flowhook.store import deliveries as delivery_repo
+from flowhook.usecases import deliveries as delivery_cases
 from flowhook.webhooks.metrics import PENDING, REGISTRY
 
 
@@ -101,7 +101,7 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:
         rt: Runtime = app.state.runtime
-        counts = await rt.store.read(delivery_repo.counts)
+        counts = await delivery_cases.counts(rt)
         PENDING.set(counts.get("PENDING", 0))
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 

@@ -1,5 +1,6 @@
-"""Executions: one execution with its step log, and the paginated list. The trigger that
-creates them is in :mod:`flowhook.api.trigger`."""
+"""Executions as an API: one execution with its step log, and the paginated list. The
+trigger that creates them is in :mod:`flowhook.api.trigger`. The rules are the use cases'
+(``usecases/executions.py``); this router parses, calls one, and renders."""
 
 from __future__ import annotations
 
@@ -9,15 +10,11 @@ from fastapi import APIRouter, Query
 
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.api.openapi import error_responses
-from flowhook.api.pagination import page_of, parse_cursor
 from flowhook.engine.state import ExecutionState, Status
-from flowhook.errors import NotFound
-from flowhook.store import executions as execution_repo
+from flowhook.usecases import executions
+from flowhook.usecases.executions import ID_PATTERN, ExecutionFilter
 
 router = APIRouter()
-
-ID_PATTERN = r"^[A-Za-z0-9\-]{1,64}$"
-"""What flow ids and request ids look like (filters outside it are mistakes, not queries)."""
 
 
 def execution_view(state: ExecutionState) -> dict[str, Any]:
@@ -48,10 +45,7 @@ def execution_view(state: ExecutionState) -> dict[str, Any]:
 
 @router.get("/v1/executions/{uuid}")
 async def get_execution(uuid: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
-    state = await rt.execution(uuid, account.id)
-    if state is None:
-        raise NotFound(f"no execution {uuid}", code="EXECUTION_NOT_FOUND")
-    return execution_view(state)
+    return execution_view(await executions.get(rt, account, uuid))
 
 
 @router.get("/v1/executions", responses=error_responses(400))
@@ -64,19 +58,10 @@ async def list_executions(
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    after = parse_cursor(cursor)
-    rows = await rt.store.read(
-        lambda c: execution_repo.list_for(
-            c,
-            account.id,
-            flow_id=flow_id,
-            status=status.value if status else None,
-            request_id=request_id,
-            limit=limit + 1,
-            after=after,
-        )
+    filters = ExecutionFilter(
+        flow_id=flow_id, status=status, request_id=request_id, limit=limit, cursor=cursor
     )
-    page, next_cursor = page_of(rows, limit, lambda r: (r.created_at, r.uuid))
+    page = await executions.list_page(rt, account, filters)
     return {
         "executions": [
             {
@@ -89,7 +74,7 @@ async def list_executions(
                 "created_at": r.created_at,
                 "finished_at": r.finished_at,
             }
-            for r in page
+            for r in page.items
         ],
-        "next_cursor": next_cursor,
+        "next_cursor": page.next_cursor,
     }

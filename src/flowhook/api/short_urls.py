@@ -18,11 +18,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.api.errors import error_response
 from flowhook.api.openapi import error_responses
-from flowhook.api.pagination import page_of, parse_cursor
 from flowhook.domain.account import Account
 from flowhook.errors import Gone, NotFound
 from flowhook.runtime import Runtime
 from flowhook.usecases import short_urls
+from flowhook.usecases.pages import page_of, parse_cursor
 from flowhook.usecases.short_urls import NewShortUrl, PhononShortUrl, ShortUrlRecord
 
 router = APIRouter()

@@ -8,27 +8,29 @@ Starlette's layers, cost several times the trigger's own work (design notes §4,
 docs/performance.md). :func:`serve` answers as FastAPI did, checking in FastAPI's order: the
 body's size (413) is checked, the body read and parsed (400), the caller authenticated
 (401/403), the body validated against
-:class:`Trigger` — the same pydantic model, so the same 422 messages — and then :func:`start`
-runs. One difference on purpose: a body FastAPI could not read for another reason than a JSON
-syntax error (not UTF-8, nested thousands deep) was a 400 ``HTTP_ERROR``; here it is the 400
+:class:`~flowhook.usecases.executions.Trigger` — the same pydantic model, so the same 422
+messages — and then the use case :func:`flowhook.usecases.executions.start` runs. One
+difference on purpose: a body FastAPI could not read for another reason than a JSON syntax
+error (not UTF-8, nested thousands deep) was a 400 ``HTTP_ERROR``; here it is the 400
 ``MALFORMED_JSON`` that ``POST /v1/flows`` gives too. Text no database can store (a NUL
 in the path or anywhere in the body, a lone surrogate) is refused with the 422 that
 :class:`flowhook.api.text.TextGuard` gives every other route, after the body is parsed and
 before the caller is authenticated, as the middleware does.
 
 The FastAPI declaration :func:`trigger` stays so that the OpenAPI document describes the
-endpoint; :func:`serve` shadows it, and both run :func:`start`.
+endpoint; :func:`serve` shadows it, and both call the use case ``start``, directly (no
+dependency solving, no extra await).
 """
 
 from __future__ import annotations
 
 import email.message
 import re
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
@@ -37,44 +39,13 @@ from flowhook.api.deps import AccountDep, RuntimeDep, current_account
 from flowhook.api.errors import INTERNAL_ERROR, invalid_request, malformed_json
 from flowhook.api.limits import read_body
 from flowhook.api.text import check_body, check_target
-from flowhook.domain.account import Account
-from flowhook.errors import FlowhookError, NotFound
+from flowhook.errors import FlowhookError
 from flowhook.runtime import Runtime
-from flowhook.worker.triggers import new_execution
+from flowhook.usecases.executions import Trigger, start
 
 PATH = "/v1/flows/{flow_id}/executions"
 
 log = structlog.get_logger(__name__)
-
-
-class Trigger(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    version: Literal["prod", "test"] = "prod"
-    cli: str | None = Field(None, max_length=32)
-    dnis: str | None = Field(None, max_length=32)
-    variables: dict[str, Any] = Field(default_factory=dict, max_length=1000)
-
-
-async def start(rt: Runtime, account: Account, flow_id: str, body: Trigger) -> dict[str, str]:
-    """The trigger itself: the account's flow in the asked version, a new execution, stored
-    (durable once this returns) and started."""
-    record = await rt.catalog.flow_record(flow_id, body.version)
-    if record.account_id != account.id:
-        raise NotFound(f"no flow {flow_id}", code="FLOW_NOT_FOUND")
-    flow = rt.catalog.compiled(record, body.version)
-    state = new_execution(
-        account,
-        flow_id,
-        flow.document.type,
-        version=body.version,
-        variables=body.variables,
-        cli=body.cli,
-        dnis=body.dnis,
-        now=rt.services.clock(),
-    )
-    await rt.runner.accept([state], flow=flow)
-    return {"uuid": state.uuid, "request_id": state.request_id}
 
 
 router = APIRouter()

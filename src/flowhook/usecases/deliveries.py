@@ -79,3 +79,8 @@ async def replay(rt: Runtime, account: Account, delivery_id: str) -> None:
             details={"status": refused},
         )
     rt.deliveries.nudge()
+
+
+async def counts(rt: Runtime) -> dict[str, int]:
+    """Deliveries by status, every account's (the operator's metrics)."""
+    return await rt.store.read(delivery_repo.counts)

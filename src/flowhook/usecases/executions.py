@@ -1,0 +1,96 @@
+"""Executions: start one (the trigger), read one with its step log, list them a page at a
+time.
+
+:func:`start` is the API's hot path (``POST /v1/flows/{flow_id}/executions``, served by
+the bare ASGI endpoint of ``api/trigger.py`` and documented by its FastAPI declaration;
+both call it): it reads the flow from the runtime's catalog (a cache, no store read once
+warm), builds the execution and hands it to the runner, which stores it (durable once this
+returns) and starts it. Keep it free of extra awaits and allocations.
+
+The form keeps the name the API's OpenAPI document has always published it under
+(``Trigger``): a schema's name there is its class's name.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from flowhook.domain.account import Account
+from flowhook.engine.state import ExecutionState, Status
+from flowhook.errors import NotFound
+from flowhook.runtime import Runtime
+from flowhook.store import executions as execution_repo
+from flowhook.usecases.pages import Page, page_of, parse_cursor
+from flowhook.worker.triggers import new_execution
+
+ID_PATTERN = r"^[A-Za-z0-9\-]{1,64}$"
+"""What flow ids and request ids look like (filters outside it are mistakes, not queries)."""
+
+
+class Trigger(BaseModel):
+    # no docstring: it would become the schema's description in the OpenAPI document
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal["prod", "test"] = "prod"
+    cli: str | None = Field(None, max_length=32)
+    dnis: str | None = Field(None, max_length=32)
+    variables: dict[str, Any] = Field(default_factory=dict, max_length=1000)
+
+
+class ExecutionFilter(BaseModel):
+    """Which executions to list (newest first), and where the page starts."""
+
+    flow_id: str | None = Field(None, pattern=ID_PATTERN)
+    status: Status | None = None
+    request_id: str | None = Field(None, pattern=ID_PATTERN)
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = None
+
+
+async def start(rt: Runtime, account: Account, flow_id: str, body: Trigger) -> dict[str, str]:
+    """The account's flow in the asked version, a new execution, stored (durable once this
+    returns) and started: its ``uuid`` and ``request_id``."""
+    record = await rt.catalog.flow_record(flow_id, body.version)
+    if record.account_id != account.id:
+        raise NotFound(f"no flow {flow_id}", code="FLOW_NOT_FOUND")
+    flow = rt.catalog.compiled(record, body.version)
+    state = new_execution(
+        account,
+        flow_id,
+        flow.document.type,
+        version=body.version,
+        variables=body.variables,
+        cli=body.cli,
+        dnis=body.dnis,
+        now=rt.services.clock(),
+    )
+    await rt.runner.accept([state], flow=flow)
+    return {"uuid": state.uuid, "request_id": state.request_id}
+
+
+async def get(rt: Runtime, account: Account, uuid: str) -> ExecutionState:
+    """One of the account's executions, with its step log."""
+    state = await rt.execution(uuid, account.id)
+    if state is None:
+        raise NotFound(f"no execution {uuid}", code="EXECUTION_NOT_FOUND")
+    return state
+
+
+async def list_page(rt: Runtime, account: Account, filters: ExecutionFilter) -> Page[Any]:
+    """One page of the account's executions (summaries: no steps, no variables)."""
+    after = parse_cursor(filters.cursor)
+    status = filters.status.value if filters.status else None
+    rows = await rt.store.read(
+        lambda c: execution_repo.list_for(
+            c,
+            account.id,
+            flow_id=filters.flow_id,
+            status=status,
+            request_id=filters.request_id,
+            limit=filters.limit + 1,
+            after=after,
+        )
+    )
+    return page_of(rows, filters.limit, lambda r: (r.created_at, r.uuid))
