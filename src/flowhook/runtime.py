@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from flowhook.engine.context import Services
 from flowhook.engine.state import ExecutionState
@@ -47,7 +46,6 @@ class Runtime:
     runner: ExecutionRunner
     deliveries: DeliveryEngine
     flow_complete: FlowCompleteHook
-    extras: dict[str, Any] = field(default_factory=dict)
     listener: Listener | None = None
     started: bool = False
 

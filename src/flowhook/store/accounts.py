@@ -87,9 +87,3 @@ def rotate_signing_secret(conn: Connection, account_id: str, cipher: Cipher) -> 
         .values(signing_secret=cipher.encrypt(secret))
     )
     return secret
-
-
-def list_all(conn: Connection) -> list[Account]:
-    return [
-        Account.from_row(r) for r in conn.execute(select(accounts).order_by(accounts.c.created_at))
-    ]
