@@ -166,7 +166,7 @@ class _Finished:
         self.event = event
 
     async def __call__(
-        self, state: ExecutionState, flow: CompiledFlow | None, account: Account
+        self, state: ExecutionState, flow: CompiledFlow | None, account: Account, now: float
     ) -> tuple[Callable[[Connection], None], Callable[[Any], None]]:
         return (lambda conn: None), (lambda result: self.event.set())
 

@@ -172,10 +172,10 @@ async def test_on_finish_frees_the_agent_of_an_execution_that_had_one(store: Sto
     dialer = Dialer(store, clock)
     await agents(store, clock, "asha")
     state = ExecutionState(uuid="e1", account_id="acct", flow_id="f", version="t", request_id="r")
-    assert await dialer.on_finish(state, None, None) is None  # type: ignore[arg-type]
+    assert await dialer.on_finish(state, None, None, clock.now) is None  # type: ignore[arg-type]
     await dialer.allot("acct", "e1")
     state.variables["call.agent.id"] = "whatever"
-    added = await dialer.on_finish(state, None, None)  # type: ignore[arg-type]
+    added = await dialer.on_finish(state, None, None, clock.now)  # type: ignore[arg-type]
     assert added is not None
     write: Any = added[0]
     await store.write(write)

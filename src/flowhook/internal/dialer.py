@@ -88,12 +88,12 @@ class Dialer:
             self.wake()
 
     async def on_finish(
-        self, state: ExecutionState, flow: CompiledFlow | None, account: Account
+        self, state: ExecutionState, flow: CompiledFlow | None, account: Account, now: float
     ) -> tuple[Write, AfterCommit | None] | None:
-        """Completion hook: free the agent and queue place of an execution that had one."""
+        """Completion hook: free the agent and queue place of an execution that had one
+        (at ``now``, the finishing transaction's clock)."""
         if AGENT_ID not in state.variables and QUEUED_AT not in state.variables:
             return None  # never went near the dialer: add nothing to the finishing write
-        now = self.clock()
         uuid = state.uuid
 
         def write(conn: Connection) -> bool:

@@ -8,6 +8,10 @@ of one endpoint's deliveries than its semaphore will run soon, so a receiver's b
 cannot fill the in-flight budget either. A receiver that is down trips its circuit
 (``breaker.py``): its deliveries are held back, in the database, until a probe succeeds.
 
+New deliveries are created in one place, ``DeliveryEngine.enqueue`` (the flow-complete
+webhook and the webhook widget's fire-and-forget calls): one id derivation, one clock per
+transaction, the same held-while-the-circuit-is-open rule and the same hand-over.
+
 Each attempt is signed with the account's signing secret and sent to the delivery's saved
 webhook as they are *now*: both are read with the claim (in the same query), so a rotation
 or a fixed webhook counts from the next attempt in every process (``targets.py``).
@@ -19,24 +23,34 @@ import asyncio
 import contextlib
 import functools
 import time
+import uuid
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection
+from yarl import URL
+
+from flowhook.engine.templating import Lookup
+from flowhook.ids import stable_id
 from flowhook.logging import get_logger
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store.db import Store
-from flowhook.store.deliveries import Delivery
+from flowhook.store.deliveries import Delivery, Inserted
+from flowhook.store.notify import notify
 from flowhook.store.secrets import Cipher
+from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks import metrics
 from flowhook.webhooks.breaker import Admission, Breaker, State
 from flowhook.webhooks.client import HttpClient
+from flowhook.webhooks.config import RequestSpec
 from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
 from flowhook.webhooks.outcome import raw_text
 from flowhook.webhooks.retry import Outcome, classify, next_attempt_at, retry_after_seconds
 from flowhook.webhooks.signing import signature_headers
-from flowhook.webhooks.targets import attempt_request
+from flowhook.webhooks.targets import attempt_request, stored_form
 from flowhook.worker.catalog import Catalog
 from flowhook.worker.leased import LeasedWorker
 
@@ -45,6 +59,95 @@ log = get_logger(__name__)
 EXCERPT_CHARS = 2_000
 _CLAIM_AHEAD = 2
 """A claim keeps at most this many rounds of an endpoint's semaphore waiting in memory."""
+
+
+def endpoint_of(url: str) -> str:
+    """The ``host:port`` a URL's deliveries share a semaphore and a circuit for."""
+    try:
+        parsed = URL(url)
+        return f"{parsed.host}:{parsed.port}"
+    except (ValueError, TypeError):
+        return "invalid"
+
+
+def delivery_id_of(name: str) -> str:
+    """The id of the delivery named ``name`` (``flow-complete:<execution>``,
+    ``widget:<execution>:<widget>:<step>``): the same name gives the same id, so a replayed
+    step inserts nothing (the version-5 UUID of the name in the URL namespace, as ever)."""
+    return stable_id(uuid.NAMESPACE_URL, name)
+
+
+@dataclass(slots=True)
+class Enqueued:
+    """A new delivery, for the caller's own transaction: ``write`` adds its row (once: a
+    replay adds nothing and returns None), then ``after_commit`` with what ``write``
+    returned sends it from this process under the lease it was written with (the row as
+    committed, not read back), or wakes the claim loop.
+
+    Made by ``DeliveryEngine.enqueue``; nothing is written until the caller runs ``write``.
+    """
+
+    engine: DeliveryEngine
+    id: str
+    account_id: str
+    execution_uuid: str | None
+    webhook: SavedWebhook | None
+    endpoint: str
+    request: OutgoingRequest
+    secret_headers: bytes | None
+    due_at: float
+    now: float
+    local: bool
+    """Sent at once by this process (it has room and the endpoint's circuit is closed)."""
+
+    def write(self, conn: Connection) -> Inserted | None:
+        engine = self.engine
+        local = self.local
+        if not local:
+            notify(conn)  # another worker may send it before we do
+        webhook = self.webhook
+        return delivery_repo.insert(
+            conn,
+            delivery_id=self.id,
+            account_id=self.account_id,
+            execution_uuid=self.execution_uuid,
+            webhook_id=webhook.id if webhook is not None else None,
+            endpoint=self.endpoint,
+            request=self.request,
+            secret_headers=self.secret_headers,
+            due_at=self.due_at,  # later while the endpoint's circuit is open: held
+            lease_owner=engine.owner if local else None,
+            lease_until=self.now + engine.settings.lease_seconds if local else None,
+            now=self.now,
+        )
+
+    def after_commit(self, inserted: Inserted | None) -> None:
+        if inserted is None:
+            return  # a replay: the row was there already, and so was its sending
+        engine = self.engine
+        webhook = self.webhook
+        if not self.local:
+            if self.due_at <= self.now:
+                engine.nudge()
+        elif webhook is not None and inserted.webhook_version != webhook.updated_at:
+            # the webhook changed since this process read it: send it as it is now
+            engine.hand_over(self.id)
+        else:
+            # the row as just committed: sent without reading it back
+            committed = Delivery(
+                id=self.id,
+                account_id=self.account_id,
+                execution_uuid=self.execution_uuid,
+                webhook_id=webhook.id if webhook is not None else None,
+                endpoint=self.endpoint,
+                request=self.request,
+                secret_headers=self.secret_headers,
+                status=delivery_repo.PENDING,
+                attempts=0,
+                signing_key=inserted.signing_key,
+                target=webhook,
+            )
+            engine.hand_over(self.id, committed)
 
 
 class DeliveryEngine(LeasedWorker):
@@ -77,6 +180,48 @@ class DeliveryEngine(LeasedWorker):
         """Whether a delivery committed now should be sent at once by this process (under
         its lease) rather than left to the claim loop."""
         return self.has_room() and self.breaker.state(endpoint) is State.CLOSED
+
+    def enqueue(
+        self,
+        name: str,
+        request: OutgoingRequest,
+        *,
+        account_id: str,
+        execution_uuid: str | None,
+        webhook: SavedWebhook | None,
+        target: RequestSpec | None = None,
+        lookup: Lookup | None = None,
+        now: float,
+    ) -> Enqueued:
+        """A new delivery of ``request``, named ``name`` (see ``delivery_id_of``), for the
+        caller to write in its own transaction and follow up after its commit.
+
+        ``webhook`` is the saved webhook it goes to (None: a custom request), ``target`` the
+        spec it was built from (its real one), ``lookup`` the variables it was built with:
+        a saved webhook's delivery goes where the webhook points at each attempt. ``now``
+        is the caller's clock for the whole transaction: the row's creation, its lease and
+        whether it is held (due at the end of its endpoint's cool-down, ``CIRCUIT_OPEN``).
+        """
+        stored, secret = stored_form(
+            request,
+            self.cipher,
+            target=target if webhook is not None else None,
+            lookup=lookup,
+        )
+        endpoint = endpoint_of(request.url)
+        return Enqueued(
+            engine=self,
+            id=delivery_id_of(name),
+            account_id=account_id,
+            execution_uuid=execution_uuid,
+            webhook=webhook,
+            endpoint=endpoint,
+            request=stored,
+            secret_headers=secret,
+            due_at=self.due_at(endpoint, now),
+            now=now,
+            local=self.takes(endpoint),
+        )
 
     def hand_over(self, delivery_id: str, delivery: Delivery | None = None) -> None:
         """Send a delivery this process just committed under its own lease (no polling).

@@ -10,7 +10,6 @@ durable delivery (signed, retried) and the flow moves on at once.
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -21,7 +20,6 @@ from flowhook.engine.context import StepContext
 from flowhook.engine.flow import CompiledFlow, Problem
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
 from flowhook.errors import FlowhookError
-from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhooks as webhook_repo
 from flowhook.store.db import Store
 from flowhook.store.secrets import Cipher
@@ -32,10 +30,8 @@ from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.mapping import MappingError, apply_response_map, parse_response
 from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
-from flowhook.webhooks.outbox import endpoint_of
 from flowhook.webhooks.outcome import response_variables, widget_results
 from flowhook.webhooks.payload import default_payload
-from flowhook.webhooks.targets import stored_form
 from flowhook.widgets._fields import WritableVariable
 
 LOGGED_BODY_CHARS = 2_000
@@ -202,43 +198,23 @@ class WebhookWidget(Widget[WebhookConfig]):
         saved: SavedWebhook | None,
         spec: RequestSpec,
     ) -> None:
-        """A durable fire-and-forget call: a delivery row, idempotent if the step replays.
-        A saved webhook's delivery goes where the webhook points at each attempt."""
+        """A durable fire-and-forget call: a delivery row, idempotent if the step replays,
+        written on its own at the execution's clock. A saved webhook's delivery goes where
+        the webhook points at each attempt."""
         state = ctx.state
-        delivery_id = str(
-            uuid.uuid5(uuid.NAMESPACE_URL, f"widget:{state.uuid}:{self.id}:{state.step_count}")
+        enqueued = ctx.services.get(DeliveryEngine).enqueue(
+            f"widget:{state.uuid}:{self.id}:{state.step_count}",
+            request,
+            account_id=ctx.account.id,
+            execution_uuid=state.uuid,
+            webhook=saved,
+            target=spec,
+            lookup=ctx.lookup,
+            now=ctx.now(),
         )
-        stored, secret = stored_form(
-            request, ctx.services.get(Cipher), target=spec if saved else None, lookup=ctx.lookup
-        )
-        webhook_id = saved.id if saved else None
-        engine = ctx.services.get(DeliveryEngine)
-        now = ctx.now()
-        endpoint = endpoint_of(request.url)
-        due_at = engine.due_at(endpoint, now)  # later while the endpoint is down
-        local = engine.takes(endpoint)
-        lease_until = now + ctx.settings.lease_seconds
-        inserted = await ctx.services.get(Store).write(
-            lambda c: delivery_repo.insert(
-                c,
-                delivery_id=delivery_id,
-                account_id=ctx.account.id,
-                execution_uuid=state.uuid,
-                webhook_id=webhook_id,
-                endpoint=endpoint,
-                request=stored,
-                secret_headers=secret,
-                due_at=due_at,
-                lease_owner=engine.owner if local else None,
-                lease_until=lease_until if local else None,
-                now=now,
-            )
-        )
-        ctx.log["delivery"] = delivery_id
-        if inserted and local:
-            engine.hand_over(delivery_id)
-        elif inserted and due_at <= now:
-            engine.nudge()
+        inserted = await ctx.services.get(Store).write(enqueued.write)
+        ctx.log["delivery"] = enqueued.id
+        enqueued.after_commit(inserted)
 
     def _failed(
         self, ctx: StepContext, reason: str, message: str, duration: float = 0.0

@@ -51,10 +51,11 @@ AfterCommit = Callable[[Any], None]
 
 
 class CompletionHook(Protocol):
-    """Adds rows to the transaction that finishes an execution (transactional outbox)."""
+    """Adds rows to the transaction that finishes an execution (transactional outbox);
+    ``now`` is that transaction's clock reading, for every row it writes."""
 
     async def __call__(
-        self, state: ExecutionState, flow: CompiledFlow | None, account: Account
+        self, state: ExecutionState, flow: CompiledFlow | None, account: Account, now: float
     ) -> tuple[Write, AfterCommit | None] | None: ...
 
 
@@ -264,7 +265,7 @@ class ExecutionRunner(LeasedWorker):
         writes: list[Write] = []
         after: list[AfterCommit | None] = []
         for hook in self.hooks:
-            added = await hook(state, flow, account)
+            added = await hook(state, flow, account, now)
             if added is not None:
                 writes.append(added[0])
                 after.append(added[1])
