@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import re
 import socket
 import sys
 import threading
@@ -163,6 +164,10 @@ RULES_BEYOND_JSON_SCHEMA = {
     "PUT /v1/account/settings": "supported regions, known time zones",
     # expires_at must be in the future: a rule about the clock, not the data
     "POST /v1/short-urls": "expiry in the future, a URL urlsplit can parse",
+    # the original product's body takes fields it ignores (any JSON): a NUL in them, at any
+    # depth, is refused all the same (NUL_NOT_ALLOWED), which JSON Schema cannot say of
+    # values it leaves free
+    "POST /UrlShortner/phonon/shortUrl": "no NUL at any depth of the fields it ignores",
 }
 
 # A cursor is opaque: one this API did not give is refused with 400 INVALID_CURSOR, so a
@@ -234,10 +239,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
         running.stop()
 
 
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_FRAMING = frozenset({"content-length", "transfer-encoding", "host", "connection"})
+
+
+def sendable(headers: dict[str, Any] | None) -> dict[str, Any]:
+    """The generated headers an HTTP client can send: a name that is no RFC 9110 token, or
+    a framing header with a made-up value (``Content-Length: *^<``), is refused by the HTTP
+    server itself (uvicorn's plain-text 400) before any route, so it says nothing about the
+    API's contract; the client sets the framing headers."""
+    return {
+        name: value
+        for name, value in (headers or {}).items()
+        if _TOKEN.match(name) and name.lower() not in _FRAMING
+    }
+
+
 @pytest.mark.slow
 @schema.parametrize()
 def test_every_operation_answers_as_documented(case: Any, server: ServerThread) -> None:
     assert server.api is not None
+    case.headers = sendable(case.headers)
     credentials = Credentials.header(case)
     if credentials is not None:
         case.headers = {**(case.headers or {}), "Authorization": credentials}
