@@ -86,8 +86,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
         ("flowhook.widgets.webhook", "flowhook.store.webhooks"),
         # webhooks -> runtime (TYPE_CHECKING only): the check takes the whole Runtime.
         ("flowhook.webhooks.check", "flowhook.runtime"),
-        # domain -> engine: AccountInfo is defined by the engine's context.
-        ("flowhook.domain.account", "flowhook.engine.context"),
     }
 )
 

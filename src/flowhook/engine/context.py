@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from flowhook.domain.account import AccountInfo
 from flowhook.engine import templating
 from flowhook.engine.state import ExecutionState
 from flowhook.settings import Settings
@@ -21,17 +22,6 @@ from flowhook.settings import Settings
 T = TypeVar("T")
 
 READ_ONLY_PREFIXES = ("call.", "sys.")
-
-
-@dataclass(frozen=True)
-class AccountInfo:
-    """The parts of an account that change how a flow runs."""
-
-    id: str
-    name: str = ""
-    http_enabled: bool = False
-    default_region: str = "IN"
-    timezone: str = "UTC"
 
 
 @dataclass
