@@ -68,15 +68,9 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
         ("flowhook.store.flows", "flowhook.webhooks.credentials"),
         ("flowhook.store.webhooks", "flowhook.webhooks.config"),
         ("flowhook.store.webhooks", "flowhook.webhooks.credentials"),
-        # webhooks/internal -> worker: the catalog, the lease loop and the runner's write
-        # hooks are shared infrastructure that the worker and the features both need.
-        ("flowhook.webhooks.delivery", "flowhook.worker.catalog"),
-        ("flowhook.webhooks.delivery", "flowhook.worker.leased"),
-        ("flowhook.internal.dialer", "flowhook.worker.runner"),
-        ("flowhook.internal.methods", "flowhook.worker.catalog"),
-        ("flowhook.internal.outbound", "flowhook.worker.catalog"),
+        # internal -> worker: the outbound API and the internal plugin start executions with
+        # the ExecutionRunner itself; they should be lent a "start an execution" service.
         ("flowhook.internal.outbound", "flowhook.worker.runner"),
-        ("flowhook.internal.outbound_body", "flowhook.worker.triggers"),
         ("flowhook.internal.plugin", "flowhook.worker.runner"),
         # widgets -> store: the webhook widget reads saved webhooks and secrets itself; it
         # should ask a service of the engine's context (being reworked in parallel).

@@ -13,6 +13,7 @@ from flowhook.engine.context import Services
 from flowhook.engine.state import ExecutionState
 from flowhook.internal.plugin import plug as plug_internal
 from flowhook.settings import Settings
+from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
 from flowhook.store.notify import Listener
 from flowhook.store.secrets import Cipher
@@ -21,7 +22,6 @@ from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.outbox import FlowCompleteHook
-from flowhook.worker.catalog import Catalog
 from flowhook.worker.runner import ExecutionRunner
 
 _ON_FIRST_USE = ("flowhook.webhooks.transport", "flowhook.internal.methods", "phonenumbers")

@@ -37,9 +37,9 @@ from flowhook.internal.outbound_body import (
 )
 from flowhook.store import executions as execution_repo
 from flowhook.store import requests as request_repo
+from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
 from flowhook.store.requests import RequestRecord
-from flowhook.worker.catalog import Catalog
 from flowhook.worker.runner import ExecutionRunner
 
 __all__ = [

@@ -26,8 +26,10 @@ from flowhook.logging import get_logger
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
 from flowhook.store import deliveries as delivery_repo
+from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
 from flowhook.store.deliveries import Delivery
+from flowhook.store.leased import LeasedWorker
 from flowhook.store.secrets import Cipher
 from flowhook.webhooks import metrics
 from flowhook.webhooks.breaker import Admission, Breaker, State
@@ -37,8 +39,6 @@ from flowhook.webhooks.outcome import raw_text
 from flowhook.webhooks.retry import Outcome, classify, next_attempt_at, retry_after_seconds
 from flowhook.webhooks.signing import signature_headers
 from flowhook.webhooks.targets import attempt_request
-from flowhook.worker.catalog import Catalog
-from flowhook.worker.leased import LeasedWorker
 
 log = get_logger(__name__)
 
