@@ -68,10 +68,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
         ("flowhook.store.flows", "flowhook.webhooks.credentials"),
         ("flowhook.store.webhooks", "flowhook.webhooks.config"),
         ("flowhook.store.webhooks", "flowhook.webhooks.credentials"),
-        # internal -> worker: the outbound API and the internal plugin start executions with
-        # the ExecutionRunner itself; they should be lent a "start an execution" service.
-        ("flowhook.internal.outbound", "flowhook.worker.runner"),
-        ("flowhook.internal.plugin", "flowhook.worker.runner"),
         # widgets -> store: the webhook widget reads saved webhooks and secrets itself; it
         # should ask a service of the engine's context (being reworked in parallel).
         ("flowhook.widgets.webhook", "flowhook.store.db"),

@@ -9,9 +9,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowhook.engine.context import Services
+from flowhook.engine.context import ExecutionWakeup, Services
 from flowhook.engine.state import ExecutionState
-from flowhook.internal.plugin import plug as plug_internal
+from flowhook.internal.dialer import Dialer
 from flowhook.settings import Settings
 from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
@@ -69,12 +69,16 @@ class Runtime:
         services.add(WebhookDirectory(store))
         runner = ExecutionRunner(store, catalog, services)
         services.add(runner)
+        services.add(ExecutionWakeup(runner.nudge))
         deliveries = DeliveryEngine(store, catalog, http, cipher, settings, runner.owner)
         services.add(deliveries)
         flow_complete = FlowCompleteHook(store, cipher, deliveries)
         services.add(flow_complete)
         runner.hooks.append(flow_complete)
-        plug_internal(services, store, runner)
+        # The dialer, lent to widgets, frees an execution's agent when the execution ends.
+        dialer = Dialer(store, services.clock, runner.nudge)
+        services.add(dialer)
+        runner.hooks.append(dialer.on_finish)
         runtime = cls(settings, store, cipher, catalog, services, runner, deliveries, flow_complete)
         return runtime
 

@@ -24,6 +24,16 @@ T = TypeVar("T")
 READ_ONLY_PREFIXES = ("call.", "sys.")
 
 
+@dataclass(frozen=True)
+class ExecutionWakeup:
+    """Wakes this process's execution runner when executions were added that are due now or
+    after ``delay`` seconds. Lent by processes that run executions; an API-only process has
+    none (its workers poll the table). A callable rather than the runner itself, so that
+    features that add executions need not import the worker."""
+
+    nudge: Callable[[float], None]
+
+
 @dataclass
 class Services:
     """Everything the outer layers lend to widgets, found by type."""
