@@ -74,8 +74,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
         ("flowhook.widgets.webhook", "flowhook.store.deliveries"),
         ("flowhook.widgets.webhook", "flowhook.store.secrets"),
         ("flowhook.widgets.webhook", "flowhook.store.webhooks"),
-        # webhooks -> runtime (TYPE_CHECKING only): the check takes the whole Runtime.
-        ("flowhook.webhooks.check", "flowhook.runtime"),
     }
 )
 
