@@ -9,12 +9,12 @@ import time
 from typing import Any
 
 from flowhook.domain.account import Account
+from flowhook.domain.signing import signature_headers
 from flowhook.engine.templating import lookup_in
 from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.config import RequestSpec
 from flowhook.webhooks.payload import default_payload, sample_state
 from flowhook.webhooks.request import build_request
-from flowhook.webhooks.signing import signature_headers
 
 
 async def check_webhook(

@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from flowhook.domain.signing import signature_headers
 from flowhook.logging import get_logger
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
@@ -37,7 +38,6 @@ from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
 from flowhook.webhooks.outcome import raw_text
 from flowhook.webhooks.retry import Outcome, classify, next_attempt_at, retry_after_seconds
-from flowhook.webhooks.signing import signature_headers
 from flowhook.webhooks.targets import attempt_request
 
 log = get_logger(__name__)
