@@ -61,12 +61,6 @@ FORBIDDEN: frozenset[tuple[str, str]] = frozenset(
 # the line in the commit that fixes it.
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
     {
-        # store -> webhooks (a cycle: webhooks use the store). Shared types and sealing of
-        # secrets live in webhooks/; they belong in domain/ (types) and store/ (sealing).
-        ("flowhook.store.deliveries", "flowhook.webhooks.message"),
-        ("flowhook.store.flows", "flowhook.webhooks.credentials"),
-        ("flowhook.store.webhooks", "flowhook.webhooks.config"),
-        ("flowhook.store.webhooks", "flowhook.webhooks.credentials"),
         # widgets -> store: the webhook widget reads saved webhooks and secrets itself; it
         # should ask a service of the engine's context (being reworked in parallel).
         ("flowhook.widgets.webhook", "flowhook.store.db"),

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
+from flowhook.domain.request_spec import RequestSpec
 from flowhook.errors import Conflict, NotFound
 from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
@@ -27,7 +28,6 @@ from flowhook.store import webhooks as webhook_repo
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.check import check_webhook
 from flowhook.webhooks.client import HttpClient
-from flowhook.webhooks.config import RequestSpec
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.outbox import target_endpoint
 

@@ -9,10 +9,10 @@ import time
 from typing import Any
 
 from flowhook.domain.account import Account
+from flowhook.domain.request_spec import RequestSpec
 from flowhook.domain.signing import signature_headers
 from flowhook.engine.templating import lookup_in
 from flowhook.webhooks.client import HttpClient
-from flowhook.webhooks.config import RequestSpec
 from flowhook.webhooks.payload import default_payload, sample_state
 from flowhook.webhooks.request import build_request
 

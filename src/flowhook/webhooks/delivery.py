@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from flowhook.domain.message import ErrorReason, HttpResult, OutgoingRequest
 from flowhook.domain.signing import signature_headers
 from flowhook.logging import get_logger
 from flowhook.settings import Settings
@@ -35,7 +36,6 @@ from flowhook.store.secrets import Cipher
 from flowhook.webhooks import metrics
 from flowhook.webhooks.breaker import Admission, Breaker, State
 from flowhook.webhooks.client import HttpClient
-from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
 from flowhook.webhooks.outcome import raw_text
 from flowhook.webhooks.retry import Outcome, classify, next_attempt_at, retry_after_seconds
 from flowhook.webhooks.targets import attempt_request
