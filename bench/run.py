@@ -617,10 +617,10 @@ def start_postgres() -> Any:
 
 def insert_backlog(url: str, account_id: str, count: int) -> None:
     """``count`` PENDING deliveries, due now, to a port where nothing listens."""
+    from flowhook.domain.message import OutgoingRequest
     from flowhook.store.db import make_engine
     from flowhook.store.deliveries import PENDING, request_to_json
     from flowhook.store.tables import deliveries
-    from flowhook.webhooks.message import OutgoingRequest
 
     dead = procs.free_port()  # bound a moment ago and closed: connections are refused
     request = request_to_json(

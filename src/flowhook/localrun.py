@@ -20,8 +20,10 @@ from rich.table import Table
 from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
+from flowhook.domain.request_spec import RequestSpec
 from flowhook.engine.flow import CompiledFlow, compile_flow
 from flowhook.engine.state import ExecutionState
+from flowhook.engine.triggers import new_execution
 from flowhook.errors import FlowhookError, ValidationFailed
 from flowhook.runtime import Runtime
 from flowhook.settings import Settings
@@ -30,9 +32,7 @@ from flowhook.store import flows as flow_repo
 from flowhook.store.tables import metadata
 from flowhook.usecases import webhooks as webhooks_usecase
 from flowhook.usecases.webhooks import WebhookIn
-from flowhook.webhooks.config import RequestSpec
 from flowhook.widgets.webhook import missing_saved_webhooks
-from flowhook.worker.triggers import new_execution
 
 
 class LocalWebhook(RequestSpec):

@@ -8,10 +8,11 @@ import importlib
 import time
 from dataclasses import dataclass
 
-from flowhook.engine.context import Services
+from flowhook.engine.context import ExecutionWakeup, Services
 from flowhook.engine.state import ExecutionState
-from flowhook.internal.plugin import plug as plug_internal
+from flowhook.internal.dialer import Dialer
 from flowhook.settings import Settings
+from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
 from flowhook.store.notify import Listener
 from flowhook.store.secrets import Cipher
@@ -20,7 +21,6 @@ from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.outbox import FlowCompleteHook
-from flowhook.worker.catalog import Catalog
 from flowhook.worker.runner import ExecutionRunner
 
 _ON_FIRST_USE = ("flowhook.webhooks.transport", "flowhook.internal.methods", "phonenumbers")
@@ -67,12 +67,16 @@ class Runtime:
         services.add(WebhookDirectory(store))
         runner = ExecutionRunner(store, catalog, services)
         services.add(runner)
+        services.add(ExecutionWakeup(runner.nudge))
         deliveries = DeliveryEngine(store, catalog, http, cipher, settings, runner.owner)
         services.add(deliveries)
         flow_complete = FlowCompleteHook(store, cipher, deliveries)
         services.add(flow_complete)
         runner.hooks.append(flow_complete)
-        plug_internal(services, store, runner)
+        # The dialer, lent to widgets, frees an execution's agent when the execution ends.
+        dialer = Dialer(store, services.clock, runner.nudge)
+        services.add(dialer)
+        runner.hooks.append(dialer.on_finish)
         runtime = cls(settings, store, cipher, catalog, services, runner, deliveries, flow_complete)
         return runtime
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from flowhook.engine.context import AccountInfo, Services
+from flowhook.domain.account import AccountInfo
+from flowhook.engine.context import Services
 from flowhook.engine.flow import compile_flow
 from flowhook.engine.interpreter import advance
 from flowhook.engine.state import ExecutionState, Phase, Status

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from flowhook.domain.message import OutgoingRequest
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store.db import Store
 from flowhook.store.tables import deliveries
-from flowhook.webhooks.message import OutgoingRequest
 
 NOW = 1_700_000_000.0
 A, B = "a.example:443", "b.example:443"

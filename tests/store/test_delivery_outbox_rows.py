@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from flowhook.domain.message import OutgoingRequest
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store.db import Store
-from flowhook.webhooks.message import OutgoingRequest
 
 NOW = 1_700_000_000.0
 

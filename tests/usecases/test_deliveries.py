@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from flowhook.domain.account import Account
+from flowhook.domain.message import OutgoingRequest
 from flowhook.errors import BadRequest, Conflict, NotFound
 from flowhook.runtime import Runtime
 from flowhook.store import deliveries as delivery_repo
 from flowhook.usecases import deliveries
 from flowhook.usecases.deliveries import DeliveryFilter
-from flowhook.webhooks.message import OutgoingRequest
 from support.receiver import receiver
 
 MakeAccount = Callable[..., Awaitable[Account]]

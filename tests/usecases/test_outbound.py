@@ -4,7 +4,9 @@ repeated), and the request's summary belongs to its account."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from flowhook.store import flows as flow_repo
 from flowhook.store.flows import FlowRecord
 from flowhook.usecases import accounts, outbound
 from flowhook.usecases.outbound import Kind, Rejected, ResponseCode
+from support.app import settings_for
 
 
 async def a_flow(rt: Runtime, account: Account, flow_type: str = "outbound") -> FlowRecord:
@@ -117,3 +120,32 @@ async def test_an_identical_body_repeated_is_refused(rt: Runtime, account: Accou
     with pytest.raises(Rejected) as repeated:
         await outbound.create(rt, raw, kind="outbound", address=None)
     assert repeated.value.response_code is ResponseCode.CHECKSUM_REPEATED
+
+
+async def test_calls_accepted_wake_this_processs_runner(database_url: str, tmp_path: Path) -> None:
+    """In a process that runs executions, calls due now start at once: the use case wakes the
+    runner through the ExecutionWakeup the runtime lends, instead of leaving them to the next
+    poll (an hour away here). Without the wake-up this test never ends (pytest's timeout)."""
+    rt = Runtime.build(settings_for(database_url, tmp_path, poll_interval_s=3600.0))
+    try:
+        account = (await accounts.create(rt, accounts.NewAccount(name="acme"))).account
+        flow = await a_flow(rt, account)
+
+        async def accept(number: str) -> str:
+            raw = body(flow, number)
+            outcome = await outbound.create(rt, raw, kind="outbound", address="127.0.0.1")
+            assert outcome.request_id is not None
+            return outcome.request_id
+
+        async def completed(request_id: str) -> None:
+            while (await outbound.summary(rt, account, request_id)).records_completed < 1:
+                await asyncio.sleep(0.01)
+
+        # Stored before start: the runner's first look claims it. Once it has finished, the
+        # claim loop sleeps for the poll interval and only a wake-up runs the second one.
+        before = await accept("9876543210")
+        await rt.start()
+        await completed(before)
+        await completed(await accept("9876543211"))
+    finally:
+        await rt.stop()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from flowhook.domain.account import Account
+from flowhook.domain.message import OutgoingRequest
 from flowhook.errors import Conflict, FlowhookError, NotFound
 from flowhook.runtime import Runtime
 from flowhook.store import deliveries as delivery_repo
@@ -16,7 +17,6 @@ from flowhook.store import flows as flow_repo
 from flowhook.usecases import deliveries, webhooks
 from flowhook.usecases.webhooks import CheckIn, WebhookIn
 from flowhook.webhooks.directory import WebhookDirectory
-from flowhook.webhooks.message import OutgoingRequest
 from support.receiver import receiver
 
 MakeAccount = Callable[..., Awaitable[Account]]

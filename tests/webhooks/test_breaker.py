@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, func, select
 
+from flowhook.domain.message import OutgoingRequest
 from flowhook.settings import Settings
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store.tables import deliveries, delivery_attempts
 from flowhook.webhooks.breaker import Admission, Breaker, State
-from flowhook.webhooks.message import OutgoingRequest
 from flowhook.webhooks.outbox import endpoint_of
 from support.receiver import receiver
 

@@ -14,9 +14,9 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from flowhook.domain.message import ErrorReason, OutgoingRequest
 from flowhook.settings import Settings
 from flowhook.webhooks.client import HttpClient
-from flowhook.webhooks.message import ErrorReason, OutgoingRequest
 
 
 class MapResolver(AbstractResolver):

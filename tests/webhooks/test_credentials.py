@@ -10,10 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flowhook.settings import Settings
-from flowhook.store.deliveries import Delivery
-from flowhook.store.secrets import Cipher
-from flowhook.webhooks.credentials import (
+from flowhook.domain.credentials import (
     REDACTED,
     UnknownSecret,
     is_secret_name,
@@ -22,7 +19,10 @@ from flowhook.webhooks.credentials import (
     seal_request,
     unseal_request,
 )
-from flowhook.webhooks.message import OutgoingRequest
+from flowhook.domain.message import OutgoingRequest
+from flowhook.settings import Settings
+from flowhook.store.deliveries import Delivery
+from flowhook.store.secrets import Cipher
 from flowhook.webhooks.targets import attempt_request, stored_form
 
 

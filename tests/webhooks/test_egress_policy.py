@@ -23,6 +23,7 @@ from test_client import MapResolver
 from test_guard import FakeResolver
 from test_webhook_widget_flow import run_flow, webhook_flow
 
+from flowhook.domain.message import ErrorReason, OutgoingRequest
 from flowhook.settings import Settings
 from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.guard import (
@@ -31,7 +32,6 @@ from flowhook.webhooks.guard import (
     EgressPolicy,
     check_url,
 )
-from flowhook.webhooks.message import ErrorReason, OutgoingRequest
 from flowhook.webhooks.resolver import GuardedResolver
 from support.receiver import receiver
 

@@ -12,9 +12,9 @@ import time
 import uuid
 from typing import Any
 
+from flowhook.domain.message import OutgoingRequest
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.delivery import endpoint_of
-from flowhook.webhooks.message import OutgoingRequest
 from support.receiver import receiver
 
 FLOW: dict[str, Any] = {

@@ -11,6 +11,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flowhook.domain.message import ErrorReason
 from flowhook.errors import FlowhookError
 from flowhook.webhooks.guard import (
     BlockedRequest,
@@ -18,7 +19,6 @@ from flowhook.webhooks.guard import (
     check_url,
     is_public_address,
 )
-from flowhook.webhooks.message import ErrorReason
 from flowhook.webhooks.resolver import GuardedResolver
 
 

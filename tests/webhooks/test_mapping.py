@@ -11,6 +11,7 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flowhook.domain.message import OutgoingRequest
 from flowhook.settings import Settings
 from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.mapping import (
@@ -21,7 +22,6 @@ from flowhook.webhooks.mapping import (
     parse_path,
     parse_response,
 )
-from flowhook.webhooks.message import OutgoingRequest
 
 ORDER = {
     "score": 7,

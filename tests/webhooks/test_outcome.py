@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowhook.webhooks.message import ErrorReason, HttpResult
+from flowhook.domain.message import ErrorReason, HttpResult
 from flowhook.webhooks.outcome import response_variables, status_type
 
 

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from flowhook.domain.request_spec import BasicAuth, NoAuth, RequestSpec
 from flowhook.engine.templating import lookup_in
 from flowhook.settings import Settings
 from flowhook.webhooks.client import HttpClient
-from flowhook.webhooks.config import BasicAuth, NoAuth, RequestSpec
 from flowhook.webhooks.request import build_request
 
 ODD_VALUES = [

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flowhook.domain.message import ErrorReason, HttpResult
 from flowhook.settings import Settings
-from flowhook.webhooks.message import ErrorReason, HttpResult
 from flowhook.webhooks.retry import JITTER, classify, next_attempt_at, retry_after_seconds
 
 NOW = 1_700_000_000.0

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from flowhook.domain.signing import new_secret, sign, signature_headers
 from flowhook.errors import ValidationFailed
-from flowhook.webhooks.signing import new_secret, sign, signature_headers
 
 BODY = json.dumps({"phonon-uuid": "u-1", "flowStatus": "COMPLETED", "keys": []}).encode()
 

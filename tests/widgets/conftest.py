@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from flowhook.engine.context import AccountInfo, Services, StepContext
+from flowhook.domain.account import AccountInfo
+from flowhook.engine.context import Services, StepContext
 from flowhook.engine.state import ExecutionState
 from flowhook.engine.widget import Outcome, Widget
 from flowhook.settings import Settings

@@ -14,9 +14,9 @@ from flowhook.errors import NotFound
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
 from flowhook.store import flows as flow_repo
+from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
 from flowhook.store.secrets import Cipher
-from flowhook.worker.catalog import Catalog
 
 FLOW: dict[str, Any] = {
     "name": "cached",

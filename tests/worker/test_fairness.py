@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from flowhook.worker.triggers import new_execution
+from flowhook.engine.triggers import new_execution
 
 CAMPAIGN = 3000
 CONCURRENCY = 20

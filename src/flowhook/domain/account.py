@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowhook.engine.context import AccountInfo
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """The parts of an account that change how a flow runs."""
+
+    id: str
+    name: str = ""
+    http_enabled: bool = False
+    default_region: str = "IN"
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)

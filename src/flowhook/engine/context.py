@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from flowhook.domain.account import AccountInfo
 from flowhook.engine import templating
 from flowhook.engine.state import ExecutionState
 from flowhook.settings import Settings
@@ -24,14 +25,13 @@ READ_ONLY_PREFIXES = ("call.", "sys.")
 
 
 @dataclass(frozen=True)
-class AccountInfo:
-    """The parts of an account that change how a flow runs."""
+class ExecutionWakeup:
+    """Wakes this process's execution runner when executions were added that are due now or
+    after ``delay`` seconds. Lent by processes that run executions; an API-only process has
+    none (its workers poll the table). A callable rather than the runner itself, so that
+    features that add executions need not import the worker."""
 
-    id: str
-    name: str = ""
-    http_enabled: bool = False
-    default_region: str = "IN"
-    timezone: str = "UTC"
+    nudge: Callable[[float], None]
 
 
 @dataclass

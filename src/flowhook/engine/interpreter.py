@@ -15,7 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from flowhook.engine.context import AccountInfo, Services, StepContext
+from flowhook.domain.account import AccountInfo
+from flowhook.engine.context import Services, StepContext
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState, Phase, Status
 from flowhook.engine.widget import Wait

@@ -15,14 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-_SEG = r"[A-Za-z0-9_]+(?:[-][A-Za-z0-9_]+)*"
-_NAME = (
-    rf"(?:flow|user)\.(?:key|syskey)\.{_SEG}(?:\.{_SEG})*"
-    rf"|call\.{_SEG}(?:\.{_SEG})*"
-    rf"|sys\.{_SEG}"
-)
-REFERENCE = re.compile(rf"\$\{{(?P<braced>{_NAME})\}}|\$(?P<bare>{_NAME})")
-"""``$flow.key.name`` or ``${flow.key.name}`` (braces let a reference touch other text)."""
+# The syntax is plain data (domain/references.py) so that request specs can be validated
+# without the engine; the engine names it too, for its widgets.
+from flowhook.domain.references import REFERENCE as REFERENCE
 
 Escape = Callable[[str], str]
 Lookup = Callable[[str], Any]

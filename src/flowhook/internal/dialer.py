@@ -25,8 +25,8 @@ from flowhook.domain.agent import Agent
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState
 from flowhook.store import agents as agent_repo
+from flowhook.store.commit import AfterCommit, Write
 from flowhook.store.db import Store
-from flowhook.worker.runner import AfterCommit, Write
 
 AGENT_NUMBER = "call.agent.dnis.number"
 AGENT_ID = "call.agent.id"

@@ -21,8 +21,8 @@ from flowhook.engine.context import StepContext
 from flowhook.errors import FlowhookError, ValidationFailed
 from flowhook.internal import outbound, preferences, shortener
 from flowhook.internal.dialer import Dialer
+from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
-from flowhook.worker.catalog import Catalog
 
 INTERNAL_PATH = re.compile(r"/centraloutboundwebhook-v1/(prod|test)/?$")
 """The path of an internal webhook URL; the group is the stage."""

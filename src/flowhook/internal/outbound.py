@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
-from flowhook.engine.context import Services
+from flowhook.engine.context import ExecutionWakeup, Services
 from flowhook.engine.state import ExecutionState
 from flowhook.errors import NotFound
 from flowhook.internal.outbound_body import (
@@ -37,10 +37,9 @@ from flowhook.internal.outbound_body import (
 )
 from flowhook.store import executions as execution_repo
 from flowhook.store import requests as request_repo
+from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
 from flowhook.store.requests import RequestRecord
-from flowhook.worker.catalog import Catalog
-from flowhook.worker.runner import ExecutionRunner
 
 __all__ = [
     "MAX_CALLS",
@@ -216,16 +215,16 @@ async def create(
     stored = await store.write(persist)
     if stored is None:
         raise Rejected(ResponseCode.CHECKSUM_REPEATED, "an identical request was already accepted")
-    runner = _runner(services)
-    if runner is not None:
+    wakeup = _wakeup(services)
+    if wakeup is not None:
         for due in groups:
-            runner.nudge(due - now)
+            wakeup.nudge(due - now)
     return stored
 
 
-def _runner(services: Services) -> ExecutionRunner | None:
+def _wakeup(services: Services) -> ExecutionWakeup | None:
     try:
-        return services.get(ExecutionRunner)
+        return services.get(ExecutionWakeup)
     except LookupError:
         return None  # an API-only process: the workers poll the table
 

@@ -14,8 +14,8 @@ from enum import IntEnum
 from typing import Any
 
 from flowhook.domain.numbers import normalise
+from flowhook.engine.triggers import INPUT_VARIABLE
 from flowhook.errors import FlowhookError, ValidationFailed
-from flowhook.worker.triggers import INPUT_VARIABLE
 
 MAX_CALLS = 500
 MAX_ALTERNATES = 10

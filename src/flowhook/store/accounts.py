@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from flowhook.domain.account import Account
+from flowhook.domain.signing import new_secret
 from flowhook.store.db import is_storable_id
 from flowhook.store.secrets import Cipher, hash_key
 from flowhook.store.tables import accounts
-from flowhook.webhooks.signing import new_secret
 
 
 def new_api_key() -> str:

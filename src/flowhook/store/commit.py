@@ -26,6 +26,9 @@ from flowhook.logging import get_logger
 
 T = TypeVar("T")
 Write = Callable[[Connection], Any]
+# Run once the write is committed, with its result (a wake-up, a metric): never inside the
+# transaction, so that it cannot undo or slow the commit.
+AfterCommit = Callable[[Any], None]
 
 log = get_logger(__name__)
 

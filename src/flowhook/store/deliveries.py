@@ -19,12 +19,12 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
+from flowhook.domain.message import OutgoingRequest
 from flowhook.store.db import json_dumps
 from flowhook.store.pages import newest_first
 from flowhook.store.raw import Statement
 from flowhook.store.tables import accounts, deliveries, delivery_attempts, webhooks
 from flowhook.store.webhooks import SavedWebhook, for_sending
-from flowhook.webhooks.message import OutgoingRequest
 
 PENDING, SUCCEEDED, FAILED = "PENDING", "SUCCEEDED", "FAILED"
 CIRCUIT_OPEN = "CIRCUIT_OPEN"

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import Connection, Executable, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from flowhook.domain.credentials import unseal_flow
 from flowhook.errors import Conflict
 from flowhook.store.db import is_storable_id
 from flowhook.store.secrets import Cipher
 from flowhook.store.tables import executions, flows
-from flowhook.webhooks.credentials import unseal_flow
 
 ALPHANUM = string.ascii_letters + string.digits
 

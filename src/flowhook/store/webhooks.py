@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, or_, select, update
 
+from flowhook.domain.credentials import REDACTED, seal_request, unseal_request
+from flowhook.domain.request_spec import BasicAuth, RequestSpec
 from flowhook.store.secrets import Cipher
 from flowhook.store.tables import flows, webhooks
-from flowhook.webhooks.config import BasicAuth, RequestSpec
-from flowhook.webhooks.credentials import REDACTED, seal_request, unseal_request
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flowhook.domain.account import Account
 from flowhook.engine.state import ExecutionState, Status
+from flowhook.engine.triggers import new_execution
 from flowhook.errors import NotFound
 from flowhook.runtime import Runtime
 from flowhook.store import executions as execution_repo
 from flowhook.usecases.pages import Page, page_of, parse_cursor
-from flowhook.worker.triggers import new_execution
 
 ID_PATTERN = r"^[A-Za-z0-9\-]{1,64}$"
 """What flow ids and request ids look like (filters outside it are mistakes, not queries)."""

@@ -26,13 +26,13 @@ from sqlalchemy import Connection
 
 from flowhook import codec
 from flowhook.domain.account import Account
+from flowhook.domain.credentials import seal_flow
 from flowhook.engine.documents import load_json, load_yaml
 from flowhook.engine.flow import CompiledFlow, compile_flow
 from flowhook.errors import Conflict, FlowTooLarge, NotFound, ValidationFailed
 from flowhook.runtime import Runtime
 from flowhook.store import flows as flow_repo
 from flowhook.store.flows import FlowRecord
-from flowhook.webhooks.credentials import seal_flow
 from flowhook.widgets.webhook import missing_saved_webhooks
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")

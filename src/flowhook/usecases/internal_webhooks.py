@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from flowhook.domain.account import Account
 from flowhook.engine.context import StepContext
 from flowhook.engine.state import ExecutionState, Status
+from flowhook.engine.triggers import input_variables
 from flowhook.internal import InternalMethodError, invoke
 from flowhook.runtime import Runtime
-from flowhook.worker.triggers import input_variables
 
 Stage = Literal["prod", "test"]
 

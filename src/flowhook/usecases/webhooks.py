@@ -13,17 +13,21 @@ The forms keep the names the API's OpenAPI document has always published them un
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
+from flowhook.domain.request_spec import RequestSpec
 from flowhook.errors import Conflict, NotFound
 from flowhook.runtime import Runtime
+from flowhook.store import accounts as account_repo
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhooks as webhook_repo
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.check import check_webhook
-from flowhook.webhooks.config import RequestSpec
+from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.outbox import target_endpoint
 
@@ -148,16 +152,20 @@ async def delete(rt: Runtime, account: Account, webhook_id: str) -> None:
     _forget(rt, account.id)
 
 
+async def _check(rt: Runtime, account: Account, spec: RequestSpec) -> dict[str, Any]:
+    secret = await rt.store.read(lambda c: account_repo.signing_secret(c, account.id, rt.cipher))
+    http = rt.services.get(HttpClient)
+    return await check_webhook(http, account, spec, signing_secret=secret, password=None)
+
+
 async def check(rt: Runtime, account: Account, form: CheckIn) -> CheckResult:
     """Check a configuration before saving it: one real request, nothing stored."""
-    return CheckResult.model_validate(await check_webhook(rt, account, form.spec(), password=None))
+    return CheckResult.model_validate(await _check(rt, account, form.spec()))
 
 
 async def check_saved(rt: Runtime, account: Account, webhook_id: str) -> CheckResult:
     """Check a saved webhook; the result and its time are kept on it (``last_check``)."""
     saved = await get(rt, account, webhook_id)
-    result = CheckResult.model_validate(
-        await check_webhook(rt, account, saved.real_spec(rt.cipher), password=None)
-    )
+    result = CheckResult.model_validate(await _check(rt, account, saved.real_spec(rt.cipher)))
     await rt.store.write(lambda c: webhook_repo.record_check(c, saved.id, result.model_dump()))
     return result

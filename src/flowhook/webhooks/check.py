@@ -6,37 +6,38 @@ timeout."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flowhook.domain.account import Account
+from flowhook.domain.request_spec import RequestSpec
+from flowhook.domain.signing import signature_headers
 from flowhook.engine.templating import lookup_in
 from flowhook.webhooks.client import HttpClient
-from flowhook.webhooks.config import RequestSpec
 from flowhook.webhooks.payload import default_payload, sample_state
 from flowhook.webhooks.request import build_request
-from flowhook.webhooks.signing import signature_headers
-
-if TYPE_CHECKING:
-    from flowhook.runtime import Runtime
 
 
 async def check_webhook(
-    rt: Runtime, account: Account, spec: RequestSpec, *, password: str | None
+    http: HttpClient,
+    account: Account,
+    spec: RequestSpec,
+    *,
+    signing_secret: str,
+    password: str | None,
 ) -> dict[str, Any]:
-    from flowhook.store import accounts as account_repo
-
+    """``signing_secret`` is the account's: the caller reads it (this module reads nothing
+    stored), so a check is signed exactly as the deliveries are."""
     state = sample_state()
     payload = default_payload(state, test=True, timezone=account.timezone)
     request, _ = build_request(
         spec, lookup_in(state.variables), default_payload=payload, password=password
     )
-    secret = await rt.store.read(lambda c: account_repo.signing_secret(c, account.id, rt.cipher))
     request.headers.update(
         signature_headers(
-            secret, f"check_{int(time.time() * 1000)}", request.body or b"", time.time()
+            signing_secret, f"check_{int(time.time() * 1000)}", request.body or b"", time.time()
         )
     )
-    result = await rt.services.get(HttpClient).send(request, http_enabled=account.http_enabled)
+    result = await http.send(request, http_enabled=account.http_enabled)
     return {
         "ok": result.ok,
         "status_code": result.status,

@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from flowhook.domain.message import HttpResult, OutgoingRequest
 from flowhook.settings import Settings
 from flowhook.webhooks.guard import EgressPolicy
-from flowhook.webhooks.message import HttpResult, OutgoingRequest
 
 if TYPE_CHECKING:
     from aiohttp.abc import AbstractResolver

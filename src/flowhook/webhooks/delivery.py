@@ -31,28 +31,28 @@ from typing import Any
 from sqlalchemy import Connection
 from yarl import URL
 
+from flowhook.domain.message import ErrorReason, HttpResult, OutgoingRequest
+from flowhook.domain.request_spec import RequestSpec
+from flowhook.domain.signing import signature_headers
 from flowhook.engine.templating import Lookup
 from flowhook.ids import stable_id
 from flowhook.logging import get_logger
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
 from flowhook.store import deliveries as delivery_repo
+from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
 from flowhook.store.deliveries import Delivery, Inserted
+from flowhook.store.leased import LeasedWorker
 from flowhook.store.notify import notify
 from flowhook.store.secrets import Cipher
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks import metrics
 from flowhook.webhooks.breaker import Admission, Breaker, State
 from flowhook.webhooks.client import HttpClient
-from flowhook.webhooks.config import RequestSpec
-from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
 from flowhook.webhooks.outcome import raw_text
 from flowhook.webhooks.retry import Outcome, classify, next_attempt_at, retry_after_seconds
-from flowhook.webhooks.signing import signature_headers
 from flowhook.webhooks.targets import attempt_request, stored_form
-from flowhook.worker.catalog import Catalog
-from flowhook.worker.leased import LeasedWorker
 
 log = get_logger(__name__)
 

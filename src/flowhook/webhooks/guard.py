@@ -32,8 +32,8 @@ from typing import Final
 
 from yarl import URL
 
+from flowhook.domain.message import ErrorReason
 from flowhook.errors import FlowhookError
-from flowhook.webhooks.message import ErrorReason
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from flowhook.webhooks.message import ErrorReason, HttpResult
+from flowhook.domain.message import ErrorReason, HttpResult
 
 PREFIX = "flow.key."
 RESULTS = (

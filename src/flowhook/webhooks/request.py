@@ -14,10 +14,10 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flowhook import codec
+from flowhook.domain.message import OutgoingRequest
+from flowhook.domain.request_spec import BasicAuth, RequestSpec
 from flowhook.engine import templating
 from flowhook.engine.templating import Lookup, references
-from flowhook.webhooks.config import BasicAuth, RequestSpec
-from flowhook.webhooks.message import OutgoingRequest
 
 JSON_TYPE = "application/json"
 XML_TYPE = "application/xml"

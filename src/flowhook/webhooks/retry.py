@@ -34,8 +34,8 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
+from flowhook.domain.message import ErrorReason, HttpResult
 from flowhook.settings import Settings
-from flowhook.webhooks.message import ErrorReason, HttpResult
 
 __all__ = ["JITTER", "Outcome", "classify", "next_attempt_at", "retry_after_seconds"]
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flowhook.domain.credentials import redact_headers, redact_url, secret_headers
+from flowhook.domain.message import OutgoingRequest
+from flowhook.domain.request_spec import RequestSpec
 from flowhook.engine.templating import MISSING, Lookup, lookup_in
 from flowhook.store.deliveries import Delivery
 from flowhook.store.secrets import Cipher
-from flowhook.webhooks.config import RequestSpec
-from flowhook.webhooks.credentials import redact_headers, redact_url, secret_headers
-from flowhook.webhooks.message import OutgoingRequest
 from flowhook.webhooks.request import build_target, target_references
 
 

@@ -17,8 +17,9 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
+from flowhook.domain.credentials import redact_url, without_secret_headers
+from flowhook.domain.message import ErrorReason, HttpResult, OutgoingRequest
 from flowhook.settings import Settings
-from flowhook.webhooks.credentials import redact_url, without_secret_headers
 from flowhook.webhooks.guard import (
     BlockedRequest,
     BlockedResolution,
@@ -26,7 +27,6 @@ from flowhook.webhooks.guard import (
     check_url,
     parse_url,
 )
-from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
 from flowhook.webhooks.resolver import GuardedResolver
 
 MAX_REDIRECTS = 5

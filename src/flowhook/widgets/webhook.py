@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Connection
 from yarl import URL
 
+from flowhook.domain.message import ErrorReason, HttpResult, OutgoingRequest
+from flowhook.domain.request_spec import RequestSpec
 from flowhook.engine.context import StepContext
 from flowhook.engine.flow import CompiledFlow, Problem
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
@@ -25,11 +27,9 @@ from flowhook.store.db import Store
 from flowhook.store.secrets import Cipher
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.client import HttpClient
-from flowhook.webhooks.config import RequestSpec
 from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.mapping import MappingError, apply_response_map, parse_response
-from flowhook.webhooks.message import ErrorReason, HttpResult, OutgoingRequest
 from flowhook.webhooks.outcome import response_variables, widget_results
 from flowhook.webhooks.payload import default_payload
 from flowhook.widgets._fields import WritableVariable

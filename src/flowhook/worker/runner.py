@@ -25,7 +25,6 @@ import contextlib
 import os
 import socket
 import uuid as uuid_mod
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -39,15 +38,13 @@ from flowhook.errors import FlowhookError, StateNotStorable, WorkerCrashed
 from flowhook.logging import get_logger
 from flowhook.store import executions as execution_repo
 from flowhook.store import preferences
+from flowhook.store.catalog import Catalog
+from flowhook.store.commit import AfterCommit, Write
 from flowhook.store.db import Store
+from flowhook.store.leased import LeasedWorker
 from flowhook.store.notify import notify
-from flowhook.worker.catalog import Catalog
-from flowhook.worker.leased import LeasedWorker
 
 log = get_logger(__name__)
-
-Write = Callable[[Connection], Any]
-AfterCommit = Callable[[Any], None]
 
 
 class CompletionHook(Protocol):

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from yarl import URL
 
-from flowhook.engine.templating import REFERENCE
+from flowhook.domain.references import REFERENCE
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 BodyType = Literal["NONE", "JSON", "XML", "FORM_DATA", "URL_ENCODED", "PLAIN_TEXT"]

@@ -18,7 +18,7 @@ import re
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
-from flowhook.engine.templating import REFERENCE
+from flowhook.domain.references import REFERENCE
 from flowhook.errors import ValidationFailed
 
 REDACTED = "***"

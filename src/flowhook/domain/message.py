@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from flowhook.webhooks.credentials import redact_headers, redact_url
+from flowhook.domain.credentials import redact_headers, redact_url
 
 
 class ErrorReason(StrEnum):
