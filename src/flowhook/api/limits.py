@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flowhook import codec
-from flowhook.errors import PayloadTooLarge
+from flowhook.errors import FlowhookError, PayloadTooLarge
 
 
 def too_large(max_bytes: int) -> PayloadTooLarge:
@@ -44,6 +44,37 @@ def content_length(scope: Scope) -> int | None:
     return None
 
 
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the application the body a middleware already read, then
+    whatever the server sends next (a disconnect)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def refuse(send: Send, error: FlowhookError) -> None:
+    """Answer ``error`` in the API's envelope, from middleware (ahead of FastAPI's handlers)."""
+    data = codec.dumps(error.to_dict())
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
 class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -56,7 +87,7 @@ class BodyLimit:
         length = content_length(scope)
         if length is not None:
             if length > self.max_bytes:
-                await self._refuse(send)
+                await refuse(send, too_large(self.max_bytes))
             else:  # the server stops the body at its announced length
                 await self.app(scope, receive, send)
             return
@@ -65,32 +96,8 @@ class BodyLimit:
         try:
             body = await read_body(scope, receive, self.max_bytes)
         except PayloadTooLarge:
-            await self._refuse(send)
+            await refuse(send, too_large(self.max_bytes))
             return
         if body is None:
             return  # the client went away
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, send: Send) -> None:
-        error = too_large(self.max_bytes)
-        data = codec.dumps(error.to_dict())
-        await send(
-            {
-                "type": "http.response.start",
-                "status": error.status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(data)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": data})
+        await self.app(scope, replaying(body, receive), send)

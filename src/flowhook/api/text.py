@@ -8,10 +8,10 @@ repository has to remember it. :class:`TextGuard` is plain ASGI middleware; the 
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flowhook import codec, text
-from flowhook.api.limits import read_body
+from flowhook.api.limits import read_body, refuse, replaying
 from flowhook.errors import FlowhookError
 
 
@@ -61,30 +61,6 @@ class TextGuard:
                 return  # the client went away
             check_body(body)
         except FlowhookError as exc:
-            await _refuse(send, exc)
+            await refuse(send, exc)
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-
-async def _refuse(send: Send, error: FlowhookError) -> None:
-    data = codec.dumps(error.to_dict())
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(data)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})
+        await self.app(scope, replaying(body, receive), send)
