@@ -567,3 +567,31 @@ async def test_an_inbound_flow_keeps_user_keys_for_the_caller(api: Any) -> None:
     _, run = await trigger(api, key, reader, version="test", cli="+919876543210")
     seen = await api.wait_for(run["uuid"], key)
     assert seen["variables"]["$flow.key.seen"] == "bn-IN"
+
+
+async def test_an_execution_stored_with_a_very_deep_value_is_still_readable(api: Any) -> None:
+    """Values are bounded where they enter the state now; one stored before that (900
+    levels deep) is shown with its too-deep part replaced, never a 500."""
+    _, key = await api.account()
+    flow_id = await create_flow(api, key, GREET)
+    _, body = await trigger(api, key, flow_id, version="test", variables={"$flow.key.name": "A"})
+    finished = await api.wait_for(body["uuid"], key)
+    assert finished["status"] == "COMPLETED"
+    state = await api.runtime.execution(body["uuid"])
+    deep: Any = "bottom"
+    for _ in range(900):
+        deep = [deep]
+    state.variables["flow.key.deep"] = deep
+    saved = await api.runtime.store.write(
+        lambda c: execution_repo.save(
+            c, state, due_at=None, lease_owner=None, lease_until=None, now=time.time()
+        )
+    )
+    assert saved
+    status, shown = await api.request("GET", f"/v1/executions/{body['uuid']}", key=key)
+    assert status == 200, shown
+    value = shown["variables"]["$flow.key.deep"]
+    for _ in range(64):
+        value = value[0]
+    assert value == "(nested deeper than 64 levels: not shown)"
+    assert shown["variables"]["$flow.key.greeting"] == "hi A"

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.api.openapi import error_responses
-from flowhook.engine.state import ExecutionState, Status
+from flowhook.engine.state import ExecutionState, Status, within_depth
 from flowhook.usecases import executions
 from flowhook.usecases.executions import ID_PATTERN, ExecutionFilter
 
@@ -28,8 +28,8 @@ def execution_view(state: ExecutionState) -> dict[str, Any]:
         "phase": state.phase.value,
         "error_reason": state.error_reason,
         "error_message": state.error_message,
-        "variables": {f"${k}": v for k, v in state.variables.items()},
-        "steps": state.steps,
+        "variables": {f"${k}": within_depth(v) for k, v in state.variables.items()},
+        "steps": within_depth(state.steps),
         "step_count": state.step_count,
         "wake_at": state.wake_at,
         "call_details": state.call_legs,

@@ -24,6 +24,24 @@ MAX_VALUES = 500_000
 YAML aliases expand to (a "billion laughs" document)."""
 
 
+TOO_DEEP_SHOWN = f"(nested deeper than {MAX_DEPTH} levels: not shown)"
+
+
+def within_depth(value: Any, depth: int = 0) -> Any:
+    """``value`` as it can be shown: what nests deeper than :data:`MAX_DEPTH` (kept before
+    values were bounded where they enter the state) becomes :data:`TOO_DEEP_SHOWN`, so
+    every stored execution stays readable. Recurses at most ``MAX_DEPTH`` levels."""
+    if isinstance(value, dict):
+        if depth >= MAX_DEPTH:
+            return TOO_DEEP_SHOWN
+        return {k: within_depth(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        if depth >= MAX_DEPTH:
+            return TOO_DEEP_SHOWN
+        return [within_depth(v, depth + 1) for v in value]
+    return value
+
+
 def json_problem(value: Any, path: str = "$") -> tuple[str, str] | None:
     """The first reason a value from outside cannot be kept and served as JSON, as (path,
     message): nested deeper than ``MAX_DEPTH``, more than ``MAX_VALUES`` values, NaN / an
