@@ -100,18 +100,21 @@ class Enqueued:
     local: bool
     """Sent at once by this process (it has room and the endpoint's circuit is closed)."""
 
+    @property
+    def webhook_id(self) -> str | None:
+        return self.webhook.id if self.webhook is not None else None
+
     def write(self, conn: Connection) -> Inserted | None:
         engine = self.engine
         local = self.local
         if not local:
             notify(conn)  # another worker may send it before we do
-        webhook = self.webhook
         return delivery_repo.insert(
             conn,
             delivery_id=self.id,
             account_id=self.account_id,
             execution_uuid=self.execution_uuid,
-            webhook_id=webhook.id if webhook is not None else None,
+            webhook_id=self.webhook_id,
             endpoint=self.endpoint,
             request=self.request,
             secret_headers=self.secret_headers,
@@ -138,7 +141,7 @@ class Enqueued:
                 id=self.id,
                 account_id=self.account_id,
                 execution_uuid=self.execution_uuid,
-                webhook_id=webhook.id if webhook is not None else None,
+                webhook_id=self.webhook_id,
                 endpoint=self.endpoint,
                 request=self.request,
                 secret_headers=self.secret_headers,
