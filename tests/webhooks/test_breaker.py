@@ -21,7 +21,7 @@ from flowhook.settings import Settings
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store.tables import deliveries, delivery_attempts
 from flowhook.webhooks.breaker import Admission, Breaker, State
-from flowhook.webhooks.outbox import endpoint_of
+from flowhook.webhooks.delivery import endpoint_of
 from support.receiver import receiver
 
 # the state machine, on a fake clock ---------------------------------------------------

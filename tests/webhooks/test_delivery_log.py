@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from flowhook.webhooks.outbox import endpoint_of
+from flowhook.webhooks.delivery import endpoint_of
 from support.app import error_code, running_api, settings_for
 from support.receiver import receiver
 

@@ -94,4 +94,4 @@ class FlowCompleteHook:
         return enqueued.write, enqueued.after_commit
 
 
-__all__ = ["FlowCompleteHook", "endpoint_of", "state_lookup", "target_endpoint"]
+__all__ = ["FlowCompleteHook", "state_lookup", "target_endpoint"]
