@@ -24,7 +24,7 @@ from flowhook.domain.request_spec import RequestSpec
 from flowhook.engine.flow import CompiledFlow, compile_flow
 from flowhook.engine.state import ExecutionState
 from flowhook.engine.triggers import new_execution
-from flowhook.errors import FlowhookError, ValidationFailed
+from flowhook.errors import Code, FlowhookError, ValidationFailed
 from flowhook.runtime import Runtime
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
@@ -71,7 +71,7 @@ def saved_webhooks(raw: Any) -> dict[str, LocalWebhook]:
             problems.append({"path": f"$.{name}.name", "message": message})
     if problems:
         raise ValidationFailed(
-            "the webhooks file is not valid", code="INVALID_WEBHOOKS", details=problems
+            "the webhooks file is not valid", code=Code.INVALID_WEBHOOKS, details=problems
         )
     return hooks
 

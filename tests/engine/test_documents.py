@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from flowhook.api.errors import status_of
 from flowhook.engine import documents, yaml_fence
 from flowhook.engine.state import MAX_DEPTH
 from flowhook.errors import FlowhookError
@@ -80,7 +81,7 @@ def test_a_surrogate_escape_is_refused(parser: str) -> None:
 def test_malformed_yaml_is_a_400(parser: str) -> None:
     with pytest.raises(FlowhookError) as caught:
         documents.load_yaml("a: [\n")
-    assert (caught.value.status, caught.value.code) == (400, "MALFORMED_YAML")
+    assert (status_of(caught.value), caught.value.code) == (400, "MALFORMED_YAML")
 
 
 @given(

@@ -16,15 +16,68 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
-from flowhook.errors import BadRequest, FlowhookError, ValidationFailed
+from flowhook.errors import (
+    BadRequest,
+    Code,
+    Conflict,
+    FlowhookError,
+    Forbidden,
+    Gone,
+    NotFound,
+    PayloadTooLarge,
+    StateNotStorable,
+    Unauthorized,
+    ValidationFailed,
+    WidgetError,
+    WorkerCrashed,
+)
+from flowhook.internal.methods import InternalMethodError
+from flowhook.webhooks.guard import BlockedRequest
+from flowhook.webhooks.mapping import MappingError
+from flowhook.worker.runner import LeaseLost
 
 log = structlog.get_logger(__name__)
 
 
 INTERNAL_ERROR: dict[str, Any] = {
-    "error": {"code": "INTERNAL_ERROR", "message": "an unexpected error occurred", "details": None}
+    "error": {
+        "code": Code.INTERNAL_ERROR,
+        "message": "an unexpected error occurred",
+        "details": None,
+    }
 }
 """The answer to an error nobody raised on purpose (logged, never shown)."""
+
+
+STATUS: dict[type[FlowhookError], int] = {
+    BadRequest: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    PayloadTooLarge: 413,
+    ValidationFailed: 422,
+    WidgetError: 422,
+    BlockedRequest: 422,
+    MappingError: 422,
+    InternalMethodError: 422,
+    WorkerCrashed: 500,
+    StateNotStorable: 500,
+    LeaseLost: 500,
+}
+"""The HTTP status each kind of error answers with; the nearest class in an error's MRO
+decides (``FlowTooLarge`` is a ``PayloadTooLarge``: 413). The core's errors carry no status:
+which one they answer with is the API's choice."""
+
+
+def status_of(error: FlowhookError) -> int:
+    """The HTTP status ``error`` answers with: 400 for an error no entry of STATUS covers."""
+    for kind in type(error).__mro__:
+        status = STATUS.get(kind)
+        if status is not None:
+            return status
+    return 400
 
 
 def error_response(
@@ -76,13 +129,13 @@ def invalid_request(errors: Sequence[Mapping[str, Any]]) -> ValidationFailed:
 
 
 def malformed_json() -> BadRequest:
-    return BadRequest("the request body is not valid JSON", code="MALFORMED_JSON")
+    return BadRequest("the request body is not valid JSON", code=Code.MALFORMED_JSON)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(FlowhookError)
     async def _flowhook(_request: Request, exc: FlowhookError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        return error_response(status_of(exc), exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -92,12 +145,12 @@ def install(app: FastAPI) -> None:
             if any(e.get("type") == "json_invalid" for e in errors)
             else invalid_request(errors)
         )
-        return error_response(error.status, error.code, error.message, error.details)
+        return error_response(status_of(error), error.code, error.message, error.details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED"}
-        code = codes.get(exc.status_code, "HTTP_ERROR")
+        codes = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED, 401: Code.UNAUTHORIZED}
+        code = codes.get(exc.status_code, Code.HTTP_ERROR)
         headers = dict(exc.headers or {})  # the exception's own headers are part of its answer
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flowhook import codec
+from flowhook.api.errors import status_of
 from flowhook.errors import FlowhookError, PayloadTooLarge
 
 
@@ -65,7 +66,7 @@ async def refuse(send: Send, error: FlowhookError) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": error.status,
+            "status": status_of(error),
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(data)).encode()),

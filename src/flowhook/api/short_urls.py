@@ -16,10 +16,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from flowhook.api.deps import AccountDep, RuntimeDep
-from flowhook.api.errors import error_response
+from flowhook.api.errors import error_response, status_of
 from flowhook.api.openapi import error_responses
 from flowhook.domain.account import Account
-from flowhook.errors import Gone, NotFound
+from flowhook.errors import Code, Gone, NotFound
 from flowhook.runtime import Runtime
 from flowhook.usecases import short_urls
 from flowhook.usecases.pages import page_of, parse_cursor
@@ -73,19 +73,19 @@ async def get_short_url(code: str, account: AccountDep, rt: RuntimeDep) -> dict[
     return short_url_view(rt, await short_urls.get(rt, account, code), account)
 
 
-PAGE_TITLES = {"SHORT_URL_NOT_FOUND": "Link not found", "SHORT_URL_EXPIRED": "Link expired"}
+PAGE_TITLES = {Code.SHORT_URL_NOT_FOUND: "Link not found", Code.SHORT_URL_EXPIRED: "Link expired"}
 
 
 def _refusal(request: Request, exc: NotFound | Gone) -> Response:
     if "text/html" not in request.headers.get("accept", ""):
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(status_of(exc), exc.code, exc.message)
     title = PAGE_TITLES.get(exc.code, "Link not found")
     body = (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title></head>"
         f"<body><h1>{html.escape(title)}</h1><p>{html.escape(exc.message)}</p></body></html>"
     )
-    return HTMLResponse(body, status_code=exc.status)
+    return HTMLResponse(body, status_code=status_of(exc))
 
 
 @redirects.get("/{code}", include_in_schema=False)

@@ -36,7 +36,7 @@ from starlette.types import Receive, Scope, Send
 
 from flowhook import codec
 from flowhook.api.deps import AccountDep, RuntimeDep, current_account
-from flowhook.api.errors import INTERNAL_ERROR, invalid_request, malformed_json
+from flowhook.api.errors import INTERNAL_ERROR, invalid_request, malformed_json, status_of
 from flowhook.api.limits import read_body
 from flowhook.api.text import check_body, check_target
 from flowhook.errors import FlowhookError
@@ -76,7 +76,7 @@ async def serve(
         answer: dict[str, Any] = await _handle(Request(scope, receive), raw, flow_id)
         status = 202
     except FlowhookError as exc:
-        status, answer = exc.status, exc.to_dict()
+        status, answer = status_of(exc), exc.to_dict()
     except Exception:
         log.exception("unexpected error", path=scope["path"])
         status, answer = 500, INTERNAL_ERROR

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from flowhook.domain.references import REFERENCE
-from flowhook.errors import ValidationFailed
+from flowhook.errors import Code, ValidationFailed
 
 REDACTED = "***"
 """What is shown instead of a secret; sent back unchanged in an update, it keeps the stored
@@ -36,7 +36,7 @@ _LABELS = {"auth": "basic-auth", "headers": "header", "query": "query parameter"
 class UnknownSecret(ValidationFailed):
     """A :data:`REDACTED` marker was sent where no value is stored to keep."""
 
-    code = "UNKNOWN_SECRET"
+    code = Code.UNKNOWN_SECRET
 
     def __init__(self, what: str) -> None:
         super().__init__(

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flowhook.errors import ValidationFailed
+from flowhook.errors import Code, ValidationFailed
 
 
 def normalise(number: str, region: str = "IN") -> str:
@@ -13,7 +13,7 @@ def normalise(number: str, region: str = "IN") -> str:
     raw = (number or "").strip()
     if any(ch.isalpha() for ch in raw):  # phonenumbers would read letters as a keypad
         raise ValidationFailed(
-            f"{number!r} is not a valid phone number", code="INVALID_CONTACT_NUMBER"
+            f"{number!r} is not a valid phone number", code=Code.INVALID_CONTACT_NUMBER
         )
     candidates = [raw]
     digits = "".join(ch for ch in raw if ch.isdigit())
@@ -26,4 +26,6 @@ def normalise(number: str, region: str = "IN") -> str:
             continue
         if phonenumbers.is_valid_number(parsed):
             return f"{parsed.country_code}{parsed.national_number}"
-    raise ValidationFailed(f"{number!r} is not a valid phone number", code="INVALID_CONTACT_NUMBER")
+    raise ValidationFailed(
+        f"{number!r} is not a valid phone number", code=Code.INVALID_CONTACT_NUMBER
+    )

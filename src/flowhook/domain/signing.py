@@ -16,12 +16,12 @@ import hmac
 import math
 import secrets
 
-from flowhook.errors import ValidationFailed
+from flowhook.errors import Code, ValidationFailed
 
 __all__ = ["INVALID_SECRET", "SECRET_PREFIX", "new_secret", "sign", "signature_headers"]
 
 SECRET_PREFIX = "whsec_"
-INVALID_SECRET = "INVALID_WEBHOOK_SECRET"
+INVALID_SECRET = Code.INVALID_WEBHOOK_SECRET
 
 
 def new_secret() -> str:

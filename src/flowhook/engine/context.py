@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from flowhook.domain.account import AccountInfo
 from flowhook.engine import templating
 from flowhook.engine.state import ExecutionState
+from flowhook.errors import Code
 from flowhook.settings import Settings
 
 T = TypeVar("T")
@@ -101,7 +102,7 @@ class StepContext:
         if key.startswith(READ_ONLY_PREFIXES):
             from flowhook.errors import WidgetError
 
-            raise WidgetError(f"${key} is read-only", code="READ_ONLY_VARIABLE")
+            raise WidgetError(f"${key} is read-only", code=Code.READ_ONLY_VARIABLE)
         self.state.variables[key] = value
         self.changed[f"${key}"] = value
 

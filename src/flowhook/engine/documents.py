@@ -30,7 +30,7 @@ from typing import Any
 
 from flowhook import codec
 from flowhook.engine.state import MAX_DEPTH
-from flowhook.errors import BadRequest, NestedTooDeep
+from flowhook.errors import BadRequest, Code, NestedTooDeep
 
 
 def too_deep() -> NestedTooDeep:
@@ -46,7 +46,7 @@ def load_json(raw: bytes | str) -> Any:
     except RecursionError:
         raise too_deep() from None
     except ValueError:
-        raise BadRequest("the request body is not valid JSON", code="MALFORMED_JSON") from None
+        raise BadRequest("the request body is not valid JSON", code=Code.MALFORMED_JSON) from None
 
 
 def load_yaml(data: bytes | str) -> Any:
@@ -64,6 +64,6 @@ def load_yaml(data: bytes | str) -> Any:
     except yaml.YAMLError as exc:
         if "maximum nesting depth" in str(exc):  # libyaml's own limit, met while scanning
             raise too_deep() from None
-        raise BadRequest(f"the body is not valid YAML: {exc}", code="MALFORMED_YAML") from None
+        raise BadRequest(f"the body is not valid YAML: {exc}", code=Code.MALFORMED_YAML) from None
     finally:
         loader.dispose()

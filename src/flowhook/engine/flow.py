@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flowhook.engine.state import json_problem
 from flowhook.engine.widget import Widget, WidgetConfig, widget_class
-from flowhook.errors import ValidationFailed
+from flowhook.errors import Code, ValidationFailed
 
 NAME_PATTERN = r"^[A-Za-z0-9_]{1,100}$"
 WIDGET_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
@@ -50,7 +50,7 @@ class Problem:
 
     path: str
     message: str
-    code: str = "INVALID_VALUE"
+    code: Code = Code.INVALID_VALUE
     widget: str | None = None
 
     def to_dict(self) -> dict[str, str]:
@@ -96,7 +96,7 @@ def _loc(prefix: str, loc: tuple[int | str, ...]) -> str:
     return path
 
 
-_PYDANTIC_CODES = {"missing": "MISSING_FIELD", "extra_forbidden": "UNKNOWN_FIELD"}
+_PYDANTIC_CODES = {"missing": Code.MISSING_FIELD, "extra_forbidden": Code.UNKNOWN_FIELD}
 
 
 def _pydantic_problems(
@@ -106,7 +106,7 @@ def _pydantic_problems(
         Problem(
             _loc(prefix, tuple(e["loc"])),
             e["msg"],
-            _PYDANTIC_CODES.get(e["type"], "INVALID_VALUE"),
+            _PYDANTIC_CODES.get(e["type"], Code.INVALID_VALUE),
             widget,
         )
         for e in exc.errors()
@@ -125,7 +125,7 @@ def _targets(body: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def _invalid(problems: list[Problem]) -> ValidationFailed:
     return ValidationFailed(
-        "the flow is not valid", code="INVALID_FLOW", details=[p.to_dict() for p in problems]
+        "the flow is not valid", code=Code.INVALID_FLOW, details=[p.to_dict() for p in problems]
     )
 
 
@@ -153,7 +153,7 @@ def compile_flow(raw: Any) -> CompiledFlow:
     def check_target(path: str, target: Any, widget: str | None = None) -> None:
         if isinstance(target, str) and target not in bodies:
             problems.append(
-                Problem(path, f"no widget {target!r} in this flow", "UNKNOWN_WIDGET", widget)
+                Problem(path, f"no widget {target!r} in this flow", Code.UNKNOWN_WIDGET, widget)
             )
 
     for widget_id, body in bodies.items():
@@ -181,7 +181,9 @@ def compile_flow(raw: Any) -> CompiledFlow:
     flow = CompiledFlow(document, widgets)
     reachable = _reachable(flow)
     flow.warnings = [
-        Problem(f"$.widgets.{w}", "widget is not reachable from any entry", "UNREACHABLE_WIDGET", w)
+        Problem(
+            f"$.widgets.{w}", "widget is not reachable from any entry", Code.UNREACHABLE_WIDGET, w
+        )
         for w in widgets
         if w not in reachable
     ]
@@ -195,16 +197,16 @@ def _compile_widget(
     path = f"$.widgets.{widget_id}"
     if not re.match(WIDGET_ID_PATTERN, widget_id):
         message = "widget ids use letters, digits, '_' and '-'"
-        problems.append(Problem(path, message, "INVALID_WIDGET_ID", widget_id))
+        problems.append(Problem(path, message, Code.INVALID_WIDGET_ID, widget_id))
         return None
     type_name = body.get("type")
     if not isinstance(type_name, str):
-        problems.append(Problem(f"{path}.type", "field required", "MISSING_FIELD", widget_id))
+        problems.append(Problem(f"{path}.type", "field required", Code.MISSING_FIELD, widget_id))
         return None
     cls = widget_class(type_name)
     if cls is None:
         message = f"unknown widget type {type_name!r}"
-        problems.append(Problem(f"{path}.type", message, "UNKNOWN_WIDGET_TYPE", widget_id))
+        problems.append(Problem(f"{path}.type", message, Code.UNKNOWN_WIDGET_TYPE, widget_id))
         return None
     try:
         config = cls.Config.model_validate(body)
@@ -215,7 +217,7 @@ def _compile_widget(
     unknown = [name for name in config.exits if name not in allowed]
     for exit_name in unknown:
         message = f"{type_name} has no exit {exit_name!r} (exits: {sorted(allowed)})"
-        problems.append(Problem(f"{path}.exits.{exit_name}", message, "UNKNOWN_EXIT", widget_id))
+        problems.append(Problem(f"{path}.exits.{exit_name}", message, Code.UNKNOWN_EXIT, widget_id))
     return None if unknown else cls(widget_id, config)
 
 

@@ -20,7 +20,7 @@ from flowhook.engine.context import Services, StepContext
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState, Phase, Status
 from flowhook.engine.widget import Wait
-from flowhook.errors import FlowhookError
+from flowhook.errors import Code, FlowhookError
 from flowhook.logging import get_logger
 
 log = get_logger(__name__)
@@ -53,12 +53,14 @@ def finish(state: ExecutionState, now: float) -> None:
     state.wake_at = None
 
 
-def _fail(state: ExecutionState, flow: CompiledFlow, reason: str, message: str, now: float) -> bool:
+def _fail(
+    state: ExecutionState, flow: CompiledFlow, reason: Code, message: str, now: float
+) -> bool:
     """Record a failure; return True when the on_flow_complete entry should still run."""
     if state.error_reason is None:
         state.error_reason = reason
         state.error_message = message
-    if state.phase == Phase.MAIN and flow.entry.on_flow_complete and reason != "STEP_LIMIT":
+    if state.phase == Phase.MAIN and flow.entry.on_flow_complete and reason != Code.STEP_LIMIT:
         state.phase = Phase.COMPLETE
         state.cursor = flow.entry.on_flow_complete
         return True
@@ -98,11 +100,11 @@ async def advance(
             finish(state, clock())
             return state
         if state.step_count >= max_steps:
-            _fail(state, flow, "STEP_LIMIT", f"stopped after {max_steps} steps", clock())
+            _fail(state, flow, Code.STEP_LIMIT, f"stopped after {max_steps} steps", clock())
             return state
         widget = flow.widgets.get(state.cursor)
         if widget is None:  # a flow edited under a running execution
-            if _fail(state, flow, "UNKNOWN_WIDGET", f"no widget {state.cursor!r}", clock()):
+            if _fail(state, flow, Code.UNKNOWN_WIDGET, f"no widget {state.cursor!r}", clock()):
                 continue
             return state
 
@@ -120,7 +122,7 @@ async def advance(
             error = exc
         except Exception as exc:
             log.exception("widget crashed", widget=widget.id, type=widget.type)
-            error = FlowhookError(f"{type(exc).__name__}: {exc}", code="INTERNAL_ERROR")
+            error = FlowhookError(f"{type(exc).__name__}: {exc}", code=Code.INTERNAL_ERROR)
         state.step_count += 1
         step["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
         if ctx.changed:

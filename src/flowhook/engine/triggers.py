@@ -10,7 +10,7 @@ from typing import Any
 from flowhook.domain.account import Account
 from flowhook.domain.numbers import normalise
 from flowhook.engine.state import MAX_DEPTH, ExecutionState, json_problem
-from flowhook.errors import ValidationFailed
+from flowhook.errors import Code, ValidationFailed
 
 INPUT_VARIABLE = re.compile(r"^\$?(flow|user)\.(key|syskey)\.[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
 
@@ -22,14 +22,14 @@ def input_variables(variables: dict[str, Any]) -> dict[str, Any]:
     if bad:
         raise ValidationFailed(
             "variables must be named $flow.key.*, $flow.syskey.*, $user.key.* or $user.syskey.*",
-            code="INVALID_VARIABLE_NAME",
+            code=Code.INVALID_VARIABLE_NAME,
             details=[{"path": f"$.variables.{name}", "message": "invalid name"} for name in bad],
         )
     not_json = [json_problem(value, f"$.variables.{name}") for name, value in variables.items()]
     if any(not_json):
         raise ValidationFailed(
             f"variable values must be JSON, nested at most {MAX_DEPTH} levels deep",
-            code="INVALID_VARIABLE_VALUE",
+            code=Code.INVALID_VARIABLE_VALUE,
             details=[
                 {"path": path, "message": message} for path, message in filter(None, not_json)
             ],

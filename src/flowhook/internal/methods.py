@@ -18,7 +18,7 @@ from typing import Any
 
 from flowhook.domain.numbers import normalise
 from flowhook.engine.context import StepContext
-from flowhook.errors import FlowhookError, ValidationFailed
+from flowhook.errors import Code, FlowhookError, ValidationFailed
 from flowhook.internal import outbound, preferences, shortener
 from flowhook.internal.dialer import Dialer
 from flowhook.store.catalog import Catalog
@@ -40,8 +40,7 @@ _CREATE_OUTBOUND_WRITES = (
 class InternalMethodError(FlowhookError):
     """An internal method failed; ``code`` is the ``error_reason`` the widget reports."""
 
-    code = "INTERNAL_METHOD_FAILED"
-    status = 422
+    code = Code.INTERNAL_METHOD_FAILED
 
 
 Method = Callable[[StepContext, str], Awaitable[dict[str, Any]]]
@@ -53,10 +52,10 @@ async def invoke(method: str, ctx: StepContext, stage: str) -> dict[str, Any]:
     if handler is None:
         raise InternalMethodError(
             f"unknown internal method {method!r} (one of {', '.join(METHOD_NAMES)})",
-            code="UNKNOWN_METHOD",
+            code=Code.UNKNOWN_METHOD,
         )
     if stage not in ("prod", "test"):
-        raise InternalMethodError(f"unknown stage {stage!r}", code="INVALID_STAGE")
+        raise InternalMethodError(f"unknown stage {stage!r}", code=Code.INVALID_STAGE)
     ctx.log["internal"] = {"method": method, "stage": stage}
     return await handler(ctx, stage)
 
@@ -106,7 +105,7 @@ async def create_outbound(ctx: StepContext, stage: str) -> dict[str, Any]:
 
     def fail(code: outbound.ResponseCode, message: str) -> InternalMethodError:
         _put(ctx, {"$flow.key.obdResponseCode": int(code)})
-        return InternalMethodError(message, code=code.name)
+        return InternalMethodError(message, code=Code[code.name])
 
     syskey = ctx.state.variables.get
     version = _text(syskey("flow.syskey.apiVersion")) or ("1.0" if stage == "prod" else "TEST")
@@ -209,16 +208,16 @@ async def update_user_preferences(ctx: StepContext, stage: str) -> dict[str, Any
     """Keep every ``$user.key.*`` of this execution for ``$user.syskey.contactNumber``."""
     result = "$flow.key.user_preferences_update"
 
-    def fail(message: str, code: str) -> InternalMethodError:
+    def fail(message: str, code: Code) -> InternalMethodError:
         _put(ctx, {result: False})
         return InternalMethodError(message, code=code)
 
     contact = _text(ctx.get("$user.syskey.contactNumber"))
     if contact is None:
-        raise fail("$user.syskey.contactNumber is required", "INVALID_PARAMETERS")
+        raise fail("$user.syskey.contactNumber is required", Code.INVALID_PARAMETERS)
     account_id = _text(ctx.get("$user.syskey.accountID"))
     if account_id is not None and account_id != ctx.account.id:
-        raise fail("$user.syskey.accountID is not this account", "ACCOUNT_MISMATCH")
+        raise fail("$user.syskey.accountID is not this account", Code.ACCOUNT_MISMATCH)
     values = ctx.state.user_variables()
     if not values:
         ctx.warn("no $user.key values to store")
@@ -243,23 +242,23 @@ async def update_pause_status_for_cli(ctx: StepContext, stage: str) -> dict[str,
     """Pause (``$flow.key.pause`` true) or unpause the direct-dial agent ``$flow.key.cli``."""
     result = "$flow.key.cli_pause_update"
 
-    def fail(message: str, code: str) -> InternalMethodError:
+    def fail(message: str, code: Code) -> InternalMethodError:
         _put(ctx, {result: False})
         return InternalMethodError(message, code=code)
 
     pause = _flag(ctx.get("$flow.key.pause"))
     if pause is None:
-        raise fail("$flow.key.pause must be true or false", "INVALID_PARAMETERS")
+        raise fail("$flow.key.pause must be true or false", Code.INVALID_PARAMETERS)
     cli = _text(ctx.get("$flow.key.cli"))
     if cli is None:
-        raise fail("$flow.key.cli is required", "INVALID_PARAMETERS")
+        raise fail("$flow.key.cli is required", Code.INVALID_PARAMETERS)
     try:
         number = normalise(cli, ctx.account.default_region)
     except ValidationFailed as exc:
         raise fail(f"$flow.key.cli: {exc.message}", exc.code) from None
     agent = await ctx.services.get(Dialer).set_paused(ctx.account.id, number, pause)
     if agent is None:
-        raise fail(f"no direct-dial agent with CLI {number}", "AGENT_NOT_FOUND")
+        raise fail(f"no direct-dial agent with CLI {number}", Code.AGENT_NOT_FOUND)
     return _put(ctx, {result: True})
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from flowhook.domain.numbers import normalise
 from flowhook.engine.triggers import INPUT_VARIABLE
-from flowhook.errors import FlowhookError, ValidationFailed
+from flowhook.errors import Code, FlowhookError, ValidationFailed
 
 MAX_CALLS = 500
 MAX_ALTERNATES = 10
@@ -73,7 +73,7 @@ class Rejected(FlowhookError):
         detail: str = "",
         call_details: list[dict[str, Any]] | None = None,
     ) -> None:
-        super().__init__(detail or response_code.message, code=response_code.name)
+        super().__init__(detail or response_code.message, code=Code[response_code.name])
         self.response_code = response_code
         self.call_details = call_details
 

@@ -14,7 +14,7 @@ import string
 from urllib.parse import urlsplit
 
 from flowhook.domain.account import Account
-from flowhook.errors import ValidationFailed
+from flowhook.errors import Code, ValidationFailed
 from flowhook.store import short_urls as short_repo
 from flowhook.store.db import Store
 from flowhook.store.short_urls import ShortUrlRecord
@@ -31,24 +31,24 @@ def new_code(length: int = 8) -> str:
 def check_long_url(url: object) -> str:
     """Only absolute http(s) URLs with a host may be shortened (no ``javascript:`` …)."""
     if not isinstance(url, str) or not url.strip():
-        raise ValidationFailed("a long URL is required", code="INVALID_PARAMETERS")
+        raise ValidationFailed("a long URL is required", code=Code.INVALID_PARAMETERS)
     url = url.strip()
     if len(url) > MAX_LONG_URL:
         raise ValidationFailed(
-            f"the long URL is longer than {MAX_LONG_URL} characters", code="INVALID_URL"
+            f"the long URL is longer than {MAX_LONG_URL} characters", code=Code.INVALID_URL
         )
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise ValidationFailed(
-            "the long URL contains spaces or control characters", code="INVALID_URL"
+            "the long URL contains spaces or control characters", code=Code.INVALID_URL
         )
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:
-        raise ValidationFailed("the long URL is not a valid URL", code="INVALID_URL") from None
+        raise ValidationFailed("the long URL is not a valid URL", code=Code.INVALID_URL) from None
     if parts.scheme.lower() not in ("http", "https") or not host:
         raise ValidationFailed(
-            "only http:// and https:// URLs with a host can be shortened", code="INVALID_URL"
+            "only http:// and https:// URLs with a host can be shortened", code=Code.INVALID_URL
         )
     return url
 
@@ -74,7 +74,7 @@ async def shorten(
 ) -> ShortUrlRecord:
     url = check_long_url(long_url)
     if expires_at is not None and expires_at <= now:
-        raise ValidationFailed("expires_at must be in the future", code="INVALID_EXPIRY")
+        raise ValidationFailed("expires_at must be in the future", code=Code.INVALID_EXPIRY)
     return await store.write(
         lambda c: short_repo.create(
             c, account.id, url, lambda: new_code(code_length), now, expires_at

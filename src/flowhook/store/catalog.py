@@ -14,7 +14,7 @@ from typing import Any
 
 from flowhook.domain.account import Account
 from flowhook.engine.flow import CompiledFlow, compile_flow
-from flowhook.errors import NotFound
+from flowhook.errors import Code, NotFound
 from flowhook.store import accounts as account_repo
 from flowhook.store import flows as flow_repo
 from flowhook.store.db import Store
@@ -51,7 +51,7 @@ class Catalog:
         record = await self.store.read(lambda c: flow_repo.get(c, flow_id))
         if record is None:
             self._flows.pop(flow_id, None)
-            raise NotFound(f"no flow {flow_id}", code="FLOW_NOT_FOUND")
+            raise NotFound(f"no flow {flow_id}", code=Code.FLOW_NOT_FOUND)
         self._flows[flow_id] = (now, record)
         return record
 
@@ -63,7 +63,7 @@ class Catalog:
             if document is None:
                 raise NotFound(
                     f"flow {record.flow_id} has no {version} version (publish it first)",
-                    code="FLOW_VERSION_NOT_FOUND",
+                    code=Code.FLOW_VERSION_NOT_FOUND,
                 )
             flow = compile_flow(document)
             if len(self._compiled) > 10_000:
@@ -81,7 +81,7 @@ class Catalog:
             return hit[1]
         account = await self.store.read(lambda c: account_repo.get(c, account_id))
         if account is None:
-            raise NotFound(f"no account {account_id}", code="ACCOUNT_NOT_FOUND")
+            raise NotFound(f"no account {account_id}", code=Code.ACCOUNT_NOT_FOUND)
         self._accounts[account_id] = (now, account)
         return account
 

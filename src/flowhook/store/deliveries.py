@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from flowhook.domain.message import OutgoingRequest
+from flowhook.errors import Code
 from flowhook.store.db import json_dumps
 from flowhook.store.pages import newest_first
 from flowhook.store.raw import Statement
@@ -27,7 +28,7 @@ from flowhook.store.tables import accounts, deliveries, delivery_attempts, webho
 from flowhook.store.webhooks import SavedWebhook, for_sending
 
 PENDING, SUCCEEDED, FAILED = "PENDING", "SUCCEEDED", "FAILED"
-CIRCUIT_OPEN = "CIRCUIT_OPEN"
+CIRCUIT_OPEN = Code.CIRCUIT_OPEN
 """``last_error`` of a delivery held back (or dead-lettered) while its endpoint was down."""
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Executable, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from flowhook.domain.credentials import unseal_flow
-from flowhook.errors import Conflict
+from flowhook.errors import Code, Conflict
 from flowhook.store.db import is_storable_id
 from flowhook.store.secrets import Cipher
 from flowhook.store.tables import executions, flows
@@ -98,7 +98,7 @@ NAME_INDEX = "uq_flows_account_name"
 def _name_taken(name: str) -> Conflict:
     return Conflict(
         f"a flow named {name!r} exists already in this account",
-        code="FLOW_NAME_TAKEN",
+        code=Code.FLOW_NAME_TAKEN,
         details={"name": name},
     )
 

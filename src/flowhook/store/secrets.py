@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from flowhook.errors import FlowhookError
+from flowhook.errors import Code, FlowhookError
 from flowhook.settings import Settings
 
 
@@ -37,7 +37,7 @@ class Cipher:
         except ValueError as exc:
             raise FlowhookError(
                 "FLOWHOOK_SECRET_KEY must be a Fernet key (32 url-safe base64 bytes)",
-                code="BAD_SECRET_KEY",
+                code=Code.BAD_SECRET_KEY,
             ) from exc
 
     def encrypt(self, plain: str) -> bytes:

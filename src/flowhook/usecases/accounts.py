@@ -23,7 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
-from flowhook.errors import Conflict, Forbidden, NotFound, Unauthorized
+from flowhook.errors import Code, Conflict, Forbidden, NotFound, Unauthorized
 from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
 from flowhook.store import demo as demo_repo
@@ -202,10 +202,10 @@ async def authenticate(rt: Runtime, api_key: str, address: str | None) -> Accoun
     of keys, which the changes made here forget."""
     account = rt.catalog.cached_account_by_key(api_key) or await rt.catalog.account_by_key(api_key)
     if account is None:
-        raise Unauthorized("unknown API key", code="INVALID_API_KEY")
+        raise Unauthorized("unknown API key", code=Code.INVALID_API_KEY)
     if not ip_allowed(address, account.ip_whitelist):
         raise Forbidden(
-            f"{address} is not in this account's IP whitelist", code="IP_NOT_WHITELISTED"
+            f"{address} is not in this account's IP whitelist", code=Code.IP_NOT_WHITELISTED
         )
     return account
 
@@ -216,10 +216,10 @@ def check_operator(rt: Runtime, token: str | None) -> None:
     expected = rt.settings.operator_token
     if not expected:
         raise Forbidden(
-            "operator API is disabled (set FLOWHOOK_OPERATOR_TOKEN)", code="OPERATOR_DISABLED"
+            "operator API is disabled (set FLOWHOOK_OPERATOR_TOKEN)", code=Code.OPERATOR_DISABLED
         )
     if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise Unauthorized("operator token required", code="INVALID_OPERATOR_TOKEN")
+        raise Unauthorized("operator token required", code=Code.INVALID_OPERATOR_TOKEN)
 
 
 # settings ---------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ async def update_settings(
     must allow."""
     if form.ip_whitelist and not ip_allowed(address, form.ip_whitelist):
         raise Conflict(
-            _lockout_message(address), code="WHITELIST_LOCKOUT", details={"address": address}
+            _lockout_message(address), code=Code.WHITELIST_LOCKOUT, details={"address": address}
         )
     values = form.model_dump()
 
@@ -240,13 +240,15 @@ async def update_settings(
         domain = values["short_domain"]
         owner = account_repo.by_short_domain(conn, domain) if domain else None
         if owner is not None and owner.id != account.id:
-            raise Conflict(f"{domain} is another account's short domain", code="SHORT_DOMAIN_TAKEN")
+            raise Conflict(
+                f"{domain} is another account's short domain", code=Code.SHORT_DOMAIN_TAKEN
+            )
         return account_repo.update_settings(conn, account.id, **values)
 
     updated = await rt.store.write(update)
     rt.catalog.forget(account_id=account.id)
     if updated is None:
-        raise NotFound(f"no account {account.id}", code="ACCOUNT_NOT_FOUND")
+        raise NotFound(f"no account {account.id}", code=Code.ACCOUNT_NOT_FOUND)
     return updated
 
 
@@ -283,6 +285,6 @@ async def operator_update(rt: Runtime, account_id: str, form: OperatorPatch) -> 
     values = form.model_dump(exclude_none=True)
     updated = await rt.store.write(lambda c: account_repo.update_settings(c, account_id, **values))
     if updated is None:
-        raise NotFound(f"no account {account_id}", code="ACCOUNT_NOT_FOUND")
+        raise NotFound(f"no account {account_id}", code=Code.ACCOUNT_NOT_FOUND)
     rt.catalog.forget(account_id=account_id)
     return updated

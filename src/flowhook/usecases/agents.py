@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from flowhook.domain.account import Account
 from flowhook.domain.agent import Agent
 from flowhook.domain.numbers import normalise
-from flowhook.errors import Conflict, NotFound
+from flowhook.errors import Code, Conflict, NotFound
 from flowhook.internal.dialer import Dialer
 from flowhook.runtime import Runtime
 from flowhook.store import agents as agent_repo
@@ -46,7 +46,7 @@ class AgentPatch(BaseModel):
 
 
 def _not_found(agent_id: str) -> NotFound:
-    return NotFound(f"no agent {agent_id}", code="AGENT_NOT_FOUND")
+    return NotFound(f"no agent {agent_id}", code=Code.AGENT_NOT_FOUND)
 
 
 def _wake(rt: Runtime) -> None:
@@ -62,7 +62,7 @@ async def create(rt: Runtime, account: Account, form: NewAgent) -> Agent:
         lambda c: agent_repo.create(c, account.id, form.name, cli, form.paused, now)
     )
     if agent is None:
-        raise Conflict(f"the account already has an agent with CLI {cli}", code="AGENT_EXISTS")
+        raise Conflict(f"the account already has an agent with CLI {cli}", code=Code.AGENT_EXISTS)
     _wake(rt)
     return agent
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
-from flowhook.errors import Conflict, NotFound
+from flowhook.errors import Code, Conflict, NotFound
 from flowhook.runtime import Runtime
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store.notify import notify
@@ -27,7 +27,7 @@ class DeliveryFilter(BaseModel):
 
 
 def _not_found(delivery_id: str) -> NotFound:
-    return NotFound(f"no delivery {delivery_id}", code="DELIVERY_NOT_FOUND")
+    return NotFound(f"no delivery {delivery_id}", code=Code.DELIVERY_NOT_FOUND)
 
 
 async def list_page(rt: Runtime, account: Account, filters: DeliveryFilter) -> Page[dict[str, Any]]:
@@ -75,7 +75,7 @@ async def replay(rt: Runtime, account: Account, delivery_id: str) -> None:
         raise Conflict(
             f"delivery {delivery_id} is {refused}: an attempt is in flight or scheduled; "
             "replay it once it has SUCCEEDED or FAILED",
-            code="DELIVERY_IN_FLIGHT",
+            code=Code.DELIVERY_IN_FLIGHT,
             details={"status": refused},
         )
     rt.deliveries.nudge()

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from flowhook.domain.account import Account
 from flowhook.engine.state import ExecutionState, Status
 from flowhook.engine.triggers import new_execution
-from flowhook.errors import NotFound
+from flowhook.errors import Code, NotFound
 from flowhook.runtime import Runtime
 from flowhook.store import executions as execution_repo
 from flowhook.usecases.pages import Page, page_of, parse_cursor
@@ -54,7 +54,7 @@ async def start(rt: Runtime, account: Account, flow_id: str, body: Trigger) -> d
     returns) and started: its ``uuid`` and ``request_id``."""
     record = await rt.catalog.flow_record(flow_id, body.version)
     if record.account_id != account.id:
-        raise NotFound(f"no flow {flow_id}", code="FLOW_NOT_FOUND")
+        raise NotFound(f"no flow {flow_id}", code=Code.FLOW_NOT_FOUND)
     flow = rt.catalog.compiled(record, body.version)
     state = new_execution(
         account,
@@ -74,7 +74,7 @@ async def get(rt: Runtime, account: Account, uuid: str) -> ExecutionState:
     """One of the account's executions, with its step log."""
     state = await rt.execution(uuid, account.id)
     if state is None:
-        raise NotFound(f"no execution {uuid}", code="EXECUTION_NOT_FOUND")
+        raise NotFound(f"no execution {uuid}", code=Code.EXECUTION_NOT_FOUND)
     return state
 
 

@@ -29,7 +29,7 @@ from flowhook.domain.account import Account
 from flowhook.domain.credentials import seal_flow
 from flowhook.engine.documents import load_json, load_yaml
 from flowhook.engine.flow import CompiledFlow, compile_flow
-from flowhook.errors import Conflict, FlowTooLarge, NotFound, ValidationFailed
+from flowhook.errors import Code, Conflict, FlowTooLarge, NotFound, ValidationFailed
 from flowhook.runtime import Runtime
 from flowhook.store import flows as flow_repo
 from flowhook.store.flows import FlowRecord
@@ -93,7 +93,7 @@ class FlowDiff(BaseModel):
 
 
 def _not_found(flow_id: str) -> NotFound:
-    return NotFound(f"no flow {flow_id}", code="FLOW_NOT_FOUND")
+    return NotFound(f"no flow {flow_id}", code=Code.FLOW_NOT_FOUND)
 
 
 def _compiled(source: FlowSource, max_bytes: int) -> CompiledFlow:
@@ -110,7 +110,7 @@ def _compiled(source: FlowSource, max_bytes: int) -> CompiledFlow:
 async def validate(rt: Runtime, account: Account, source: FlowSource) -> Checked:
     """The document, validated and bounded (nothing stored), with its warnings."""
     if not source.raw.strip():
-        raise ValidationFailed("a flow document is required", code="INVALID_FLOW")
+        raise ValidationFailed("a flow document is required", code=Code.INVALID_FLOW)
     max_bytes = rt.settings.flow_max_bytes
     if source.is_yaml or len(source.raw) > IN_A_THREAD_OVER:
         flow = await asyncio.to_thread(_compiled, source, max_bytes)
@@ -175,7 +175,7 @@ async def delete(rt: Runtime, account: Account, flow_id: str) -> None:
         if running:
             raise Conflict(
                 f"flow {flow_id} has {running} unfinished executions",
-                code="FLOW_IN_USE",
+                code=Code.FLOW_IN_USE,
                 details={"unfinished_executions": running},
             )
         return flow_repo.remove(conn, flow_id, account.id)
@@ -198,7 +198,7 @@ async def publish(rt: Runtime, account: Account, flow_id: str) -> FlowRecord:
         if missing:
             raise Conflict(
                 "the flow names saved webhooks that do not exist; add them, then publish",
-                code="WEBHOOK_NOT_FOUND",
+                code=Code.WEBHOOK_NOT_FOUND,
                 details=[m.to_dict() for m in missing],
             )
         return flow_repo.publish(conn, flow_id, account.id, now)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from flowhook.domain.account import Account
 from flowhook.engine.state import Status
-from flowhook.errors import NotFound
+from flowhook.errors import Code, NotFound
 from flowhook.internal import outbound
 from flowhook.internal.outbound import Outcome, Rejected, ResponseCode
 from flowhook.runtime import Runtime
@@ -94,7 +94,7 @@ async def summary(rt: Runtime, account: Account, request_id: str) -> RequestSumm
 
     record, counts = await rt.store.read(read)
     if record is None:
-        raise NotFound(f"no request {request_id}", code="REQUEST_NOT_FOUND")
+        raise NotFound(f"no request {request_id}", code=Code.REQUEST_NOT_FOUND)
     return _summary(record, counts, rt.now())
 
 

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Generic, NamedTuple, TypeVar
 
-from flowhook.errors import BadRequest
+from flowhook.errors import BadRequest, Code
 from flowhook.store.executions import decode_cursor, encode_cursor
 
 T = TypeVar("T")
@@ -29,7 +29,7 @@ def parse_cursor(cursor: str | None) -> tuple[float, str] | None:
     try:
         return decode_cursor(cursor)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        raise BadRequest("cursor is not one this API gave", code="INVALID_CURSOR") from None
+        raise BadRequest("cursor is not one this API gave", code=Code.INVALID_CURSOR) from None
 
 
 def page_of(rows: Sequence[T], limit: int, position: Callable[[T], tuple[float, str]]) -> Page[T]:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from flowhook.domain.account import Account
-from flowhook.errors import Gone, NotFound, Unauthorized
+from flowhook.errors import Code, Gone, NotFound, Unauthorized
 from flowhook.internal import shortener
 from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
@@ -78,7 +78,7 @@ async def shorten_for_token(rt: Runtime, form: PhononShortUrl) -> str:
         else None
     )
     if account is None:
-        raise Unauthorized("unknown custToken (see your account settings)", code="INVALID_TOKEN")
+        raise Unauthorized("unknown custToken (see your account settings)", code=Code.INVALID_TOKEN)
     record = await shortener.shorten(
         rt.store,
         account,
@@ -100,7 +100,7 @@ async def list_page(
 async def get(rt: Runtime, account: Account, code: str) -> ShortUrlRecord:
     record = await rt.store.read(lambda c: short_repo.get(c, code, account.id))
     if record is None:
-        raise NotFound(f"no short URL {code}", code="SHORT_URL_NOT_FOUND")
+        raise NotFound(f"no short URL {code}", code=Code.SHORT_URL_NOT_FOUND)
     return record
 
 
@@ -122,9 +122,9 @@ async def follow(rt: Runtime, code: str, host: str | None) -> str:
         return target
     known = await rt.store.read(lambda c: short_repo.get(c, code, account_id))
     if known is not None:
-        raise Gone("This short link has expired.", code="SHORT_URL_EXPIRED")
+        raise Gone("This short link has expired.", code=Code.SHORT_URL_EXPIRED)
     raise _no_link()
 
 
 def _no_link() -> NotFound:
-    return NotFound("This short link does not exist.", code="SHORT_URL_NOT_FOUND")
+    return NotFound("This short link does not exist.", code=Code.SHORT_URL_NOT_FOUND)

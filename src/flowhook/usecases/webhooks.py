@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
 from flowhook.domain.request_spec import RequestSpec
-from flowhook.errors import Conflict, NotFound
+from flowhook.errors import Code, Conflict, NotFound
 from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
 from flowhook.store import deliveries as delivery_repo
@@ -71,7 +71,7 @@ class CheckResult(BaseModel):
 
 def _found(saved: SavedWebhook | None, webhook_id: str) -> SavedWebhook:
     if saved is None:
-        raise NotFound(f"no webhook {webhook_id}", code="WEBHOOK_NOT_FOUND")
+        raise NotFound(f"no webhook {webhook_id}", code=Code.WEBHOOK_NOT_FOUND)
     return saved
 
 
@@ -79,7 +79,7 @@ def _claim_name(conn: Connection, account_id: str, name: str, *, owner: str | No
     """WEBHOOK_NAME_TAKEN unless ``name`` is free in the account or already ``owner``'s."""
     other = webhook_repo.get(conn, account_id, name)
     if other is not None and other.id != owner:
-        raise Conflict(f"a webhook named {name!r} exists already", code="WEBHOOK_NAME_TAKEN")
+        raise Conflict(f"a webhook named {name!r} exists already", code=Code.WEBHOOK_NAME_TAKEN)
 
 
 def _forget(rt: Runtime, account_id: str) -> None:
@@ -143,7 +143,7 @@ async def delete(rt: Runtime, account: Account, webhook_id: str) -> None:
         if users:
             raise Conflict(
                 f"webhook {current.name!r} is used by flows: {', '.join(users)}",
-                code="WEBHOOK_IN_USE",
+                code=Code.WEBHOOK_IN_USE,
                 details={"flows": users},
             )
         webhook_repo.remove(conn, account.id, current.id)

@@ -33,7 +33,7 @@ from typing import Final
 from yarl import URL
 
 from flowhook.domain.message import ErrorReason
-from flowhook.errors import FlowhookError
+from flowhook.errors import Code, FlowhookError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -54,8 +54,7 @@ _NAT64: Final = ipaddress.ip_network("64:ff9b::/96")
 class BlockedRequest(FlowhookError):
     """An outgoing call the guard refused before (or instead of) connecting."""
 
-    code = "BLOCKED_REQUEST"
-    status = 422
+    code = Code.BLOCKED_REQUEST
 
     def __init__(self, reason: ErrorReason, message: str) -> None:
         super().__init__(message, details={"reason": reason.value})

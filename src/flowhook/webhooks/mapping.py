@@ -25,7 +25,7 @@ from typing import Any, TypedDict
 from xml.parsers import expat
 
 from flowhook import codec, text
-from flowhook.errors import FlowhookError
+from flowhook.errors import Code, FlowhookError
 
 ROOT = "data"
 DEFAULT_MAX_DEPTH = 64
@@ -36,8 +36,7 @@ every encoder and the API's answers."""
 class MappingError(FlowhookError):
     """A response could not be parsed, or a path does not lead to a value."""
 
-    code = "MAPPING_FAILED"
-    status = 422
+    code = Code.MAPPING_FAILED
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"{path}: {reason}", details={"path": path, "reason": reason})

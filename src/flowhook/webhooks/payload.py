@@ -22,6 +22,7 @@ from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from flowhook.engine.state import ExecutionState, Phase, Status
+from flowhook.errors import Code
 from flowhook.webhooks.outcome import LAST_CALL
 
 __all__ = [
@@ -117,7 +118,7 @@ def default_payload(
         "flowStatus": "FAILED" if failed else "RUNNING" if running else "COMPLETED",
     }
     if failed:
-        payload["errorReason"] = state.error_reason or "INTERNAL_ERROR"
+        payload["errorReason"] = state.error_reason or Code.INTERNAL_ERROR
     _put(payload, "startTime", _iso(state.started_at, tz))
     _put(payload, "endTime", _iso(state.ended_at, tz))
     sections = {

@@ -13,7 +13,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from flowhook.errors import WidgetError
+from flowhook.errors import Code, WidgetError
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,7})?")
 """Plain decimal notation; no ``NaN``/``Infinity``, no ``1_000`` or ``1,000``."""
@@ -56,5 +56,5 @@ def to_json_number(value: Decimal) -> int | float:
         return int(value)
     result = float(value)
     if not math.isfinite(result):
-        raise WidgetError(f"{value} is out of range", code="NUMBER_OUT_OF_RANGE")
+        raise WidgetError(f"{value} is out of range", code=Code.NUMBER_OUT_OF_RANGE)
     return result

@@ -25,7 +25,7 @@ from flowhook.engine import templating
 from flowhook.engine.context import StepContext
 from flowhook.engine.templating import to_text
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
-from flowhook.errors import WidgetError
+from flowhook.errors import Code, WidgetError
 from flowhook.widgets._fields import has_reference
 from flowhook.widgets._numbers import parse_number
 
@@ -125,7 +125,7 @@ def holds(op: Operator, left: Any, right: Any = None) -> bool:
                 pattern = re.compile(to_text(right))
             except re.error as exc:
                 raise WidgetError(
-                    f"invalid regular expression {to_text(right)!r}: {exc}", code="INVALID_REGEX"
+                    f"invalid regular expression {to_text(right)!r}: {exc}", code=Code.INVALID_REGEX
                 ) from None
             return pattern.search(to_text(left)) is not None
         case _:

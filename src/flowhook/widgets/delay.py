@@ -14,7 +14,7 @@ from pydantic import field_validator, model_validator
 
 from flowhook.engine.context import StepContext
 from flowhook.engine.widget import Outcome, Wait, Widget, WidgetConfig, register
-from flowhook.errors import WidgetError
+from flowhook.errors import Code, WidgetError
 from flowhook.widgets._fields import Scalar, has_reference
 from flowhook.widgets._numbers import parse_number
 
@@ -60,10 +60,12 @@ def _duration(ctx: StepContext, name: str, raw: Scalar | None) -> float:
     if number is None:
         raise WidgetError(
             f"{name} is not a number: {text!r}",
-            code="NOT_A_NUMBER",
+            code=Code.NOT_A_NUMBER,
             details={"operand": name, "value": text},
         )
     value = float(number)
     if value < 0 or not math.isfinite(value * 60):
-        raise WidgetError(f"{name} must be a non-negative number, not {text}", code="INVALID_DELAY")
+        raise WidgetError(
+            f"{name} must be a non-negative number, not {text}", code=Code.INVALID_DELAY
+        )
     return value

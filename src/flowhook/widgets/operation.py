@@ -29,7 +29,7 @@ from pydantic_core import PydanticCustomError
 from flowhook.engine.context import StepContext
 from flowhook.engine.templating import to_text
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
-from flowhook.errors import WidgetError
+from flowhook.errors import Code, WidgetError
 from flowhook.widgets._fields import Scalar, WritableVariable, has_reference
 from flowhook.widgets._numbers import ARITHMETIC, parse_number, to_json_number
 
@@ -177,7 +177,7 @@ def substring(text: str, start: int, length: int | None = None) -> str:
     """``length`` characters from ``start`` (negative counts from the end); out of range
     gives what exists, as Python slicing does. ``None`` means to the end."""
     if length is not None and length < 0:
-        raise WidgetError(f"substring length {length} is negative", code="NEGATIVE_LENGTH")
+        raise WidgetError(f"substring length {length} is negative", code=Code.NEGATIVE_LENGTH)
     if start < 0:
         start = max(len(text) + start, 0)
     return text[start : None if length is None else start + length]
@@ -195,11 +195,11 @@ _ARITHMETIC: dict[str, Callable[[Decimal, Decimal], Decimal]] = {
 
 def arithmetic(operation: ArithmeticName, left: Decimal, right: Decimal) -> int | float:
     if operation == "divide" and right == 0:
-        raise WidgetError(f"cannot divide {left} by zero", code="DIVISION_BY_ZERO")
+        raise WidgetError(f"cannot divide {left} by zero", code=Code.DIVISION_BY_ZERO)
     try:
         result = _ARITHMETIC[operation](left, right)
     except decimal.DecimalException:
-        raise WidgetError(f"{operation} is out of range", code="NUMBER_OUT_OF_RANGE") from None
+        raise WidgetError(f"{operation} is out of range", code=Code.NUMBER_OUT_OF_RANGE) from None
     return to_json_number(result)
 
 
@@ -212,7 +212,7 @@ def parse_datetime(text: str, tz: tzinfo) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise WidgetError(
-            f"{text!r} is not an ISO-8601 date-time", code="INVALID_DATETIME"
+            f"{text!r} is not an ISO-8601 date-time", code=Code.INVALID_DATETIME
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
@@ -236,7 +236,7 @@ def add_duration(value: str, amount: Decimal, unit: Unit, *, tz: tzinfo, now: da
     except OverflowError:
         raise WidgetError(
             f"{value or 'now'} moved by {amount} {unit} is out of range",
-            code="DATETIME_OUT_OF_RANGE",
+            code=Code.DATETIME_OUT_OF_RANGE,
         ) from None
     return shifted.astimezone(tz).isoformat()
 
@@ -253,7 +253,9 @@ def format_datetime(value: str, pattern: str, *, tz: tzinfo, now: datetime) -> s
     try:
         return _moment(value, tz, now).strftime(pattern)
     except ValueError as exc:
-        raise WidgetError(f"cannot format with {pattern!r}: {exc}", code="INVALID_FORMAT") from None
+        raise WidgetError(
+            f"cannot format with {pattern!r}: {exc}", code=Code.INVALID_FORMAT
+        ) from None
 
 
 # the widget ------------------------------------------------------------------------------
@@ -312,7 +314,9 @@ _INDEX_LIMIT = Decimal(10**15)
 def _given(value: T | None) -> T:
     """An operand the config validator has already required (narrows the type)."""
     if value is None:  # unreachable after validation; a clear error if it ever happens
-        raise WidgetError("operand missing from a validated configuration", code="INVALID_CONFIG")
+        raise WidgetError(
+            "operand missing from a validated configuration", code=Code.INVALID_CONFIG
+        )
     return value
 
 
@@ -326,7 +330,7 @@ def _number(ctx: StepContext, name: str, raw: Scalar | None) -> Decimal:
     if number is None:
         raise WidgetError(
             f"{name} is not a number: {text!r}",
-            code="NOT_A_NUMBER",
+            code=Code.NOT_A_NUMBER,
             details={"operand": name, "value": text},
         )
     return number
@@ -337,7 +341,7 @@ def _integer(ctx: StepContext, name: str, raw: Scalar | None) -> int:
     if number != number.to_integral_value():
         raise WidgetError(
             f"{name} is not a whole number: {number}",
-            code="NOT_AN_INTEGER",
+            code=Code.NOT_AN_INTEGER,
             details={"operand": name, "value": str(number)},
         )
     # beyond any text's length either way; clamping keeps int() cheap for 1e999999

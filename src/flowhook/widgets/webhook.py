@@ -21,7 +21,7 @@ from flowhook.domain.request_spec import RequestSpec
 from flowhook.engine.context import StepContext
 from flowhook.engine.flow import CompiledFlow, Problem
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
-from flowhook.errors import FlowhookError
+from flowhook.errors import Code, FlowhookError
 from flowhook.store import webhooks as webhook_repo
 from flowhook.store.db import Store
 from flowhook.store.secrets import Cipher
@@ -102,7 +102,7 @@ class WebhookWidget(Widget[WebhookConfig]):
             saved = await ctx.services.get(WebhookDirectory).find(ctx.account.id, config.webhook)
             if saved is None:
                 return self._failed(
-                    ctx, "WEBHOOK_NOT_FOUND", f"no saved webhook {config.webhook!r}"
+                    ctx, Code.WEBHOOK_NOT_FOUND, f"no saved webhook {config.webhook!r}"
                 )
             spec = saved.real_spec(ctx.services.get(Cipher))
             stage = _internal_stage(spec.url)
@@ -177,7 +177,7 @@ class WebhookWidget(Widget[WebhookConfig]):
 
         if not self.config.method:
             return self._failed(
-                ctx, "INVALID_PARAMETERS", "an internal webhook needs a 'method' in the widget"
+                ctx, Code.INVALID_PARAMETERS, "an internal webhook needs a 'method' in the widget"
             )
         started = time.perf_counter()
         ctx.log["internal"] = {"method": self.config.method, "stage": stage}
@@ -217,7 +217,7 @@ class WebhookWidget(Widget[WebhookConfig]):
         enqueued.after_commit(inserted)
 
     def _failed(
-        self, ctx: StepContext, reason: str, message: str, duration: float = 0.0
+        self, ctx: StepContext, reason: Code, message: str, duration: float = 0.0
     ) -> Outcome:
         ctx.warn(message)
         self._set_results(
@@ -257,7 +257,7 @@ def missing_saved_webhooks(conn: Connection, account_id: str, flow: CompiledFlow
             f"$.widgets.{widget_id}.webhook",
             f"no saved webhook {ref!r} in this account: the widget leaves by exit 1 "
             "(WEBHOOK_NOT_FOUND) until it exists",
-            "WEBHOOK_NOT_FOUND",
+            Code.WEBHOOK_NOT_FOUND,
             widget_id,
         )
         for widget_id, ref in refs.items()

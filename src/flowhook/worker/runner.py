@@ -34,7 +34,7 @@ from flowhook.engine.context import Services
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.interpreter import advance, finish
 from flowhook.engine.state import ExecutionState, json_problem
-from flowhook.errors import FlowhookError, StateNotStorable, WorkerCrashed
+from flowhook.errors import Code, FlowhookError, StateNotStorable, WorkerCrashed
 from flowhook.logging import get_logger
 from flowhook.store import executions as execution_repo
 from flowhook.store import preferences
@@ -56,8 +56,13 @@ class CompletionHook(Protocol):
     ) -> tuple[Write, AfterCommit | None] | None: ...
 
 
-class LeaseLost(Exception):
+class LeaseLost(FlowhookError):
     """Another worker took the execution over (this one's lease ran out): stop running it."""
+
+    code = Code.LEASE_LOST
+
+    def __init__(self, uuid: str) -> None:
+        super().__init__(f"another worker took execution {uuid} over")
 
 
 def new_owner_id() -> str:
