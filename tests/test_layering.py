@@ -37,7 +37,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("store", frozenset({"store"})),
     ("engine", frozenset({"engine"})),
     ("domain", frozenset({"domain"})),
-    ("support", frozenset({"text", "logging", "codec", "ids"})),
+    ("support", frozenset({"text", "logging", "codec", "ids", "cache"})),
     ("core", frozenset({"errors", "settings", "flowhook"})),
 ]
 

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = 256 * 1024
     flow_max_bytes: int = 1_000_000  # a flow's stored JSON (docs/flows.md): 413 FLOW_TOO_LARGE
     lease_seconds: float = 30.0
+    # how long a process may use its copy of a flow, an account or a saved webhook that
+    # another process changed (flowhook/cache.py); a change made through this process is
+    # seen at once
+    cache_ttl_s: float = Field(2.0, gt=0)
     poll_interval_s: float = 0.2
     worker_concurrency: int = 1_000
     claim_batch: int = 200

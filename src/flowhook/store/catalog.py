@@ -2,16 +2,17 @@
 
 A trigger or a claimed execution needs its compiled flow and its account, and every API
 call the account its key names; compiling a flow and reading an account on every step or
-call would dominate the hot path, so they are cached for ``ttl`` seconds (an edit is seen by
-running executions within that time). A change made in this process is seen at once: the
-use case that makes it calls :meth:`Catalog.forget`.
+call would dominate the hot path, so they are cached (``flowhook/cache.py``) for ``ttl``
+seconds (an edit made by another process is seen by running executions within that time).
+A change made in this process is seen at once: the use case that makes it calls
+:meth:`Catalog.forget`.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from flowhook.cache import MISS, Cache
 from flowhook.domain.account import Account
 from flowhook.engine.flow import CompiledFlow, compile_flow
 from flowhook.errors import Code, NotFound
@@ -27,71 +28,61 @@ class Catalog:
         self.store = store
         self.cipher = cipher  # decrypts the secrets of webhook widgets to compile a flow
         self.ttl = ttl
-        self._flows: dict[str, tuple[float, FlowRecord]] = {}
-        self._compiled: dict[tuple[str, str, float], CompiledFlow] = {}
-        self._accounts: dict[str, tuple[float, Account]] = {}
-        self._keys: dict[str, tuple[float, Account]] = {}  # by the API key's digest
+        self._flows: Cache[str, FlowRecord] = Cache(ttl=ttl)
+        # a compiled flow is keyed by its version and edit time: it never goes stale
+        self._compiled: Cache[tuple[str, str, float], CompiledFlow] = Cache(ttl=None)
+        self._accounts: Cache[str, Account] = Cache(ttl=ttl)
+        self._keys: Cache[str, Account] = Cache(ttl=ttl)  # by the API key's digest
 
     def forget(self, flow_id: str | None = None, account_id: str | None = None) -> None:
         if flow_id:
-            self._flows.pop(flow_id, None)
+            self._flows.forget(flow_id)
         if account_id:
-            self._accounts.pop(account_id, None)
-            for digest, (_, account) in list(self._keys.items()):
-                if account.id == account_id:
-                    self._keys.pop(digest, None)
+            self._accounts.forget(account_id)
+            self._keys.forget_where(lambda _digest, account: account.id == account_id)
 
     async def flow_record(self, flow_id: str, version: str | None = None) -> FlowRecord:
         """With ``version``, a cached record without that version is read again: another
         process may have published the flow since."""
-        now = time.monotonic()
         hit = self._flows.get(flow_id)
-        if hit and now - hit[0] < self.ttl and (version is None or hit[1].document(version)):
-            return hit[1]
+        if hit is not MISS and (version is None or hit.document(version)):
+            return hit
         record = await self.store.read(lambda c: flow_repo.get(c, flow_id))
         if record is None:
-            self._flows.pop(flow_id, None)
+            self._flows.forget(flow_id)
             raise NotFound(f"no flow {flow_id}", code=Code.FLOW_NOT_FOUND)
-        self._flows[flow_id] = (now, record)
-        return record
+        return self._flows.put(flow_id, record)
 
     def compiled(self, record: FlowRecord, version: str) -> CompiledFlow:
         key = (record.flow_id, version, record.updated_at)
         flow = self._compiled.get(key)
-        if flow is None:
-            document: Any = record.real_document(version, self.cipher)
-            if document is None:
-                raise NotFound(
-                    f"flow {record.flow_id} has no {version} version (publish it first)",
-                    code=Code.FLOW_VERSION_NOT_FOUND,
-                )
-            flow = compile_flow(document)
-            if len(self._compiled) > 10_000:
-                self._compiled.clear()
-            self._compiled[key] = flow
-        return flow
+        if flow is not MISS:
+            return flow
+        document: Any = record.real_document(version, self.cipher)
+        if document is None:
+            raise NotFound(
+                f"flow {record.flow_id} has no {version} version (publish it first)",
+                code=Code.FLOW_VERSION_NOT_FOUND,
+            )
+        return self._compiled.put(key, compile_flow(document))
 
     async def flow(self, flow_id: str, version: str) -> CompiledFlow:
         return self.compiled(await self.flow_record(flow_id, version), version)
 
     async def account(self, account_id: str) -> Account:
-        now = time.monotonic()
         hit = self._accounts.get(account_id)
-        if hit and now - hit[0] < self.ttl:
-            return hit[1]
+        if hit is not MISS:
+            return hit
         account = await self.store.read(lambda c: account_repo.get(c, account_id))
         if account is None:
             raise NotFound(f"no account {account_id}", code=Code.ACCOUNT_NOT_FOUND)
-        self._accounts[account_id] = (now, account)
-        return account
+        return self._accounts.put(account_id, account)
 
     def cached_account_by_key(self, api_key: str) -> Account | None:
         """The account of an API key if this process read it less than ``ttl`` ago: no
         coroutine, no thread (the trigger's hot path checks a key on every call)."""
         hit = self._keys.get(hash_key(api_key))
-        if hit and time.monotonic() - hit[0] < self.ttl:
-            return hit[1]
-        return None
+        return None if hit is MISS else hit
 
     async def account_by_key(self, api_key: str) -> Account | None:
         """The account an API key belongs to, or None. Cached by the key's digest: the
@@ -99,8 +90,7 @@ class Catalog:
         account = self.cached_account_by_key(api_key)
         if account is not None:
             return account
-        now = time.monotonic()
         account = await self.store.read(lambda c: account_repo.by_api_key(c, api_key))
         if account is not None:
-            self._keys[hash_key(api_key)] = (now, account)
+            self._keys.put(hash_key(api_key), account)
         return account

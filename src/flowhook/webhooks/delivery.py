@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import Connection
 from yarl import URL
 
+from flowhook.cache import MISS, Cache
 from flowhook.domain.message import ErrorReason, HttpResult, OutgoingRequest
 from flowhook.domain.request_spec import RequestSpec
 from flowhook.domain.signing import signature_headers
@@ -173,7 +174,8 @@ class DeliveryEngine(LeasedWorker):
         self._endpoints: dict[str, asyncio.Semaphore] = {}
         self._held: Counter[str] = Counter()  # deliveries in memory (waiting or sending)
         self.breaker = Breaker.from_settings(settings)
-        self._secrets: dict[bytes, str] = {}  # encrypted → plain: decrypted once each
+        # encrypted → plain, decrypted once each (a token names its secret: never stale)
+        self._secrets: Cache[bytes, str] = Cache(ttl=None)
 
     def due_at(self, endpoint: str, now: float) -> float:
         """When a new delivery to ``endpoint`` is due: now, or the end of its cool-down."""
@@ -283,10 +285,8 @@ class DeliveryEngine(LeasedWorker):
                 lambda c: account_repo.signing_secret(c, account_id, self.cipher)
             )
         secret = self._secrets.get(token)
-        if secret is None:
-            if len(self._secrets) > 10_000:
-                self._secrets.clear()
-            secret = self._secrets[token] = self.cipher.decrypt(token)
+        if secret is MISS:
+            secret = self._secrets.put(token, self.cipher.decrypt(token))
         return secret
 
     def _endpoint(self, endpoint: str) -> asyncio.Semaphore:

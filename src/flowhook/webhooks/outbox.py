@@ -5,10 +5,10 @@ builder and create the delivery with ``DeliveryEngine.enqueue``."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from flowhook.cache import MISS, Cache
 from flowhook.domain.account import Account
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState
@@ -51,23 +51,24 @@ class FlowCompleteHook:
     """When an execution of a ``webhook_enabled`` flow ends and the account has a default
     webhook, add its delivery to the finishing transaction and send it right after."""
 
-    def __init__(self, store: Store, cipher: Cipher, engine: DeliveryEngine) -> None:
+    def __init__(
+        self, store: Store, cipher: Cipher, engine: DeliveryEngine, ttl: float = _DEFAULT_TTL
+    ) -> None:
         self.store = store
         self.cipher = cipher
         self.engine = engine
-        self._defaults: dict[str, tuple[float, SavedWebhook | None]] = {}
+        # each account's default webhook, None when it has none
+        self._defaults: Cache[str, SavedWebhook | None] = Cache(ttl=ttl)
 
     def forget(self, account_id: str) -> None:
-        self._defaults.pop(account_id, None)
+        self._defaults.forget(account_id)
 
     async def default_webhook(self, account_id: str) -> SavedWebhook | None:
-        now = time.monotonic()
         hit = self._defaults.get(account_id)
-        if hit and now - hit[0] < _DEFAULT_TTL:
-            return hit[1]
+        if hit is not MISS:
+            return hit
         saved = await self.store.read(lambda c: webhook_repo.default_for(c, account_id))
-        self._defaults[account_id] = (now, saved)
-        return saved
+        return self._defaults.put(account_id, saved)
 
     async def __call__(
         self, state: ExecutionState, flow: CompiledFlow | None, account: Account, now: float
