@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from flowhook.domain.message import OutgoingRequest
+from flowhook.domain.message import AttemptRecord, OutgoingRequest
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store.db import Store
 
@@ -57,8 +57,9 @@ def test_a_duplicate_insert_leaves_the_rest_of_its_transaction_intact(store: Sto
 
 def test_an_attempt_is_logged_with_its_number_and_moves_the_delivery_on(store: Store) -> None:
     store.write_sync(lambda c: insert(c, "d-1"))
-    attempt = {
+    attempt: AttemptRecord = {
         "at": NOW,
+        "url": None,
         "status_code": 503,
         "duration_ms": 1.0,
         "request_headers": {},

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from flowhook.domain.account import Account
-from flowhook.domain.message import OutgoingRequest
+from flowhook.domain.message import AttemptRecord, OutgoingRequest
 from flowhook.errors import BadRequest, Conflict, NotFound
 from flowhook.runtime import Runtime
 from flowhook.store import deliveries as delivery_repo
@@ -20,8 +20,9 @@ from support.receiver import receiver
 
 MakeAccount = Callable[..., Awaitable[Account]]
 NOW = 1_700_000_000.0
-FAILED_ATTEMPT = {
+FAILED_ATTEMPT: AttemptRecord = {
     "at": NOW,
+    "url": None,
     "status_code": 400,
     "duration_ms": 1.0,
     "request_headers": {},

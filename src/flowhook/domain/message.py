@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypedDict
 
 from flowhook.domain.credentials import redact_headers, redact_url
 from flowhook.errors import Code
@@ -47,6 +48,19 @@ class OutgoingRequest:
     def redacted_url(self) -> str:
         """The URL safe for logs: user-info and secret query values hidden."""
         return redact_url(self.url)
+
+
+class AttemptRecord(TypedDict):
+    """One delivery attempt as the delivery log stores and shows it (credentials hidden)."""
+
+    at: float
+    url: str | None  # None: nothing was sent (its saved webhook was deleted)
+    status_code: int | None
+    duration_ms: float
+    request_headers: dict[str, str]
+    response_excerpt: str | None
+    error_reason: str | None
+    error_message: str | None
 
 
 @dataclass

@@ -43,10 +43,10 @@ from flowhook.store.requests import RequestRecord
 
 __all__ = [
     "MAX_CALLS",
+    "Accepted",
     "Call",
     "Envelope",
     "InvalidCall",
-    "Outcome",
     "Rejected",
     "ResponseCode",
     "check_call",
@@ -60,7 +60,7 @@ FLOW_ID = re.compile(r"^[A-Za-z0-9]{1,8}$")
 
 
 @dataclass
-class Outcome:
+class Accepted:
     code: ResponseCode
     request_id: str | None
     call_details: list[dict[str, Any]] = field(default_factory=list)
@@ -74,7 +74,7 @@ class Outcome:
         }
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> Outcome:
+    def from_body(cls, body: dict[str, Any]) -> Accepted:
         return cls(
             ResponseCode(body["api-response-code"]),
             body.get("request-id"),
@@ -115,7 +115,7 @@ async def create(
     ip_allowed: Callable[[Account], bool] | None = None,
     caller_account: str | None = None,
     request_id: str | None = None,
-) -> Outcome:
+) -> Accepted:
     """Authenticate, validate every call and persist the request with its executions.
 
     ``ip_allowed`` checks the caller's address against the account (the HTTP API);
@@ -162,7 +162,7 @@ async def create(
         given = request_id
         known = await store.read(lambda c: request_repo.get(c, given))
         if known is not None and known.response is not None:
-            return Outcome.from_body(known.response)
+            return Accepted.from_body(known.response)
     request_id = request_id or str(uuid.uuid4())
 
     checked = [
@@ -177,7 +177,7 @@ async def create(
     if not valid:
         first = invalid[0]
         raise Rejected(first.code, first.reason, details)
-    outcome = Outcome(
+    outcome = Accepted(
         ResponseCode.PARTIAL_SUCCESS if invalid else ResponseCode.SUCCESS, request_id, details
     )
     starts = [c.start_at for c in valid if c.start_at is not None]
@@ -199,10 +199,10 @@ async def create(
     for call in valid:
         groups.setdefault(call.start_at or now, []).append(states[call.index])
 
-    def persist(conn: Connection) -> Outcome | None:
+    def persist(conn: Connection) -> Accepted | None:
         known = request_repo.get(conn, request_id)
         if known is not None and known.response is not None:
-            return Outcome.from_body(known.response)
+            return Accepted.from_body(known.response)
         if checksum is not None and request_repo.checksum_seen(conn, account.id, checksum):
             return None
         request_repo.insert(conn, row, checksum)

@@ -44,10 +44,10 @@ class _Item:
         self.loop = loop
 
 
-Outcome = tuple[_Item, Any, "BaseException | None"]
+_Settled = tuple[_Item, Any, "BaseException | None"]
 
 
-def _settle(outcomes: list[Outcome]) -> None:
+def _settle(outcomes: list[_Settled]) -> None:
     for item, result, error in outcomes:
         if item.future.done():  # the caller gave up waiting (cancelled)
             continue
@@ -57,10 +57,10 @@ def _settle(outcomes: list[Outcome]) -> None:
             item.future.set_result(result)
 
 
-def _resolve(outcomes: list[Outcome]) -> None:
+def _resolve(outcomes: list[_Settled]) -> None:
     """Hand the outcomes to their event loops: one wake-up per loop and batch, not one per
     write (each wake-up is a write to the loop's self-pipe and a read on the other side)."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
     for outcome in outcomes:
         by_loop.setdefault(outcome[0].loop, []).append(outcome)
     for loop, settled in by_loop.items():
@@ -176,7 +176,7 @@ class GroupCommitter:
         return conn
 
     def _commit_one_by_one(self, conn: Connection, batch: list[_Item]) -> None:
-        outcomes: list[Outcome] = []
+        outcomes: list[_Settled] = []
         for item in batch:
             try:
                 with self._writers_turn(), conn.begin():

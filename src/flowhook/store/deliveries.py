@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from flowhook.domain.message import OutgoingRequest
+from flowhook.domain.message import AttemptRecord, OutgoingRequest
 from flowhook.errors import Code
 from flowhook.store.db import json_dumps
 from flowhook.store.pages import newest_first
@@ -311,7 +311,7 @@ def record_attempt(
     conn: Connection,
     delivery_id: str,
     *,
-    attempt: dict[str, Any],
+    attempt: AttemptRecord,
     status: str,
     next_due: float | None,
     now: float,

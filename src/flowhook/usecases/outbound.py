@@ -23,7 +23,7 @@ from flowhook.domain.account import Account
 from flowhook.engine.state import Status
 from flowhook.errors import Code, NotFound
 from flowhook.internal import outbound
-from flowhook.internal.outbound import Outcome, Rejected, ResponseCode
+from flowhook.internal.outbound import Accepted, Rejected, ResponseCode
 from flowhook.runtime import Runtime
 from flowhook.store import executions as execution_repo
 from flowhook.store import requests as request_repo
@@ -31,7 +31,7 @@ from flowhook.store.requests import RequestRecord
 from flowhook.usecases.accounts import ip_allowed
 
 __all__ = [
-    "Outcome",
+    "Accepted",
     "Rejected",
     "RequestRecord",
     "RequestSummary",
@@ -45,7 +45,7 @@ log = structlog.get_logger(__name__)
 Kind = Literal["outbound", "dialer"]
 
 
-async def create(rt: Runtime, raw: bytes, *, kind: Kind, address: str | None) -> Outcome:
+async def create(rt: Runtime, raw: bytes, *, kind: Kind, address: str | None) -> Accepted:
     """Start the ``kind`` flow the body names once per valid call; ``raw`` is the body as
     sent (an identical body repeated is refused), ``address`` the caller's.
 

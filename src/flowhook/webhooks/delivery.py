@@ -32,7 +32,7 @@ from sqlalchemy import Connection
 from yarl import URL
 
 from flowhook.cache import MISS, Cache
-from flowhook.domain.message import ErrorReason, HttpResult, OutgoingRequest
+from flowhook.domain.message import AttemptRecord, ErrorReason, HttpResult, OutgoingRequest
 from flowhook.domain.request_spec import RequestSpec
 from flowhook.domain.signing import signature_headers
 from flowhook.engine.templating import Lookup
@@ -52,7 +52,7 @@ from flowhook.webhooks import metrics
 from flowhook.webhooks.breaker import Admission, Breaker, State
 from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.outcome import raw_text
-from flowhook.webhooks.retry import Outcome, classify, next_attempt_at, retry_after_seconds
+from flowhook.webhooks.retry import Verdict, classify, next_attempt_at, retry_after_seconds
 from flowhook.webhooks.targets import attempt_request, stored_form
 
 log = get_logger(__name__)
@@ -356,7 +356,7 @@ class DeliveryEngine(LeasedWorker):
             metrics.deliveries("succeeded").inc()
         elif status == delivery_repo.FAILED:
             metrics.deliveries("failed").inc()
-        attempt: dict[str, Any] = {
+        attempt: AttemptRecord = {
             "at": now,
             "url": outgoing.redacted_url(),
             "status_code": result.status,
@@ -384,7 +384,7 @@ class DeliveryEngine(LeasedWorker):
         fails at once, visibly (a dead letter whose attempt says WEBHOOK_NOT_FOUND), and so
         does a replay."""
         now = time.time()
-        attempt: dict[str, Any] = {
+        attempt: AttemptRecord = {
             "at": now,
             "url": None,
             "status_code": None,
@@ -403,7 +403,7 @@ class DeliveryEngine(LeasedWorker):
 
     # the circuit breaker -----------------------------------------------------------------
     def _judge(
-        self, endpoint: str, result: HttpResult, outcome: Outcome, admission: Admission, now: float
+        self, endpoint: str, result: HttpResult, outcome: Verdict, admission: Admission, now: float
     ) -> float | None:
         """Tell the breaker what the attempt says about the endpoint; the end of the
         cool-down when this attempt opened its circuit."""

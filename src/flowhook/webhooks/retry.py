@@ -37,9 +37,9 @@ from typing import Literal
 from flowhook.domain.message import ErrorReason, HttpResult
 from flowhook.settings import Settings
 
-__all__ = ["JITTER", "Outcome", "classify", "next_attempt_at", "retry_after_seconds"]
+__all__ = ["JITTER", "Verdict", "classify", "next_attempt_at", "retry_after_seconds"]
 
-Outcome = Literal["success", "retry", "fail"]
+Verdict = Literal["success", "retry", "fail"]
 
 JITTER = 0.2
 """Each scheduled delay is multiplied by a uniform factor in [1 - JITTER, 1 + JITTER]."""
@@ -63,7 +63,7 @@ _DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _rng = random.Random()
 
 
-def classify(result: HttpResult) -> Outcome:
+def classify(result: HttpResult) -> Verdict:
     """What one attempt's result means for the delivery."""
     if result.error_reason in FAIL_AT_ONCE:
         return "fail"
