@@ -35,13 +35,47 @@ class ExecutionWakeup:
     nudge: Callable[[float], None]
 
 
+@dataclass(frozen=True)
+class WidgetSettings:
+    """The settings a widget (or an internal method it calls) may read, as ``ctx.settings``:
+    what shapes its behaviour, never the database URL, the secret key or the operator token.
+    A widget that needs another setting adds it here, in one place."""
+
+    response_raw_max_chars: int
+    response_map_max_depth: int
+    response_map_max_bytes: int
+    short_code_length: int
+    base_url: str
+    time_scale: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> WidgetSettings:
+        return cls(
+            response_raw_max_chars=settings.response_raw_max_chars,
+            response_map_max_depth=settings.response_map_max_depth,
+            response_map_max_bytes=settings.response_map_max_bytes,
+            short_code_length=settings.short_code_length,
+            base_url=settings.base_url,
+            time_scale=settings.time_scale,
+        )
+
+    def scaled(self, seconds: float) -> float:
+        """A wait as it is really slept (tests compress time with ``time_scale``)."""
+        return seconds * self.time_scale
+
+
 @dataclass
 class Services:
-    """Everything the outer layers lend to widgets, found by type."""
+    """Everything the outer layers lend to widgets, found by type. ``settings`` is for the
+    engine that runs them; widgets see ``widget_settings`` (``ctx.settings``)."""
 
     settings: Settings
     clock: Callable[[], float] = time.time
     resources: dict[type, Any] = field(default_factory=dict)
+    widget_settings: WidgetSettings = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.widget_settings = WidgetSettings.of(self.settings)
 
     def add(self, resource: Any, kind: type | None = None) -> None:
         self.resources[kind or type(resource)] = resource
@@ -67,7 +101,7 @@ class StepContext:
         self.widget_id = widget_id
         self.account = account
         self.services = services
-        self.settings = services.settings
+        self.settings = services.widget_settings
         self.changed: dict[str, Any] = {}
         self.warnings: list[str] = []
         self.log: dict[str, Any] = {}  # extra step-log data (request sent, response received)
