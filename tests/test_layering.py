@@ -25,7 +25,7 @@ SRC = Path(flowhook.__file__).parent
 # Top first. An import may go to any lower layer (skipping layers is fine), never to a
 # higher one; inside one layer only the pairs in SIDEWAYS are allowed.
 LAYERS: list[tuple[str, frozenset[str]]] = [
-    ("entry points", frozenset({"cli", "localrun", "__main__"})),
+    ("entry points", frozenset({"cli", "localrun", "supervisor", "__main__"})),
     ("routers", frozenset({"api", "ui"})),
     ("use cases", frozenset({"usecases"})),
     # The composition root builds every service; only the layers above it may use it.
@@ -45,6 +45,7 @@ SIDEWAYS: frozenset[tuple[str, str]] = frozenset(
     {
         ("__main__", "cli"),  # `python -m flowhook`
         ("cli", "localrun"),  # `flowhook run` runs a flow without a server
+        ("cli", "supervisor"),  # `serve --processes N` starts and keeps the copies
         ("widgets", "webhooks"),  # the webhook widget sends through the delivery engine
         ("widgets", "internal"),  # agent and internal-method widgets call the internal API
     }

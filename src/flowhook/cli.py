@@ -11,15 +11,10 @@ and ``worker`` load them at start (``runtime.preload``), ``run`` only if its flo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
-import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -66,6 +61,7 @@ def serve(
         ),
     ] = 1,
     reuse_port: Annotated[bool, typer.Option(hidden=True)] = False,
+    parent_pid: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Serve the API (with an in-process worker unless --no-worker).
 
@@ -75,23 +71,26 @@ def serve(
     nothing — so work accepted by one survives any other's crash."""
     import uvicorn
 
+    from flowhook import supervisor
     from flowhook.api.app import create_app
     from flowhook.logging import configure
     from flowhook.runtime import Runtime
     from flowhook.usecases import accounts
 
-    if reuse_port:
-        _die_with_parent()
+    if reuse_port and not supervisor.die_with_parent(parent_pid):
+        raise typer.Exit(0)
     settings = _settings(host=host, port=port)
     configure(settings)
     # the port first: a taken port is one clear line, before anything touches the database
     try:
         if processes == 1 and not reuse_port:
-            listening = _bound_socket(settings.host, settings.port)
+            listening = supervisor.bound_socket(settings.host, settings.port)
         else:
-            listening = _shared_socket(settings.host, settings.port)
+            listening = supervisor.shared_socket(settings.host, settings.port)
     except OSError as exc:
-        typer.echo(f"flowhook: {_bind_error(settings.host, settings.port, exc)}", err=True)
+        typer.echo(
+            f"flowhook: {supervisor.bind_error(settings.host, settings.port, exc)}", err=True
+        )
         raise typer.Exit(1) from None
     runtime = Runtime.build(settings)
     banner = [("flowhook is running at", settings.base_url)]
@@ -122,37 +121,11 @@ def serve(
         _server(config, on_listening).run(sockets=[listening])
         return
     # the schema is migrated and the secret key written (Runtime.build) before any copy starts
-    copies = [_serve_copy(settings.host, settings.port, worker) for _ in range(processes - 1)]
-    stopping = threading.Event()
-    keeper = threading.Thread(
-        target=_keep_copies,
-        args=(copies, stopping, settings.host, settings.port, worker),
-        name="flowhook-copies",
-        daemon=True,
-    )
-    if copies:
-        keeper.start()
-    # uvicorn stops gracefully on SIGTERM, then raises the signal again with the handler it
-    # found: the default one would end this process before ``finally`` stops the copies
-    # (they would outlive it for a moment, holding the port); this one lets it run
-    signal.signal(signal.SIGTERM, _exit_quietly)
+    copies = supervisor.Copies(processes - 1, settings.host, settings.port, worker=worker)
     try:
         _server(config, on_listening).run(sockets=[listening])
     finally:
-        stopping.set()
-        if copies:
-            keeper.join(timeout=5)
-        for copy in copies:
-            copy.terminate()
-        for copy in copies:
-            try:
-                copy.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                copy.kill()
-
-
-def _exit_quietly(signum: int, frame: object) -> None:
-    raise SystemExit(0)
+        copies.stop()
 
 
 def _server(config: uvicorn.Config, on_listening: Callable[[], None]) -> uvicorn.Server:
@@ -177,81 +150,6 @@ def _print_banner(rows: list[tuple[str, str]]) -> None:
     for label, value in rows[1:]:
         typer.echo(f"  {label + ':':<{width}} {value}")
     typer.echo("")
-
-
-def _bound_socket(host: str, port: int) -> socket.socket:
-    """The server's socket, bound but not listening yet: uvicorn listens once it serves."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def _bind_error(host: str, port: int, exc: OSError) -> str:
-    import errno
-
-    if exc.errno == errno.EADDRINUSE:
-        return (
-            f"cannot listen on {host}:{port}: the port is already in use (another flowhook?);"
-            " stop it or choose another port with --port or FLOWHOOK_PORT"
-        )
-    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
-
-
-def _keep_copies(
-    copies: list[subprocess.Popen[bytes]],
-    stopping: threading.Event,
-    host: str,
-    port: int,
-    worker: bool,
-) -> None:
-    """Start a copy again when one dies (its leased work is taken over meanwhile)."""
-    import structlog
-
-    log = structlog.get_logger("flowhook.serve")
-    while not stopping.wait(1.0):
-        for i, copy in enumerate(copies):
-            code = copy.poll()
-            if code is not None and not stopping.is_set():
-                log.warning("server copy exited: starting it again", pid=copy.pid, code=code)
-                copies[i] = _serve_copy(host, port, worker)
-
-
-def _shared_socket(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
-def _serve_copy(host: str, port: int, worker: bool) -> subprocess.Popen[bytes]:
-    """Another server process on the same port, with this one's settings (environment)."""
-    argv = [sys.executable, "-m", "flowhook", "serve", "--host", host, "--port", str(port)]
-    argv += ["--reuse-port", "--worker" if worker else "--no-worker"]
-    env = {**os.environ, "FLOWHOOK_PARENT_PID": str(os.getpid())}
-    return subprocess.Popen(argv, env=env)
-
-
-def _die_with_parent() -> None:
-    """A copy whose parent dies (even by SIGKILL) is sent SIGTERM (Linux): no orphan keeps
-    the port."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    parent = os.environ.get("FLOWHOOK_PARENT_PID")
-    if parent and os.getppid() != int(parent):  # it died before prctl took effect
-        raise typer.Exit(0)
 
 
 @app.command("worker")
