@@ -1,5 +1,6 @@
-"""The request we send and the result we got: shared by the webhook widget, the check
-button, flow-complete deliveries, internal methods and (later) SMS gateways."""
+"""The request we send, the result we got and the attempt the delivery log keeps: shared by
+the webhook widget, the check button, deliveries and internal methods. ``ErrorReason`` is
+the part of the error registry (``flowhook.errors.Code``) a call can end with."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from flowhook.cache import MISS, Cache
 from flowhook.domain.account import Account
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState
-from flowhook.engine.templating import MISSING, REFERENCE, lookup_in
+from flowhook.engine.templating import REFERENCE, lookup_in
 from flowhook.store import webhooks as webhook_repo
 from flowhook.store.db import Store
 from flowhook.store.secrets import Cipher
@@ -34,17 +34,6 @@ def target_endpoint(url: str) -> str | None:
     except ValueError:
         return None
     return None if "$" in netloc else endpoint_of(url)
-
-
-def state_lookup(state: ExecutionState) -> Any:
-    values = state.variables
-    base = lookup_in(values)
-
-    def lookup(name: str) -> Any:
-        value = base(name)
-        return value if value is not MISSING else MISSING
-
-    return lookup
 
 
 class FlowCompleteHook:
@@ -80,7 +69,7 @@ class FlowCompleteHook:
             return None
         payload = default_payload(state, timezone=account.timezone)
         spec = webhook.real_spec(self.cipher)
-        lookup = state_lookup(state)
+        lookup = lookup_in(state.variables)
         request, _missing = build_request(spec, lookup, default_payload=payload)
         enqueued = self.engine.enqueue(
             f"flow-complete:{state.uuid}",
@@ -95,4 +84,4 @@ class FlowCompleteHook:
         return enqueued.write, enqueued.after_commit
 
 
-__all__ = ["FlowCompleteHook", "state_lookup", "target_endpoint"]
+__all__ = ["FlowCompleteHook", "target_endpoint"]

@@ -3,12 +3,13 @@
 package (``PLUGIN_MODULES``) and looks widgets up in the registry, so adding a widget is
 one new module plus one name in the import below.
 
-The widgets here are pure: they read and write the execution's variables through the
-``StepContext`` and touch nothing outside it (``side_effect = False``).
+Most widgets are pure: they read and write the execution's variables through the
+``StepContext`` and touch nothing outside it. Those that act on the world (``webhook``,
+``agent_allot``, ``agent_release``) say ``side_effect = True``, so the engine saves the
+execution before running them, and reach the world only through the services of the
+context (never ``store`` or ``api``).
 """
 
-# Other widget modules (webhook, internal, channels) are added to this import list by
-# their own issues.
 from flowhook.widgets import (  # noqa: F401
     agent_allot,
     agent_release,
