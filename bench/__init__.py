@@ -8,5 +8,8 @@ invocation, so every figure is also a ratio of that ceiling.
 
 Modules: ``scenario`` (the flow, the stub's answer), ``stub`` (external API + receiver),
 ``loadgen`` (closed and open loop), ``ceiling`` (the bare program), ``procs`` (processes,
-/proc accounting), ``run`` (the orchestrator: ``python -m bench.run``).
+/proc accounting), ``postgres`` (a throw-away PostgreSQL server, shared with the tests),
+``seed`` (the account's flow and webhook, the backlog), ``profile`` (py-spy's samples by
+area of the code), ``report`` (tables and result files), ``config`` (the command line) and
+``run`` (the orchestrator: ``python -m bench.run``). Nothing here imports ``tests/``.
 """

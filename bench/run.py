@@ -22,144 +22,28 @@ on stdout with every figure as a ratio of the ceiling.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import collections
-import contextlib
 import json
 import os
-import platform
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from bench import procs
+from bench.config import Config, parse_args
 from bench.loadgen import LoadGenerator, Target, Window
-from bench.scenario import flow_document
+from bench.profile import py_spy, summarise_profile
+from bench.report import format_row, machine, save, table
+from bench.seed import configure, insert_backlog, start_postgres
 from bench.stub import Stub
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
-ALL_MODES = ["sqlite", "sqlite2", "pg1", "pg2", "pg4"]
 API_KEY_CEILING = "ceiling-key"
-
-
-# configuration -------------------------------------------------------------------------
-@dataclass
-class Config:
-    duration_s: float
-    warmup_s: float
-    drain_s: float
-    concurrency: list[int]
-    modes: list[str]
-    open_rate: float | None
-    """Flows/s of the open-loop point of each mode; None: half the ceiling's C=10."""
-    backlog: int
-    profile: bool
-    profile_concurrency: int
-    results: Path
-    quick: bool
-    keep: bool
-    flows: int | None = None
-    """Bound each closed-loop point by this many flows instead of by time (smoke tests)."""
-    poll_interval_s: float | None = None
-    """``FLOWHOOK_POLL_INTERVAL_S`` of the flowhook processes; None: flowhook's default."""
-    profile_mode: str = "sqlite"
-
-
-def parse_args(argv: list[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.run", description="flowhook's reference-scenario benchmark"
-    )
-    parser.add_argument("--quick", action="store_true", help="a short smoke run (2 s points)")
-    parser.add_argument("--duration", type=float, help="seconds per measured point (10)")
-    parser.add_argument("--warmup", type=float, help="seconds of warm-up per point (2)")
-    parser.add_argument(
-        "--drain", type=float, default=15.0, help="give up on stragglers after this long quiet"
-    )
-    parser.add_argument("--concurrency", default="1,10,100", help="closed-loop concurrencies")
-    parser.add_argument(
-        "--modes", default=",".join(ALL_MODES), help=f"some of {ALL_MODES}, M+backlog"
-    )
-    parser.add_argument(
-        "--open-rate",
-        default="auto",
-        help="flows/s of an open-loop point per mode; 'auto' = half the ceiling at C=10; 0 = none",
-    )
-    parser.add_argument(
-        "--backlog",
-        type=int,
-        default=0,
-        help="N pending deliveries to a dead receiver before measuring (adds sqlite+backlog)",
-    )
-    parser.add_argument(
-        "--profile",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="profile one mode at C=10 (default: on, off with --quick)",
-    )
-    parser.add_argument(
-        "--profile-mode",
-        default="sqlite",
-        choices=ALL_MODES,
-        help="the mode to profile; in pgN modes the first worker is profiled",
-    )
-    parser.add_argument(
-        "--flows", type=int, help="bound each closed-loop point by a flow count, not by time"
-    )
-    parser.add_argument(
-        "--poll-interval",
-        type=float,
-        help="FLOWHOOK_POLL_INTERVAL_S for flowhook (how often idle workers look for work)",
-    )
-    parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    args = parser.parse_args(argv)
-
-    quick = bool(args.quick)
-    duration = args.duration if args.duration is not None else (2.0 if quick else 10.0)
-    warmup = args.warmup if args.warmup is not None else (0.5 if quick else 2.0)
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    for mode in modes:
-        base = mode.split("+")[0]
-        if base not in ALL_MODES:
-            parser.error(f"unknown mode {mode!r}: use {ALL_MODES}, optionally with +backlog")
-    if args.backlog and not any(m.endswith("+backlog") for m in modes):
-        at = modes.index("sqlite") + 1 if "sqlite" in modes else 0
-        modes.insert(at, "sqlite+backlog")
-        if "sqlite" not in modes:
-            modes.insert(0, "sqlite")
-    profile = (not quick) if args.profile is None else bool(args.profile)
-    if profile:
-        base = args.profile_mode
-        modes.insert(modes.index(base) + 1 if base in modes else len(modes), f"{base}+profile")
-    rate: float | None = None if args.open_rate == "auto" else float(args.open_rate)
-    return Config(
-        duration_s=duration,
-        warmup_s=warmup,
-        drain_s=args.drain,
-        concurrency=[int(c) for c in args.concurrency.split(",") if c.strip()],
-        modes=modes,
-        open_rate=rate,
-        backlog=args.backlog or 100_000,
-        profile=profile,
-        profile_concurrency=10,
-        profile_mode=args.profile_mode,
-        results=args.results,
-        quick=quick,
-        keep=args.keep,
-        flows=args.flows,
-        poll_interval_s=args.poll_interval,
-    )
 
 
 # one system under test -----------------------------------------------------------------
@@ -554,12 +438,6 @@ class Bench:
 
 
 # helpers -------------------------------------------------------------------------------
-def py_spy() -> Path | None:
-    """py-spy next to this Python (``pip install py-spy``), if installed."""
-    path = Path(sys.executable).parent / "py-spy"
-    return path if path.exists() else None
-
-
 def run_json(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
     import subprocess
 
@@ -578,258 +456,6 @@ async def wait_log(proc: procs.Process, text: str, timeout: float = 60.0) -> Non
         if time.monotonic() > deadline:
             raise RuntimeError(f"{proc.name} did not say {text!r}:\n{proc.tail()}")
         await asyncio.sleep(0.05)
-
-
-async def configure(api: str, key: str, stub_url: str, hook_url: str) -> str:
-    """The default webhook (→ receiver), the flow, published; returns the flow id."""
-    headers = {"Authorization": f"Bearer {key}"}
-    async with aiohttp.ClientSession(headers=headers) as session:
-
-        async def call(method: str, path: str, body: Any = None) -> Any:
-            async with session.request(method, api + path, json=body) as resp:
-                data = await resp.json()
-                if resp.status >= 300:
-                    raise RuntimeError(f"{method} {path}: {resp.status} {data}")
-                return data
-
-        await call(
-            "POST", "/v1/webhooks", {"name": "receiver", "url": hook_url, "is_default": True}
-        )
-        created = await call("POST", "/v1/flows", flow_document(stub_url))
-        flow_id: str = created["flow_id"]
-        await call("POST", f"/v1/flows/{flow_id}/publish")
-        return flow_id
-
-
-def start_postgres() -> Any:
-    """The test suite's throw-away server, but durable: fsync, synchronous commit and full
-    page writes back on (the suite turns them off for speed; a benchmark must not)."""
-    tests = str(ROOT / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
-    from support import postgres
-
-    postgres._SETTINGS.update({"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"})
-    server = postgres.PostgresServer()
-    server.start()
-    return server
-
-
-def insert_backlog(url: str, account_id: str, count: int) -> None:
-    """``count`` PENDING deliveries, due now, to a port where nothing listens."""
-    from flowhook.domain.message import OutgoingRequest
-    from flowhook.store.db import make_engine
-    from flowhook.store.deliveries import PENDING, request_to_json
-    from flowhook.store.tables import deliveries
-
-    dead = procs.free_port()  # bound a moment ago and closed: connections are refused
-    request = request_to_json(
-        OutgoingRequest(
-            "POST",
-            f"http://127.0.0.1:{dead}/hook",
-            {"Content-Type": "application/json"},
-            b'{"backlog":true}',
-            10.0,
-        )
-    )
-    engine = make_engine(url, single=True)
-    now = time.time()
-    try:
-        for first in range(0, count, 5000):
-            rows = [
-                {
-                    "id": str(uuid.uuid4()),
-                    "account_id": account_id,
-                    "execution_uuid": None,
-                    "webhook_id": None,
-                    "endpoint": f"127.0.0.1:{dead}",
-                    "request": request,
-                    "secret_headers": None,
-                    "status": PENDING,
-                    "attempts": 0,
-                    "due_at": now - 1,
-                    "lease_owner": None,
-                    "lease_until": None,
-                    "created_at": now,
-                    "updated_at": now,
-                    "schedule_started_at": now,
-                }
-                for _ in range(first, min(count, first + 5000))
-            ]
-            with engine.begin() as conn:
-                conn.execute(deliveries.insert(), rows)
-    finally:
-        engine.dispose()
-
-
-AREAS: list[tuple[str, tuple[str, ...]]] = [
-    ("outgoing HTTP (aiohttp client: widget call + delivery)", ("HttpClient.send",)),
-    ("group-commit writer thread (statements, state JSON)", ("GroupCommitter._run",)),
-    ("reads in the thread pool (store.read)", ("_worker (concurrent/futures/thread.py)",)),
-    ("flow-complete hook (payload, request, outbox row)", ("FlowCompleteHook.__call__",)),
-    ("delivery engine (signing, attempt log)", ("DeliveryEngine.",)),
-    ("interpreter + widgets", ("advance (flowhook/engine/interpreter.py)",)),
-    ("execution runner (accept, checkpoint, finish)", ("ExecutionRunner.",)),
-    (
-        "trigger endpoint (uvicorn request cycle, auth, validation, accept)",
-        ("RequestResponseCycle.run_asgi", "HttpToolsProtocol."),
-    ),
-    ("aiohttp/uvicorn protocol callbacks", ("aiohttp/", "uvicorn/")),
-]
-"""Where a sample's CPU goes: the first area of this list with a frame in the stack."""
-
-
-def area_of(frames: list[str]) -> str:
-    for name, markers in AREAS:
-        if any(m in frame for frame in frames for m in markers):
-            return name
-    return "event loop and other"
-
-
-def summarise_profile(extra: dict[str, str], top: int = 15) -> dict[str, Any]:
-    """A py-spy raw profile in three views: CPU by area of the code, the flowhook functions
-    with most time inside them, and the functions with most time of their own."""
-    out = Path(extra["output"])
-    summary: dict[str, Any] = {"profiler": extra["profiler"], "file": str(out)}
-    if extra["profiler"] != "py-spy" or not out.exists():
-        return summary
-    own: collections.Counter[str] = collections.Counter()
-    inside: collections.Counter[str] = collections.Counter()
-    areas: collections.Counter[str] = collections.Counter()
-    total = 0
-    for line in out.read_text(errors="replace").splitlines():
-        stack, _, n = line.rpartition(" ")
-        if not stack or not n.isdigit():
-            continue
-        samples = int(n)
-        total += samples
-        frames = [short_frame(f) for f in stack.split(";")]
-        own[frames[-1]] += samples
-        areas[area_of(frames)] += samples
-        for frame in set(frames):
-            if "flowhook/" in frame:
-                inside[frame] += samples
-    if not total:
-        return summary
-
-    def share(counter: collections.Counter[str]) -> list[list[Any]]:
-        return [[name, round(n / total * 100, 1)] for name, n in counter.most_common(top)]
-
-    summary.update(
-        {
-            "samples": total,
-            "areas_pct": share(areas),
-            "flowhook_inclusive_pct": share(inside),
-            "own_pct": share(own),
-        }
-    )
-    what = extra.get("what", "")
-    summary["process"] = what
-    text = [f"# py-spy --gil, {total} samples of {what} at C=10", ""]
-    for title, key in (
-        ("CPU by area (% of samples)", "areas_pct"),
-        ("flowhook functions, time inside (% of samples)", "flowhook_inclusive_pct"),
-        ("own time (% of samples)", "own_pct"),
-    ):
-        text += [f"## {title}"] + [f"{pct:5.1f}  {name}" for name, pct in summary[key]] + [""]
-    (out.parent / f"{out.stem}-top.txt").write_text("\n".join(text))
-    return summary
-
-
-def short_frame(frame: str) -> str:
-    """``func (path/to/module.py:12)`` → ``func (module.py)``: samples of a function merge."""
-    name, _, where = frame.partition(" (")
-    path = where.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/src/", "/lib/python3"):
-        if marker in path:
-            path = path.split(marker, 1)[1]
-            break
-    return f"{name} ({path})" if path else name
-
-
-def machine() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "sqlite": sqlite3.sqlite_version,
-    }
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    return info
-
-
-# the table -----------------------------------------------------------------------------
-HEADER = (
-    f"{'mode':<15} {'loop':<9} {'flows/s':>8} {'×ceil':>6} {'p50':>7} {'p95':>7} "
-    f"{'p99 ms':>7} {'CPU s/1k':>8} {'pg s/1k':>7} {'busy%':>5} {'other%':>6} {'RSS MB':>7} "
-    f"{'deliv/trig':>13}"
-)
-
-
-def format_row(p: dict[str, Any]) -> str:
-    lat = p["latency_ms"] or {}
-    loop = f"C={p['concurrency']}" if p["loop"] == "closed" else f"{p['rate']:.0f}/s"
-    ratio = p.get("ratio_to_ceiling")
-    pg = p.get("postgres_cpu_s_per_1000_flows")
-    rss = max(p["peak_rss_mb"].values(), default=0.0)
-    return (
-        f"{p['mode']:<15} {loop:<9} {p['flows_per_s']:>8.0f} "
-        f"{(f'{ratio:.2f}' if ratio is not None else '-'):>6} "
-        f"{lat.get('p50', 0):>7.1f} {lat.get('p95', 0):>7.1f} {lat.get('p99', 0):>7.1f} "
-        f"{p['cpu_s_per_1000_flows']:>8.3f} {(f'{pg:.3f}' if pg is not None else '-'):>7} "
-        f"{p['machine_busy_pct']:>5.0f} {p.get('other_cpu_pct', 0):>6.0f} {rss:>7.1f} "
-        f"{p['delivered']:>6}/{p['triggered']:<6}"
-    )
-
-
-def table(result: dict[str, Any]) -> str:
-    lines = [HEADER, "-" * len(HEADER)]
-    lines += [format_row(p) for p in result["points"]]
-    return "\n".join(lines)
-
-
-def markdown_table(result: dict[str, Any]) -> str:
-    """The same table in Markdown, for docs/performance.md and the README."""
-    head = (
-        "| mode | load | flows/s | × ceiling | p50 ms | p95 ms | p99 ms | CPU s / 1k flows "
-        "| CPU × ceiling | PG CPU s / 1k | machine busy | of it not ours "
-        "| peak RSS MB (max process) | delivered / triggered |"
-    )
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for p in result["points"]:
-        lat = p["latency_ms"] or {}
-        load = f"C={p['concurrency']}" if p["loop"] == "closed" else f"open {p['rate']:.0f}/s"
-        if p.get("skipped"):
-            load += f" ({p['skipped']:,} skipped)"
-        ratio = p.get("ratio_to_ceiling")
-        pg = p.get("postgres_cpu_s_per_1000_flows")
-        eff = p.get("cpu_ratio_to_ceiling")
-        lines.append(
-            f"| {p['mode']} | {load} | {p['flows_per_s']:,.0f} | "
-            f"{f'{ratio:.2f}' if ratio is not None else '–'} | {lat.get('p50', 0):.1f} | "
-            f"{lat.get('p95', 0):.1f} | {lat.get('p99', 0):.1f} | "
-            f"{p['cpu_s_per_1000_flows']:.2f} | {f'{eff:.2f}' if eff is not None else '–'} | "
-            f"{f'{pg:.2f}' if pg is not None else '–'} | "
-            f"{p['machine_busy_pct']:.0f} % | {p.get('other_cpu_pct', 0):.0f} % | "
-            f"{max(p['peak_rss_mb'].values(), default=0):.0f} | "
-            f"{p['delivered']:,} / {p['triggered']:,} |"
-        )
-    return "\n".join(lines)
-
-
-def save(result: dict[str, Any], results: Path) -> Path:
-    results.mkdir(parents=True, exist_ok=True)
-    stamp = result["started_at"].replace(":", "").replace("-", "").replace("+0000", "Z")
-    path = results / f"{stamp}.json"
-    text = json.dumps(result, indent=2) + "\n"
-    path.write_text(text)
-    (results / "latest.json").write_text(text)
-    (results / "latest.md").write_text(markdown_table(result) + "\n")
-    return path
 
 
 def main(argv: list[str] | None = None) -> int:

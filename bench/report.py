@@ -1,0 +1,97 @@
+"""The results: the table printed at the end, its Markdown form for the docs, the JSON
+files under ``bench/results/`` and the machine they were measured on."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    return info
+
+
+# the table -----------------------------------------------------------------------------
+HEADER = (
+    f"{'mode':<15} {'loop':<9} {'flows/s':>8} {'×ceil':>6} {'p50':>7} {'p95':>7} "
+    f"{'p99 ms':>7} {'CPU s/1k':>8} {'pg s/1k':>7} {'busy%':>5} {'other%':>6} {'RSS MB':>7} "
+    f"{'deliv/trig':>13}"
+)
+
+
+def format_row(p: dict[str, Any]) -> str:
+    lat = p["latency_ms"] or {}
+    loop = f"C={p['concurrency']}" if p["loop"] == "closed" else f"{p['rate']:.0f}/s"
+    ratio = p.get("ratio_to_ceiling")
+    pg = p.get("postgres_cpu_s_per_1000_flows")
+    rss = max(p["peak_rss_mb"].values(), default=0.0)
+    return (
+        f"{p['mode']:<15} {loop:<9} {p['flows_per_s']:>8.0f} "
+        f"{(f'{ratio:.2f}' if ratio is not None else '-'):>6} "
+        f"{lat.get('p50', 0):>7.1f} {lat.get('p95', 0):>7.1f} {lat.get('p99', 0):>7.1f} "
+        f"{p['cpu_s_per_1000_flows']:>8.3f} {(f'{pg:.3f}' if pg is not None else '-'):>7} "
+        f"{p['machine_busy_pct']:>5.0f} {p.get('other_cpu_pct', 0):>6.0f} {rss:>7.1f} "
+        f"{p['delivered']:>6}/{p['triggered']:<6}"
+    )
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = [HEADER, "-" * len(HEADER)]
+    lines += [format_row(p) for p in result["points"]]
+    return "\n".join(lines)
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    """The same table in Markdown, for docs/performance.md and the README."""
+    head = (
+        "| mode | load | flows/s | × ceiling | p50 ms | p95 ms | p99 ms | CPU s / 1k flows "
+        "| CPU × ceiling | PG CPU s / 1k | machine busy | of it not ours "
+        "| peak RSS MB (max process) | delivered / triggered |"
+    )
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for p in result["points"]:
+        lat = p["latency_ms"] or {}
+        load = f"C={p['concurrency']}" if p["loop"] == "closed" else f"open {p['rate']:.0f}/s"
+        if p.get("skipped"):
+            load += f" ({p['skipped']:,} skipped)"
+        ratio = p.get("ratio_to_ceiling")
+        pg = p.get("postgres_cpu_s_per_1000_flows")
+        eff = p.get("cpu_ratio_to_ceiling")
+        lines.append(
+            f"| {p['mode']} | {load} | {p['flows_per_s']:,.0f} | "
+            f"{f'{ratio:.2f}' if ratio is not None else '–'} | {lat.get('p50', 0):.1f} | "
+            f"{lat.get('p95', 0):.1f} | {lat.get('p99', 0):.1f} | "
+            f"{p['cpu_s_per_1000_flows']:.2f} | {f'{eff:.2f}' if eff is not None else '–'} | "
+            f"{f'{pg:.2f}' if pg is not None else '–'} | "
+            f"{p['machine_busy_pct']:.0f} % | {p.get('other_cpu_pct', 0):.0f} % | "
+            f"{max(p['peak_rss_mb'].values(), default=0):.0f} | "
+            f"{p['delivered']:,} / {p['triggered']:,} |"
+        )
+    return "\n".join(lines)
+
+
+def save(result: dict[str, Any], results: Path) -> Path:
+    results.mkdir(parents=True, exist_ok=True)
+    stamp = result["started_at"].replace(":", "").replace("-", "").replace("+0000", "Z")
+    path = results / f"{stamp}.json"
+    text = json.dumps(result, indent=2) + "\n"
+    path.write_text(text)
+    (results / "latest.json").write_text(text)
+    (results / "latest.md").write_text(markdown_table(result) + "\n")
+    return path
