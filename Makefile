@@ -30,7 +30,6 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
-	MYPYPATH=tests/internal $(BIN)/mypy tests/internal/*.py  # its conftest.py: see pyproject
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache

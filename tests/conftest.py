@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from flowhook.settings import Settings
+from flowhook.store.db import Store
 from support.egress import LOOPBACK_ONLY_ENV
 from support.postgres import PostgresError, PostgresServer, postgres_available
 
@@ -110,3 +112,13 @@ def api_with(sqlite_url: str, tmp_path: Path) -> Any:
         return running_api(settings_for(sqlite_url, tmp_path, **overrides))
 
     return make
+
+
+@pytest.fixture
+def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
+    """A migrated store on a fresh database, once per engine (repository tests)."""
+    store = Store(Settings(database_url=database_url, data_dir=tmp_path))
+    try:
+        yield store
+    finally:
+        store.close()

@@ -11,20 +11,9 @@ from typing import Any
 import pytest
 
 from support.app import error_code
+from support.flows import two_step_flow
 
-FLOW: dict[str, Any] = {
-    "name": "greet",
-    "type": "outbound",
-    "entry": {"start": "a"},
-    "widgets": {
-        "a": {
-            "type": "store_variable",
-            "assignments": [{"variable": "$flow.key.greeting", "value": "hi $flow.key.name"}],
-            "next": "b",
-        },
-        "b": {"type": "end"},
-    },
-}
+FLOW: dict[str, Any] = two_step_flow()
 
 WAITING_FLOW: dict[str, Any] = {
     "name": "long_wait",

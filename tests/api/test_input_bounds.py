@@ -10,19 +10,9 @@ from typing import Any
 import pytest
 
 from support.app import Api, error_code
+from support.flows import two_step_flow
 
-FLOW: dict[str, Any] = {
-    "name": "bounds",
-    "entry": {"start": "a"},
-    "widgets": {
-        "a": {
-            "type": "store_variable",
-            "assignments": [{"variable": "$flow.key.x", "value": "$flow.key.in"}],
-            "next": "b",
-        },
-        "b": {"type": "end"},
-    },
-}
+FLOW: dict[str, Any] = two_step_flow("bounds", variable="$flow.key.x", value="$flow.key.in")
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -50,6 +40,7 @@ def _raw(value: str) -> bytes:
         "/v1/deliveries?execution=%00",
         "/v1/deliveries?webhook=%00",
         "/v1/executions/%00",
+        "/v1/executions?flow_id=%00",
         "/v1/flows/%00",
     ],
 )

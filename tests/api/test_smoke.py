@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-FLOW: dict[str, Any] = {
-    "name": "greet",
-    "type": "outbound",
-    "entry": {"start": "a"},
-    "widgets": {
-        "a": {
-            "type": "store_variable",
-            "assignments": [{"variable": "$flow.key.greeting", "value": "hi $flow.key.name"}],
-            "next": "b",
-        },
-        "b": {"type": "end"},
-    },
-}
+from support.flows import two_step_flow
+
+FLOW: dict[str, Any] = two_step_flow()
 
 
 async def test_trigger_runs_flow_to_completion(api: Any) -> None:

@@ -21,25 +21,14 @@ from hypothesis import strategies as st
 
 from flowhook.api.forwarded import client_host, networks
 from support.app import error_code
+from support.flows import two_step_flow
 from support.process import Process, create_account, flowhook_env, free_port
 
 WHITELIST = ["10.9.9.0/24"]
 INSIDE = "10.9.9.9"  # in the whitelist
 OUTSIDE = "198.51.100.7"  # not in it (TEST-NET-2)
 
-FLOW: dict[str, Any] = {
-    "name": "greet",
-    "type": "outbound",
-    "entry": {"start": "a"},
-    "widgets": {
-        "a": {
-            "type": "store_variable",
-            "assignments": [{"variable": "$flow.key.x", "value": "1"}],
-            "next": "b",
-        },
-        "b": {"type": "end"},
-    },
-}
+FLOW: dict[str, Any] = two_step_flow(variable="$flow.key.x", value="1")
 
 
 def forwarded_for(value: str | None) -> dict[str, str]:

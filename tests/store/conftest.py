@@ -1,28 +1,17 @@
-"""A migrated store on a fresh database, once per engine, and a factory of executions."""
+"""A factory of executions for the repository tests here (the ``store`` fixture, a
+migrated store once per engine, is the suite's: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from flowhook.engine.state import ExecutionState
-from flowhook.settings import Settings
-from flowhook.store.db import Store
 
 MakeState = Callable[..., ExecutionState]
-
-
-@pytest.fixture
-def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
-    store = Store(Settings(database_url=database_url, data_dir=tmp_path))
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 @pytest.fixture

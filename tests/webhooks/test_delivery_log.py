@@ -5,7 +5,6 @@ can never put a second attempt beside one in flight."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy import text
 
 from flowhook.webhooks.delivery import endpoint_of
 from support.app import error_code, running_api, settings_for
+from support.flows import dead_url, default_webhook_and_flow, delivery_of
 from support.receiver import receiver
 
 FLOW: dict[str, Any] = {
@@ -26,14 +26,7 @@ FAST = {"delivery_schedule_s": [0, 0.05, 0.05, 0.05], "lease_seconds": 2.0}
 
 
 async def setup(api: Any, url: str) -> tuple[str, str]:
-    _, key = await api.account(http_enabled=True)
-    status, _ = await api.request(
-        "POST", "/v1/webhooks", key=key, json={"name": "d", "url": url, "is_default": True}
-    )
-    assert status == 201
-    status, flow = await api.request("POST", "/v1/flows", key=key, json=FLOW)
-    assert status == 201, flow
-    return key, flow["flow_id"]
+    return await default_webhook_and_flow(api, url, FLOW, name="d")
 
 
 async def run(api: Any, key: str, flow_id: str) -> str:
@@ -42,21 +35,6 @@ async def run(api: Any, key: str, flow_id: str) -> str:
     )
     assert status == 202, out
     return str(out["uuid"])
-
-
-async def delivery_of(
-    api: Any, key: str, uuid: str, status: str, timeout: float = 15
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        _, listed = await api.request("GET", f"/v1/deliveries?execution={uuid}", key=key)
-        if listed["deliveries"] and listed["deliveries"][0]["status"] == status:
-            _, full = await api.request(
-                "GET", f"/v1/deliveries/{listed['deliveries'][0]['id']}", key=key
-            )
-            return dict(full)
-        assert time.monotonic() < deadline, listed
-        await asyncio.sleep(0.02)
 
 
 async def test_replay_while_an_attempt_is_in_flight_is_refused_and_sends_nothing(
@@ -151,18 +129,15 @@ async def test_the_status_filter_takes_each_documented_status_and_nothing_else(a
 async def test_a_delivery_created_while_its_endpoint_is_down_says_circuit_open(
     api_with: Any,
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # nothing listens there once closed
-    dead_url = f"http://127.0.0.1:{port}/hook"
+    down = dead_url()
     trips = {"time_scale": 0.01, "breaker_failures": 1, "breaker_cooldown_s": 3000}
     async with api_with(**trips) as api:
-        key, flow_id = await setup(api, dead_url)
+        key, flow_id = await setup(api, down)
         first = await run(api, key, flow_id)
         tried = await attempted(api, key, first)
         assert tried["attempts"][0]["error_reason"] == "CONNECTION_ERROR"
         breaker = api.runtime.deliveries.breaker
-        assert breaker.held_until(endpoint_of(dead_url), time.time()) is not None
+        assert breaker.held_until(endpoint_of(down), time.time()) is not None
         second = await run(api, key, flow_id)  # created during the cool-down
         await api.wait_for(second, key)
         _, listed = await api.request("GET", f"/v1/deliveries?execution={second}", key=key)

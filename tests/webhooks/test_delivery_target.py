@@ -10,8 +10,9 @@ import base64
 from typing import Any
 
 import pytest
-from test_flow_complete import FAST, delivery_of, setup, trigger
+from test_flow_complete import FAST, setup, trigger
 
+from support.flows import delivery_of
 from support.receiver import receiver
 
 

@@ -33,6 +33,7 @@ from flowhook.webhooks.guard import (
     check_url,
 )
 from flowhook.webhooks.resolver import GuardedResolver
+from support.flows import delivery_of
 from support.receiver import receiver
 
 LOOPBACK = ["127.0.0.0/8", "::1"]
@@ -227,20 +228,9 @@ async def test_the_widget_check_and_deliveries_are_refused_with_egress_denied(
             "webhook_enabled": True,
         }
         finished = await run_flow(api, key, flow)
-        delivery = await _delivery(api, key, finished["uuid"], "FAILED")
+        delivery = await delivery_of(api, key, finished["uuid"], "FAILED")
         assert [a["error_reason"] for a in delivery["attempts"]] == ["EGRESS_DENIED"]
     assert target.connections == []
-
-
-async def _delivery(api: Any, key: str, uuid: str, status: str) -> dict[str, Any]:
-    while True:
-        _, listed = await api.request("GET", f"/v1/deliveries?execution={uuid}", key=key)
-        if listed["deliveries"] and listed["deliveries"][0]["status"] == status:
-            _, full = await api.request(
-                "GET", f"/v1/deliveries/{listed['deliveries'][0]['id']}", key=key
-            )
-            return dict(full)
-        await asyncio.sleep(0.02)
 
 
 # the rules themselves (no I/O) ----------------------------------------------------------------

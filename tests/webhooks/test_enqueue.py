@@ -7,7 +7,6 @@ nothing), both delivered signed, both held with ``CIRCUIT_OPEN`` while the circu
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from flowhook.domain.message import OutgoingRequest
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.delivery import endpoint_of
+from support.flows import dead_url, default_webhook_and_flow
 from support.receiver import receiver
 
 FLOW: dict[str, Any] = {
@@ -35,14 +35,7 @@ FLOW: dict[str, Any] = {
 
 async def setup(api: Any, url: str) -> tuple[str, str]:
     """An account whose default webhook ``d`` (flow-complete) is also the widget's."""
-    _, key = await api.account(http_enabled=True)
-    status, saved = await api.request(
-        "POST", "/v1/webhooks", key=key, json={"name": "d", "url": url, "is_default": True}
-    )
-    assert status == 201, saved
-    status, flow = await api.request("POST", "/v1/flows", key=key, json=FLOW)
-    assert status == 201, flow
-    return key, flow["flow_id"]
+    return await default_webhook_and_flow(api, url, FLOW, name="d")
 
 
 async def run(api: Any, key: str, flow_id: str) -> dict[str, Any]:
@@ -139,13 +132,10 @@ async def test_a_widget_call_and_the_flow_complete_webhook_make_the_same_deliver
 async def test_both_are_held_with_circuit_open_while_the_endpoint_is_down(
     api_with: Any,
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # nothing listens there once closed
-    dead_url = f"http://127.0.0.1:{port}/hook"
+    down = dead_url()
     trips = {"time_scale": 0.01, "breaker_failures": 1, "breaker_cooldown_s": 3000}
     async with api_with(**trips) as api:
-        key, flow_id = await setup(api, dead_url)
+        key, flow_id = await setup(api, down)
         first = await run(api, key, flow_id)
         await deliveries_of(
             api,
@@ -154,7 +144,7 @@ async def test_both_are_held_with_circuit_open_while_the_endpoint_is_down(
             until=lambda vs: len(vs) == 2 and any(v["attempts_made"] for v in vs),
         )
         breaker = api.runtime.deliveries.breaker
-        assert breaker.held_until(endpoint_of(dead_url), time.time()) is not None
+        assert breaker.held_until(endpoint_of(down), time.time()) is not None
         second = await run(api, key, flow_id)  # both created during the cool-down
         views = await deliveries_of(api, key, second["uuid"], until=lambda vs: len(vs) == 2)
     widget_name, complete_name = names(second)

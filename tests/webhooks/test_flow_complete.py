@@ -4,12 +4,12 @@ documented schedule, logged attempt by attempt, dead-lettered and replayable."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from support.flows import default_webhook_and_flow, delivery_of
 from support.receiver import receiver
 
 FLOW: dict[str, Any] = {
@@ -35,17 +35,7 @@ FAST: dict[str, Any] = {"delivery_schedule_s": [0, 0.05, 0.05, 0.05], "lease_sec
 
 
 async def setup(api: Any, url: str, flow: dict[str, Any] = FLOW, **hook: Any) -> tuple[str, str]:
-    _, key = await api.account(http_enabled=True)
-    status, _ = await api.request(
-        "POST",
-        "/v1/webhooks",
-        key=key,
-        json={"name": "default", "url": url, "is_default": True, **hook},
-    )
-    assert status == 201
-    status, created = await api.request("POST", "/v1/flows", key=key, json=flow)
-    assert status == 201, created
-    return key, created["flow_id"]
+    return await default_webhook_and_flow(api, url, flow, **hook)
 
 
 async def trigger(api: Any, key: str, flow_id: str, **body: Any) -> dict[str, Any]:
@@ -54,21 +44,6 @@ async def trigger(api: Any, key: str, flow_id: str, **body: Any) -> dict[str, An
     )
     assert status == 202, out
     return dict(out)
-
-
-async def delivery_of(
-    api: Any, key: str, uuid: str, status: str, timeout: float = 10
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        _, listed = await api.request("GET", f"/v1/deliveries?execution={uuid}", key=key)
-        if listed["deliveries"] and listed["deliveries"][0]["status"] == status:
-            _, full = await api.request(
-                "GET", f"/v1/deliveries/{listed['deliveries'][0]['id']}", key=key
-            )
-            return dict(full)
-        assert time.monotonic() < deadline, listed
-        await asyncio.sleep(0.02)
 
 
 async def test_default_payload_field_by_field_and_signed(api: Any) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-from test_flow_complete import delivery_of, setup, trigger
+from test_flow_complete import setup, trigger
 
 from flowhook.runtime import Runtime
 from support.app import Api, running_api, settings_for
+from support.flows import delivery_of
 from support.receiver import Received, receiver
 
 
