@@ -9,8 +9,10 @@ use case that makes it calls :meth:`Catalog.forget`.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from flowhook.domain.account import Account
 from flowhook.engine.flow import CompiledFlow, compile_flow
@@ -20,6 +22,8 @@ from flowhook.store import flows as flow_repo
 from flowhook.store.db import Store
 from flowhook.store.flows import FlowRecord
 from flowhook.store.secrets import Cipher, hash_key
+
+T = TypeVar("T")
 
 
 class Catalog:
@@ -31,12 +35,39 @@ class Catalog:
         self._compiled: dict[tuple[str, str, float], CompiledFlow] = {}
         self._accounts: dict[str, tuple[float, Account]] = {}
         self._keys: dict[str, tuple[float, Account]] = {}  # by the API key's digest
+        self._reading: dict[tuple[str, str], asyncio.Task[Any]] = {}
+
+    async def _read_once(self, key: tuple[str, str], read: Callable[[], Awaitable[T]]) -> T:
+        """``read()``, shared by every caller that misses the same entry while it runs.
+
+        When an entry expires under load, every trigger in flight misses it at the same
+        moment; without this each of them read the same row (on PostgreSQL a pooled
+        connection's ping, the query and its rollback: three round trips each). A caller
+        that gives up does not cancel the read the others wait for."""
+        task = self._reading.get(key)
+        if task is None or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.ensure_future(read())
+            self._reading[key] = task
+            task.add_done_callback(lambda done: self._forget_read(key, done))
+        result: T = await asyncio.shield(task)
+        return result
+
+    def _forget_read(self, key: tuple[str, str], done: asyncio.Task[Any]) -> None:
+        if self._reading.get(key) is done:
+            del self._reading[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: a failed read is its callers' error, not the loop's
 
     def forget(self, flow_id: str | None = None, account_id: str | None = None) -> None:
+        # a read in flight may have started before the change: later callers read afresh
         if flow_id:
             self._flows.pop(flow_id, None)
+            self._reading.pop(("flow", flow_id), None)
         if account_id:
             self._accounts.pop(account_id, None)
+            self._reading.pop(("account", account_id), None)
+            for key in [k for k in self._reading if k[0] == "key"]:
+                self._reading.pop(key, None)
             for digest, (_, account) in list(self._keys.items()):
                 if account.id == account_id:
                     self._keys.pop(digest, None)
@@ -48,7 +79,9 @@ class Catalog:
         hit = self._flows.get(flow_id)
         if hit and now - hit[0] < self.ttl and (version is None or hit[1].document(version)):
             return hit[1]
-        record = await self.store.read(lambda c: flow_repo.get(c, flow_id))
+        record = await self._read_once(
+            ("flow", flow_id), lambda: self.store.read(lambda c: flow_repo.get(c, flow_id))
+        )
         if record is None:
             self._flows.pop(flow_id, None)
             raise NotFound(f"no flow {flow_id}", code="FLOW_NOT_FOUND")
@@ -79,7 +112,10 @@ class Catalog:
         hit = self._accounts.get(account_id)
         if hit and now - hit[0] < self.ttl:
             return hit[1]
-        account = await self.store.read(lambda c: account_repo.get(c, account_id))
+        account = await self._read_once(
+            ("account", account_id),
+            lambda: self.store.read(lambda c: account_repo.get(c, account_id)),
+        )
         if account is None:
             raise NotFound(f"no account {account_id}", code="ACCOUNT_NOT_FOUND")
         self._accounts[account_id] = (now, account)
@@ -100,7 +136,10 @@ class Catalog:
         if account is not None:
             return account
         now = time.monotonic()
-        account = await self.store.read(lambda c: account_repo.by_api_key(c, api_key))
+        digest = hash_key(api_key)
+        account = await self._read_once(
+            ("key", digest), lambda: self.store.read(lambda c: account_repo.by_api_key(c, api_key))
+        )
         if account is not None:
-            self._keys[hash_key(api_key)] = (now, account)
+            self._keys[digest] = (now, account)
         return account
