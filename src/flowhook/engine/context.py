@@ -140,6 +140,12 @@ class StepContext:
         self.state.variables[key] = value
         self.changed[f"${key}"] = value
 
+    def put(self, key: str, value: Any) -> None:
+        """Write a variable named without ``$`` that the caller knows is writable (a
+        widget's own result names): ``set`` without its checks, for the hot path."""
+        self.state.variables[key] = value
+        self.changed["$" + key] = value
+
     def set_system(self, name: str, value: Any) -> None:
         """Write a system fact (``$call.*``) — for channel widgets, not for users."""
         key = strip(name)

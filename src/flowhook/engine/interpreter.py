@@ -19,7 +19,7 @@ from flowhook.domain.account import AccountInfo
 from flowhook.engine.context import Services, StepContext
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState, Phase, Status
-from flowhook.engine.widget import Wait
+from flowhook.engine.widget import Outcome, Wait, Widget
 from flowhook.errors import Code, FlowhookError
 from flowhook.logging import get_logger
 
@@ -75,22 +75,51 @@ async def advance(
     services: Services,
     checkpoint: Checkpoint = _no_checkpoint,
 ) -> ExecutionState:
-    """Run until the execution is COMPLETED/FAILED or WAITING (``wake_at`` set)."""
+    """Run until the execution is COMPLETED/FAILED or WAITING (``wake_at`` set).
+
+    Each turn: find the next widget (``_next_widget``: the phase's entry, the step limit,
+    a widget edited away), make the last side effect durable before a new one starts, run
+    the widget into a step-log entry (``_run_widget``), and follow its exit, its wait or
+    its error (``_follow``)."""
     clock = services.clock
+    _enter(state, flow, clock())
+    max_steps = services.settings.max_steps
+    unsaved = False  # a side effect ran since the last checkpoint
+    while True:
+        widget = _next_widget(state, flow, max_steps, clock)
+        if widget is None:
+            return state
+        if unsaved and widget.side_effect:
+            await checkpoint(state)
+            unsaved = False
+        step, outcome, error = await _run_widget(state, widget, account, services)
+        if not _follow(state, flow, widget, step, outcome, error, clock):
+            return state
+        if error is None:  # a widget that failed is not taken as having had its effect
+            unsaved = unsaved or widget.side_effect
+
+
+def _enter(state: ExecutionState, flow: CompiledFlow, now: float) -> None:
+    """Start a pending execution, or leave the widget whose wait is over by the exit it
+    asked for."""
     if not state.started:
-        start(state, flow, clock())
+        start(state, flow, now)
     elif state.status == Status.WAITING:
-        # the wait is over: leave the waiting widget by the exit it asked for
         assert state.cursor is not None
         exit_name = state.resume_exit or "next"
         state.status = Status.RUNNING
         state.wake_at = None
         state.resume_exit = None
-        if state.cursor in flow.widgets:  # else the flow was edited: the loop fails it below
+        if state.cursor in flow.widgets:  # else the flow was edited: the loop fails it
             state.cursor = flow.target(state.cursor, exit_name)
-    max_steps = services.settings.max_steps
-    unsaved = False  # a side effect ran since the last checkpoint
 
+
+def _next_widget(
+    state: ExecutionState, flow: CompiledFlow, max_steps: int, clock: Callable[[], float]
+) -> Widget[Any] | None:
+    """The widget at the cursor, or None once the execution has ended: at the end of the
+    main path (then the ``on_flow_complete`` entry, if any, comes first), at the step
+    limit, or at a widget the flow no longer has (edited under a running execution)."""
     while True:
         if state.cursor is None:
             if state.phase == Phase.MAIN and flow.entry.on_flow_complete:
@@ -98,57 +127,71 @@ async def advance(
                 state.cursor = flow.entry.on_flow_complete
                 continue
             finish(state, clock())
-            return state
+            return None
         if state.step_count >= max_steps:
             _fail(state, flow, Code.STEP_LIMIT, f"stopped after {max_steps} steps", clock())
-            return state
+            return None
         widget = flow.widgets.get(state.cursor)
-        if widget is None:  # a flow edited under a running execution
-            if _fail(state, flow, Code.UNKNOWN_WIDGET, f"no widget {state.cursor!r}", clock()):
-                continue
-            return state
+        if widget is not None:
+            return widget
+        if not _fail(state, flow, Code.UNKNOWN_WIDGET, f"no widget {state.cursor!r}", clock()):
+            return None
 
-        if unsaved and widget.side_effect:
-            await checkpoint(state)
-            unsaved = False
-        ctx = StepContext(state, widget.id, account, services)
-        started = clock()
-        t0 = time.perf_counter()
-        step: dict[str, Any] = {"widget": widget.id, "type": widget.type, "at": started}
-        error: FlowhookError | None = None
-        try:
-            outcome = await widget.run(ctx)
-        except FlowhookError as exc:
-            error = exc
-        except Exception as exc:
-            log.exception("widget crashed", widget=widget.id, type=widget.type)
-            error = FlowhookError(f"{type(exc).__name__}: {exc}", code=Code.INTERNAL_ERROR)
-        state.step_count += 1
-        step["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
-        if ctx.changed:
-            step["changed"] = ctx.changed
-        if ctx.warnings:
-            step["warnings"] = ctx.warnings
-        step.update(ctx.log)
-        if error is not None:
-            step["error"] = {"code": error.code, "message": error.message}
-            _log_step(state, step)
-            if _fail(state, flow, error.code, error.message, clock()):
-                continue
-            return state
 
-        if isinstance(outcome, Wait):
-            step["exit"] = f"wait→{outcome.exit}"
-            _log_step(state, step)
-            state.status = Status.WAITING
-            state.wake_at = outcome.until
-            state.resume_exit = outcome.exit
-            return state
+async def _run_widget(
+    state: ExecutionState, widget: Widget[Any], account: AccountInfo, services: Services
+) -> tuple[dict[str, Any], Outcome | None, FlowhookError | None]:
+    """Run one widget: its step-log entry, and its outcome or the error it ended with (a
+    crash of the widget itself becomes ``INTERNAL_ERROR``)."""
+    ctx = StepContext(state, widget.id, account, services)
+    step: dict[str, Any] = {"widget": widget.id, "type": widget.type, "at": services.clock()}
+    t0 = time.perf_counter()
+    outcome: Outcome | None = None
+    error: FlowhookError | None = None
+    try:
+        outcome = await widget.run(ctx)
+    except FlowhookError as exc:
+        error = exc
+    except Exception as exc:
+        log.exception("widget crashed", widget=widget.id, type=widget.type)
+        error = FlowhookError(f"{type(exc).__name__}: {exc}", code=Code.INTERNAL_ERROR)
+    state.step_count += 1
+    step["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+    if ctx.changed:
+        step["changed"] = ctx.changed
+    if ctx.warnings:
+        step["warnings"] = ctx.warnings
+    step.update(ctx.log)
+    return step, outcome, error
 
-        step["exit"] = outcome.name
+
+def _follow(
+    state: ExecutionState,
+    flow: CompiledFlow,
+    widget: Widget[Any],
+    step: dict[str, Any],
+    outcome: Outcome | None,
+    error: FlowhookError | None,
+    clock: Callable[[], float],
+) -> bool:
+    """Log the step and move the cursor by its outcome; False when the run stops here
+    (the execution waits or has ended)."""
+    if error is not None:
+        step["error"] = {"code": error.code, "message": error.message}
         _log_step(state, step)
-        state.cursor = flow.target(widget.id, outcome.name)
-        unsaved = unsaved or widget.side_effect
+        return _fail(state, flow, error.code, error.message, clock())
+    if isinstance(outcome, Wait):
+        step["exit"] = f"wait→{outcome.exit}"
+        _log_step(state, step)
+        state.status = Status.WAITING
+        state.wake_at = outcome.until
+        state.resume_exit = outcome.exit
+        return False
+    assert outcome is not None
+    step["exit"] = outcome.name
+    _log_step(state, step)
+    state.cursor = flow.target(widget.id, outcome.name)
+    return True
 
 
 def _log_step(state: ExecutionState, step: dict[str, Any]) -> None:

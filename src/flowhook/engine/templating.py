@@ -8,6 +8,7 @@ caller so the step log can warn about it.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -124,6 +125,14 @@ def render(template: str, lookup: Lookup, escape: Escape = text) -> Rendered:
     return Rendered(REFERENCE.sub(substitute, template), missing)
 
 
+@functools.lru_cache(maxsize=8192)
+def whole_reference(template: str) -> str | None:
+    """The variable's name when ``template`` is exactly one reference (``$flow.key.x``),
+    else None. Cached by the text: a flow's templates are the same strings run after run."""
+    whole = REFERENCE.fullmatch(template)
+    return (whole.group("braced") or whole.group("bare")) if whole else None
+
+
 def render_value(template: Any, lookup: Lookup) -> tuple[Any, list[str]]:
     """Render a JSON-shaped template structurally: strings inside dicts and lists are
     rendered; a string that is exactly one reference takes the variable's own type (so
@@ -134,9 +143,8 @@ def render_value(template: Any, lookup: Lookup) -> tuple[Any, list[str]]:
         if isinstance(node, str):
             if "$" not in node:  # most strings of a body: nothing to render
                 return node
-            whole = REFERENCE.fullmatch(node)
-            if whole:
-                name = whole.group("braced") or whole.group("bare")
+            name = whole_reference(node)
+            if name is not None:
                 value = lookup(name)
                 if value is not MISSING:
                     return value

@@ -10,7 +10,9 @@ A change made in this process is seen at once: the use case that makes it calls
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from flowhook.cache import MISS, Cache
 from flowhook.domain.account import Account
@@ -21,6 +23,8 @@ from flowhook.store import flows as flow_repo
 from flowhook.store.db import Store
 from flowhook.store.flows import FlowRecord
 from flowhook.store.secrets import Cipher, hash_key
+
+T = TypeVar("T")
 
 
 class Catalog:
@@ -33,12 +37,39 @@ class Catalog:
         self._compiled: Cache[tuple[str, str, float], CompiledFlow] = Cache(ttl=None)
         self._accounts: Cache[str, Account] = Cache(ttl=ttl)
         self._keys: Cache[str, Account] = Cache(ttl=ttl)  # by the API key's digest
+        self._reading: dict[tuple[str, str], asyncio.Task[Any]] = {}
+
+    async def _read_once(self, key: tuple[str, str], read: Callable[[], Awaitable[T]]) -> T:
+        """``read()``, shared by every caller that misses the same entry while it runs.
+
+        When an entry expires under load, every trigger in flight misses it at the same
+        moment; without this each of them read the same row (on PostgreSQL a pooled
+        connection's ping, the query and its rollback: three round trips each). A caller
+        that gives up does not cancel the read the others wait for."""
+        task = self._reading.get(key)
+        if task is None or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.ensure_future(read())
+            self._reading[key] = task
+            task.add_done_callback(lambda done: self._forget_read(key, done))
+        result: T = await asyncio.shield(task)
+        return result
+
+    def _forget_read(self, key: tuple[str, str], done: asyncio.Task[Any]) -> None:
+        if self._reading.get(key) is done:
+            del self._reading[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: a failed read is its callers' error, not the loop's
 
     def forget(self, flow_id: str | None = None, account_id: str | None = None) -> None:
+        # a read in flight may have started before the change: later callers read afresh
         if flow_id:
             self._flows.forget(flow_id)
+            self._reading.pop(("flow", flow_id), None)
         if account_id:
             self._accounts.forget(account_id)
+            self._reading.pop(("account", account_id), None)
+            for key in [k for k in self._reading if k[0] == "key"]:
+                self._reading.pop(key, None)
             self._keys.forget_where(lambda _digest, account: account.id == account_id)
 
     async def flow_record(self, flow_id: str, version: str | None = None) -> FlowRecord:
@@ -47,7 +78,9 @@ class Catalog:
         hit = self._flows.get(flow_id)
         if hit is not MISS and (version is None or hit.document(version)):
             return hit
-        record = await self.store.read(lambda c: flow_repo.get(c, flow_id))
+        record = await self._read_once(
+            ("flow", flow_id), lambda: self.store.read(lambda c: flow_repo.get(c, flow_id))
+        )
         if record is None:
             self._flows.forget(flow_id)
             raise NotFound(f"no flow {flow_id}", code=Code.FLOW_NOT_FOUND)
@@ -73,7 +106,10 @@ class Catalog:
         hit = self._accounts.get(account_id)
         if hit is not MISS:
             return hit
-        account = await self.store.read(lambda c: account_repo.get(c, account_id))
+        account = await self._read_once(
+            ("account", account_id),
+            lambda: self.store.read(lambda c: account_repo.get(c, account_id)),
+        )
         if account is None:
             raise NotFound(f"no account {account_id}", code=Code.ACCOUNT_NOT_FOUND)
         return self._accounts.put(account_id, account)
@@ -90,7 +126,10 @@ class Catalog:
         account = self.cached_account_by_key(api_key)
         if account is not None:
             return account
-        account = await self.store.read(lambda c: account_repo.by_api_key(c, api_key))
+        digest = hash_key(api_key)
+        account = await self._read_once(
+            ("key", digest), lambda: self.store.read(lambda c: account_repo.by_api_key(c, api_key))
+        )
         if account is not None:
-            self._keys.put(hash_key(api_key), account)
+            self._keys.put(digest, account)
         return account

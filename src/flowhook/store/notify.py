@@ -24,10 +24,23 @@ CHANNEL = "flowhook_work"
 _NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
 
 
+_SENT = "flowhook_notified"
+"""``conn.info`` key: the transaction in which ``pg_notify`` was already called."""
+
+
 def notify(conn: Connection) -> None:
-    """Tell listening workers that due work was stored (sent when the transaction commits)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(_NOTIFY)
+    """Tell listening workers that due work was stored (sent when the transaction commits).
+
+    Once per transaction: a group commit holds many writes that each store due work (every
+    trigger accepted by an API-only process), and PostgreSQL sends one notification per
+    transaction anyway, so the second ``pg_notify`` would only cost a round trip."""
+    if conn.dialect.name != "postgresql":
+        return
+    transaction = conn.get_transaction()
+    if transaction is not None and conn.info.get(_SENT) is transaction:
+        return
+    conn.execute(_NOTIFY)
+    conn.info[_SENT] = transaction
 
 
 def libpq_url(sqlalchemy_url: str) -> str:

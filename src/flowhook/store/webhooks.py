@@ -36,6 +36,9 @@ class SavedWebhook:
     updated_at: float
     secrets: bytes | None = None
     _real: list[RequestSpec] = field(default_factory=list, compare=False, repr=False)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What callers work out once per version of the webhook (an instance is one version:
+    an edit is a new ``updated_at``, read into a new instance), e.g. its rendered target."""
 
     def password_plain(self, cipher: Cipher) -> str | None:
         return cipher.decrypt(self.password) if self.password else None

@@ -53,7 +53,7 @@ from flowhook.webhooks.breaker import Admission, Breaker, State
 from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.outcome import raw_text
 from flowhook.webhooks.retry import Verdict, classify, next_attempt_at, retry_after_seconds
-from flowhook.webhooks.targets import attempt_request, stored_form
+from flowhook.webhooks.targets import attempt_request, sending_target, stored_form
 
 log = get_logger(__name__)
 
@@ -62,8 +62,10 @@ _CLAIM_AHEAD = 2
 """A claim keeps at most this many rounds of an endpoint's semaphore waiting in memory."""
 
 
+@functools.lru_cache(maxsize=4096)
 def endpoint_of(url: str) -> str:
-    """The ``host:port`` a URL's deliveries share a semaphore and a circuit for."""
+    """The ``host:port`` a URL's deliveries share a semaphore and a circuit for (cached by
+    the URL text: every delivery to one webhook asks for the same)."""
     try:
         parsed = URL(url)
         return f"{parsed.host}:{parsed.port}"
@@ -212,6 +214,9 @@ class DeliveryEngine(LeasedWorker):
             self.cipher,
             target=target if webhook is not None else None,
             lookup=lookup,
+            references=(
+                sending_target(webhook, self.cipher).references if webhook is not None else None
+            ),
         )
         endpoint = endpoint_of(request.url)
         return Enqueued(
@@ -310,6 +315,9 @@ class DeliveryEngine(LeasedWorker):
         )
 
     async def _attempt(self, delivery: Delivery) -> None:
+        """One attempt: build the request as the delivery's webhook is now, send it signed
+        (unless the endpoint's circuit holds it back), judge the answer, and store the
+        attempt with where the delivery goes next."""
         account = await self.catalog.account(delivery.account_id)
         secret = await self._secret(delivery)
         outgoing = attempt_request(delivery, self.cipher)
@@ -317,57 +325,17 @@ class DeliveryEngine(LeasedWorker):
             await self._no_webhook(delivery)
             return
         endpoint = delivery.endpoint
-        async with self._endpoint(endpoint):
-            # asked after the wait for the semaphore: the attempts ahead may have opened it
-            admission = self.breaker.admit(endpoint, time.time())
-            if admission is not Admission.HOLD:
-                try:
-                    self._signed(outgoing, delivery, secret)
-                    metrics.IN_FLIGHT.inc()
-                    try:
-                        result = await self.http.send(outgoing, http_enabled=account.http_enabled)
-                    finally:
-                        metrics.IN_FLIGHT.dec()
-                except BaseException:
-                    if admission is Admission.PROBE:
-                        self.breaker.released(endpoint)  # a probe that says nothing
-                    raise
-        if admission is Admission.HOLD:
+        sent = await self._send(delivery, outgoing, secret, account.http_enabled)
+        if sent is None:
             await self._hand_back(delivery)
             return
+        admission, result = sent
         now = time.time()
         outcome = classify(result)
         opened = self._judge(endpoint, result, outcome, admission, now)
-        metrics.attempts(outcome).inc()
-        metrics.ATTEMPT_LATENCY.observe(result.duration_s)
-        next_due: float | None = None
-        if outcome == "success":
-            status = delivery_repo.SUCCEEDED
-        elif outcome == "retry":
-            retry_after = retry_after_seconds(result.headers, now) if result.headers else None
-            next_due = next_attempt_at(delivery.attempts + 1, now, self.settings, retry_after)
-            status = delivery_repo.PENDING if next_due is not None else delivery_repo.FAILED
-            held = self.breaker.held_until(endpoint, now)
-            if next_due is not None and held is not None:
-                next_due = max(next_due, held)
-        else:
-            status = delivery_repo.FAILED
-        if status == delivery_repo.SUCCEEDED:
-            metrics.deliveries("succeeded").inc()
-        elif status == delivery_repo.FAILED:
-            metrics.deliveries("failed").inc()
-        attempt: AttemptRecord = {
-            "at": now,
-            "url": outgoing.redacted_url(),
-            "status_code": result.status,
-            "duration_ms": round(result.duration_s * 1000, 3),
-            "request_headers": outgoing.redacted_headers(),
-            "response_excerpt": raw_text(result, EXCERPT_CHARS),
-            "error_reason": (
-                result.error_reason.value if result.error_reason and outcome != "success" else None
-            ),
-            "error_message": result.error_message if outcome != "success" else None,
-        }
+        status, next_due = self._next_step(delivery, result, outcome, now)
+        _count(result, outcome, status)
+        attempt = _attempt_log(outgoing, result, outcome, now)
         await self.store.write(
             lambda c: delivery_repo.record_attempt(
                 c, delivery.id, attempt=attempt, status=status, next_due=next_due, now=now
@@ -378,6 +346,48 @@ class DeliveryEngine(LeasedWorker):
         if next_due is not None:
             with contextlib.suppress(RuntimeError):
                 asyncio.get_running_loop().call_later(max(0.0, next_due - now), self.nudge)
+
+    async def _send(
+        self, delivery: Delivery, outgoing: OutgoingRequest, secret: str, http_enabled: bool
+    ) -> tuple[Admission, HttpResult] | None:
+        """Send under the endpoint's semaphore, signed at the moment of sending, if the
+        endpoint's circuit lets it through; None when the circuit holds it back."""
+        endpoint = delivery.endpoint
+        async with self._endpoint(endpoint):
+            # asked after the wait for the semaphore: the attempts ahead may have opened it
+            admission = self.breaker.admit(endpoint, time.time())
+            if admission is Admission.HOLD:
+                return None
+            try:
+                self._signed(outgoing, delivery, secret)
+                metrics.IN_FLIGHT.inc()
+                try:
+                    result = await self.http.send(outgoing, http_enabled=http_enabled)
+                finally:
+                    metrics.IN_FLIGHT.dec()
+            except BaseException:
+                if admission is Admission.PROBE:
+                    self.breaker.released(endpoint)  # a probe that says nothing
+                raise
+        return admission, result
+
+    def _next_step(
+        self, delivery: Delivery, result: HttpResult, outcome: Verdict, now: float
+    ) -> tuple[str, float | None]:
+        """The delivery's status after this attempt, and when the next one is due (a retry
+        waits at least until the endpoint's cool-down ends)."""
+        if outcome == "success":
+            return delivery_repo.SUCCEEDED, None
+        if outcome != "retry":
+            return delivery_repo.FAILED, None
+        retry_after = retry_after_seconds(result.headers, now) if result.headers else None
+        next_due = next_attempt_at(delivery.attempts + 1, now, self.settings, retry_after)
+        if next_due is None:
+            return delivery_repo.FAILED, None
+        held = self.breaker.held_until(delivery.endpoint, now)
+        if held is not None:
+            next_due = max(next_due, held)
+        return delivery_repo.PENDING, next_due
 
     async def _no_webhook(self, delivery: Delivery) -> None:
         """The delivery's saved webhook was deleted: there is nowhere to send it, so it
@@ -480,3 +490,29 @@ class DeliveryEngine(LeasedWorker):
                 # runs out (lease_seconds later)
                 finishing.add_done_callback(functools.partial(self._hand_over_after, delivery.id))
         return len(claimed)
+
+
+def _count(result: HttpResult, outcome: Verdict, status: str) -> None:
+    metrics.attempts(outcome).inc()
+    metrics.ATTEMPT_LATENCY.observe(result.duration_s)
+    if status == delivery_repo.SUCCEEDED:
+        metrics.deliveries("succeeded").inc()
+    elif status == delivery_repo.FAILED:
+        metrics.deliveries("failed").inc()
+
+
+def _attempt_log(
+    outgoing: OutgoingRequest, result: HttpResult, outcome: Verdict, now: float
+) -> AttemptRecord:
+    """The attempt as its log keeps it: secrets redacted, an excerpt of the answer."""
+    failed = outcome != "success"
+    return {
+        "at": now,
+        "url": outgoing.redacted_url(),
+        "status_code": result.status,
+        "duration_ms": round(result.duration_s * 1000, 3),
+        "request_headers": outgoing.redacted_headers(),
+        "response_excerpt": raw_text(result, EXCERPT_CHARS),
+        "error_reason": result.error_reason.value if result.error_reason and failed else None,
+        "error_message": result.error_message if failed else None,
+    }

@@ -20,6 +20,7 @@ from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.delivery import DeliveryEngine, endpoint_of
 from flowhook.webhooks.payload import default_payload
 from flowhook.webhooks.request import build_request
+from flowhook.webhooks.targets import sending_target
 
 _DEFAULT_TTL = 2.0
 
@@ -68,9 +69,12 @@ class FlowCompleteHook:
         if webhook is None:
             return None
         payload = default_payload(state, timezone=account.timezone)
-        spec = webhook.real_spec(self.cipher)
+        sending = sending_target(webhook, self.cipher)
+        spec = sending.spec
         lookup = lookup_in(state.variables)
-        request, _missing = build_request(spec, lookup, default_payload=payload)
+        request, _missing = build_request(
+            spec, lookup, default_payload=payload, target=sending.fixed
+        )
         enqueued = self.engine.enqueue(
             f"flow-complete:{state.uuid}",
             request,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -60,10 +61,17 @@ def widget_results(widget_id: str, variables: Mapping[str, Any]) -> dict[str, An
     they are what the flow-complete ``keys`` carry. The raw body is left out (it can be
     large, and it stays in the step log): map what a receiver needs into a variable."""
     return {
-        f"{PREFIX}{widget_id}.{name}": variables[PREFIX + name]
-        for name in _PER_WIDGET
-        if PREFIX + name in variables
+        own: variables[shared]
+        for shared, own in widget_result_names(widget_id)
+        if shared in variables
     }
+
+
+@functools.lru_cache(maxsize=4096)
+def widget_result_names(widget_id: str) -> tuple[tuple[str, str], ...]:
+    """(shared name, the widget's own name) of each result :func:`widget_results` copies;
+    made once per widget id, not on every call."""
+    return tuple((PREFIX + name, f"{PREFIX}{widget_id}.{name}") for name in _PER_WIDGET)
 
 
 def status_type(status: int | None) -> str | None:
@@ -85,6 +93,11 @@ def raw_text(result: HttpResult, max_chars: int) -> str | None:
 
 def _charset(headers: dict[str, str]) -> str:
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    return _charset_of(content_type)
+
+
+@functools.lru_cache(maxsize=1024)
+def _charset_of(content_type: str) -> str:
     match = _CHARSET.search(content_type)
     if match:
         name = match.group(1)

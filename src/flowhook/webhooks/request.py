@@ -31,14 +31,18 @@ def build_request(
     *,
     default_payload: Any = None,
     password: str | None = None,
+    target: Target | None = None,
 ) -> tuple[OutgoingRequest, list[str]]:
     """Render ``spec`` with ``lookup``; return the request and the unknown variable names.
 
     ``default_payload`` is sent as JSON when the spec has no body (flow-complete deliveries,
     internal methods); ``password`` overrides the spec's (secrets kept encrypted elsewhere).
+    ``target`` is the spec's URL and target headers already rendered (``fixed_target``).
     """
     missing: list[str] = []
-    url, target_headers = _target(spec, lookup, missing, password)
+    if target is None:
+        target = _target(spec, lookup, missing, password)
+    url, target_headers = target
     headers: dict[str, str] = {}
     body, content_type = _body(spec, lookup, default_payload, missing)
     if content_type is not None:
@@ -52,17 +56,39 @@ def build_request(
 
 
 def build_target(
-    spec: RequestSpec, lookup: Lookup, base_headers: dict[str, str]
+    spec: RequestSpec,
+    lookup: Lookup,
+    base_headers: dict[str, str],
+    target: Target | None = None,
 ) -> tuple[OutgoingRequest, list[str]]:
     """Where a saved webhook's delivery goes at this attempt: ``spec``'s current URL, query,
     auth and headers over ``base_headers`` (the message's own, e.g. its Content-Type);
-    the body is the caller's. Returns the request without body, and the unknown names."""
+    the body is the caller's. Returns the request without body, and the unknown names.
+    ``target``: the spec's target already rendered (``fixed_target``)."""
     missing: list[str] = []
-    url, target_headers = _target(spec, lookup, missing, None)
+    url, target_headers = target if target is not None else _target(spec, lookup, missing, None)
     headers = dict(base_headers)
     apply_headers(headers, target_headers)
     request = OutgoingRequest(spec.method, url, headers, timeout_s=spec.timeout_s)
     return request, list(dict.fromkeys(missing))
+
+
+Target = tuple[str, dict[str, str]]
+"""A rendered target: the URL (with its query) and the headers the spec adds (auth, its own)."""
+
+
+def fixed_target(spec: RequestSpec) -> Target | None:
+    """The target of a spec that refers to no variable, rendered: the same for every run,
+    so its callers render it once per version of a saved webhook. None when it refers to
+    variables. The caller must not change the headers it returns."""
+    if target_references(spec):
+        return None
+    missing: list[str] = []
+    return _target(spec, _nothing, missing, None)
+
+
+def _nothing(_name: str) -> Any:
+    return templating.MISSING
 
 
 def target_references(spec: RequestSpec) -> list[str]:

@@ -14,6 +14,8 @@ and real URL, or the execution's values of the variables a saved webhook's targe
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from flowhook.domain.credentials import redact_headers, redact_url, secret_headers
@@ -22,7 +24,31 @@ from flowhook.domain.request_spec import RequestSpec
 from flowhook.engine.templating import MISSING, Lookup, lookup_in
 from flowhook.store.deliveries import Delivery
 from flowhook.store.secrets import Cipher
-from flowhook.webhooks.request import build_target, target_references
+from flowhook.store.webhooks import SavedWebhook
+from flowhook.webhooks.request import Target, build_target, fixed_target, target_references
+
+
+@dataclass(frozen=True, slots=True)
+class SendingTarget:
+    """What sending to one version of a saved webhook needs, worked out once per version
+    (kept on the ``SavedWebhook``, which is one version: an edit is read into a new one, so
+    nothing here can outlive the version it was made from): its real spec (secrets
+    decrypted), the variables its target refers to, and the rendered target itself when it
+    refers to none (the same for every delivery)."""
+
+    spec: RequestSpec
+    references: tuple[str, ...]
+    fixed: Target | None
+
+
+def sending_target(webhook: SavedWebhook, cipher: Cipher) -> SendingTarget:
+    """The webhook's ``SendingTarget``, made on first use of this version."""
+    found: SendingTarget | None = webhook.memo.get("sending")
+    if found is None:
+        spec = webhook.real_spec(cipher)
+        found = SendingTarget(spec, tuple(target_references(spec)), fixed_target(spec))
+        webhook.memo["sending"] = found
+    return found
 
 
 def stored_form(
@@ -31,11 +57,13 @@ def stored_form(
     *,
     target: RequestSpec | None = None,
     lookup: Lookup | None = None,
+    references: Sequence[str] | None = None,
 ) -> tuple[OutgoingRequest, bytes | None]:
     """The request as a delivery row keeps it (secrets ``***``) and its encrypted part.
 
     ``target`` is the saved webhook's spec the request was built from (``None`` for a
     custom one): then only the variables its target refers to are kept, from ``lookup``.
+    ``references`` are those variables when the caller knows them (``SendingTarget``).
     """
     shown = OutgoingRequest(
         request.method,
@@ -46,7 +74,7 @@ def stored_form(
     )
     hidden: dict[str, Any] = {}
     if target is not None:
-        names = target_references(target)
+        names = target_references(target) if references is None else references
         if names and lookup is not None:
             found = {name: lookup(name) for name in names}
             variables = {name: value for name, value in found.items() if value is not MISSING}
@@ -67,19 +95,27 @@ def attempt_request(delivery: Delivery, cipher: Cipher) -> OutgoingRequest | Non
     """The request (unsigned) for the next attempt; ``None`` when the delivery's saved
     webhook no longer exists."""
     stored = delivery.request
-    hidden = _hidden(delivery, cipher)
     if delivery.webhook_id is None:
+        hidden = _hidden(delivery, cipher)
         headers = dict(stored.headers)
         headers.update(hidden.get("headers") or {})
         url = hidden.get("url") or stored.url
         return OutgoingRequest(stored.method, url, headers, stored.body, stored.timeout_s)
     if delivery.target is None:
         return None
-    spec = delivery.target.real_spec(cipher)
+    sending = sending_target(delivery.target, cipher)
     base = {k: v for k, v in stored.headers.items() if k.lower() == "content-type"}
-    target, _missing = build_target(spec, lookup_in(hidden.get("vars") or {}), base)
+    if sending.fixed is not None:  # no variables: the target as rendered for this version
+        target, _missing = build_target(sending.spec, _no_lookup, base, sending.fixed)
+    else:
+        variables = _hidden(delivery, cipher).get("vars") or {}
+        target, _missing = build_target(sending.spec, lookup_in(variables), base)
     target.method, target.body = stored.method, stored.body
     return target
+
+
+def _no_lookup(_name: str) -> Any:
+    return MISSING
 
 
 def _hidden(delivery: Delivery, cipher: Cipher) -> dict[str, Any]:

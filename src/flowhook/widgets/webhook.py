@@ -30,8 +30,10 @@ from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.mapping import MappingError, apply_response_map, parse_response
-from flowhook.webhooks.outcome import response_variables, widget_results
+from flowhook.webhooks.outcome import response_variables, widget_result_names
 from flowhook.webhooks.payload import default_payload
+from flowhook.webhooks.request import Target
+from flowhook.webhooks.targets import sending_target
 from flowhook.widgets._fields import WritableVariable
 
 LOGGED_BODY_CHARS = 2_000
@@ -95,6 +97,7 @@ class WebhookWidget(Widget[WebhookConfig]):
     async def run(self, ctx: StepContext) -> Outcome:
         config = self.config
         saved: SavedWebhook | None = None
+        fixed: Target | None = None
         if config.webhook == "custom":
             assert config.request is not None
             spec = config.request
@@ -104,7 +107,8 @@ class WebhookWidget(Widget[WebhookConfig]):
                 return self._failed(
                     ctx, Code.WEBHOOK_NOT_FOUND, f"no saved webhook {config.webhook!r}"
                 )
-            spec = saved.real_spec(ctx.services.get(Cipher))
+            sending = sending_target(saved, ctx.services.get(Cipher))
+            spec, fixed = sending.spec, sending.fixed
             stage = _internal_stage(spec.url)
             if stage is not None:
                 return await self._internal(ctx, stage)
@@ -116,7 +120,7 @@ class WebhookWidget(Widget[WebhookConfig]):
             # a saved webhook's NONE is the default payload, as for flow-complete; a custom
             # request's NONE is no body at all (a GET, a call without data)
             payload = default_payload(ctx.state, timezone=ctx.account.timezone)
-        request, missing = build_request(spec, ctx.lookup, default_payload=payload)
+        request, missing = build_request(spec, ctx.lookup, default_payload=payload, target=fixed)
         ctx._note_missing(missing)
         ctx.log["request"] = {
             "method": request.method,
@@ -238,8 +242,12 @@ class WebhookWidget(Widget[WebhookConfig]):
     def _set_results(ctx: StepContext, values: dict[str, Any]) -> None:
         """The call's results: as the shared ``$flow.key.response_*`` (the last call's),
         and again under this widget's own names, which no later call overwrites."""
-        for name, value in {**values, **widget_results(ctx.widget_id, values)}.items():
-            ctx.set(name, value)
+        # names known to be writable ``flow.key.*`` ones: put as they are, no checks
+        for name, value in values.items():
+            ctx.put(name, value)
+        for shared, own in widget_result_names(ctx.widget_id):
+            if shared in values:
+                ctx.put(own, values[shared])
 
 
 def missing_saved_webhooks(conn: Connection, account_id: str, flow: CompiledFlow) -> list[Problem]:

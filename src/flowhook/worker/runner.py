@@ -271,8 +271,8 @@ class ExecutionRunner(LeasedWorker):
             if added is not None:
                 writes.append(added[0])
                 after.append(added[1])
-        user_values = state.user_variables()
         contact = state.contact
+        user_values = state.user_variables() if contact else {}
 
         def finish(conn: Connection) -> list[Any]:
             saved = execution_repo.save(
