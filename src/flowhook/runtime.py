@@ -68,7 +68,9 @@ class Runtime:
         runner = ExecutionRunner(store, catalog, services)
         services.add(runner)
         services.add(ExecutionWakeup(runner.nudge))
-        deliveries = DeliveryEngine(store, catalog, http, cipher, settings, runner.owner)
+        deliveries = DeliveryEngine(
+            store, catalog, http, cipher, settings, runner.owner, clock=lambda: services.clock()
+        )
         services.add(deliveries)
         flow_complete = FlowCompleteHook(store, cipher, deliveries)
         services.add(flow_complete)

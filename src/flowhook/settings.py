@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     )
     delivery_endpoint_concurrency: int = 20
     delivery_max_retry_after_s: float = 36000.0
+    # a rotated signing secret keeps signing deliveries this long, beside the new one
+    # (a rotation may say otherwise, up to 30 days)
+    signing_overlap_s: float = Field(86400.0, ge=0, le=30 * 24 * 3600.0)
     # circuit breaker per endpoint (webhooks/breaker.py): after this many retryable failures
     # in a row, send nothing to the endpoint for a cool-down (doubling while it stays down)
     breaker_failures: int = Field(5, ge=0, description="0 turns the breaker off")

@@ -29,6 +29,7 @@ from flowhook.store import accounts as account_repo
 from flowhook.store import demo as demo_repo
 
 MAX_WHITELIST = 200
+MAX_SIGNING_OVERLAP_S = 30 * 24 * 3600.0
 
 _IPV4_CIDR = (
     r"^\s*((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
@@ -262,16 +263,44 @@ def _lockout_message(address: str | None) -> str:
     )
 
 
-async def signing_secret(rt: Runtime, account: Account) -> str:
+class Rotation(BaseModel):
+    """How a rotation treats the secret it replaces: valid ``overlap_s`` longer (default
+    ``FLOWHOOK_SIGNING_OVERLAP_S``, 24 h; at most 30 days; 0 ends it at once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    overlap_s: float | None = Field(None, ge=0, le=MAX_SIGNING_OVERLAP_S)
+
+
+@dataclass(frozen=True)
+class SigningSecret:
+    """The current secret, and until when each replaced one still signs deliveries."""
+
+    signing_secret: str
+    previous_valid_until: list[float]
+
+
+async def signing_secret(rt: Runtime, account: Account) -> SigningSecret:
     """The secret the account's webhook deliveries are signed with."""
-    return await rt.store.read(lambda c: account_repo.signing_secret(c, account.id, rt.cipher))
+    keyring = await rt.store.read(lambda c: account_repo.signing_keyring(c, account.id, rt.cipher))
+    return SigningSecret(keyring.current, keyring.pending(rt.now()))
 
 
-async def rotate_signing_secret(rt: Runtime, account: Account) -> str:
-    """A new signing secret, in force from now on; returns it."""
-    return await rt.store.write(
-        lambda c: account_repo.rotate_signing_secret(c, account.id, rt.cipher)
+async def rotate_signing_secret(
+    rt: Runtime, account: Account, rotation: Rotation | None = None
+) -> SigningSecret:
+    """A new signing secret, in force from the next attempt; deliveries carry a signature
+    with the replaced one too until its overlap ends."""
+    overlap = rotation.overlap_s if rotation is not None else None
+    if overlap is None:
+        overlap = rt.settings.signing_overlap_s
+    now = rt.now()
+    keyring = await rt.store.write(
+        lambda c: account_repo.rotate_signing_secret(
+            c, account.id, rt.cipher, now=now, overlap_s=overlap
+        )
     )
+    return SigningSecret(keyring.current, keyring.pending(now))
 
 
 # the operator -----------------------------------------------------------------------------

@@ -153,9 +153,10 @@ async def delete(rt: Runtime, account: Account, webhook_id: str) -> None:
 
 
 async def _check(rt: Runtime, account: Account, spec: RequestSpec) -> dict[str, Any]:
-    secret = await rt.store.read(lambda c: account_repo.signing_secret(c, account.id, rt.cipher))
+    keyring = await rt.store.read(lambda c: account_repo.signing_keyring(c, account.id, rt.cipher))
     http = rt.services.get(HttpClient)
-    return await check_webhook(http, account, spec, signing_secret=secret, password=None)
+    secrets = keyring.valid_at(rt.now())  # signed as a delivery is, overlap included
+    return await check_webhook(http, account, spec, signing_secret=secrets, password=None)
 
 
 async def check(rt: Runtime, account: Account, form: CheckIn) -> CheckResult:

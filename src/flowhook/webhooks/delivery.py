@@ -25,6 +25,7 @@ import functools
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ from yarl import URL
 
 from flowhook.domain.message import ErrorReason, HttpResult, OutgoingRequest
 from flowhook.domain.request_spec import RequestSpec
-from flowhook.domain.signing import signature_headers
+from flowhook.domain.signing import Keyring, signature_headers
 from flowhook.engine.templating import Lookup
 from flowhook.ids import stable_id
 from flowhook.logging import get_logger
@@ -164,8 +165,9 @@ class DeliveryEngine(LeasedWorker):
         cipher: Cipher,
         settings: Settings,
         owner: str,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(store, settings, time.time)
+        super().__init__(store, settings, clock)
         self.catalog = catalog
         self.http = http
         self.cipher = cipher
@@ -173,7 +175,7 @@ class DeliveryEngine(LeasedWorker):
         self._endpoints: dict[str, asyncio.Semaphore] = {}
         self._held: Counter[str] = Counter()  # deliveries in memory (waiting or sending)
         self.breaker = Breaker.from_settings(settings)
-        self._secrets: dict[bytes, str] = {}  # encrypted → plain: decrypted once each
+        self._secrets: dict[bytes, Keyring] = {}  # encrypted → plain: decrypted once each
 
     def due_at(self, endpoint: str, now: float) -> float:
         """When a new delivery to ``endpoint`` is due: now, or the end of its cool-down."""
@@ -274,20 +276,20 @@ class DeliveryEngine(LeasedWorker):
     def _claim_ahead(self) -> int:
         return max(1, _CLAIM_AHEAD * self.settings.delivery_endpoint_concurrency)
 
-    async def _secret(self, delivery: Delivery) -> str:
-        """The account's signing secret as read with the delivery (the current one)."""
+    async def _secret(self, delivery: Delivery) -> Keyring:
+        """The account's signing secrets as read with the delivery (the current ones)."""
         token = delivery.signing_key
         if token is None:  # not read with it: read it now
             account_id = delivery.account_id
             return await self.store.read(
-                lambda c: account_repo.signing_secret(c, account_id, self.cipher)
+                lambda c: account_repo.signing_keyring(c, account_id, self.cipher)
             )
-        secret = self._secrets.get(token)
-        if secret is None:
+        keyring = self._secrets.get(token)
+        if keyring is None:
             if len(self._secrets) > 10_000:
                 self._secrets.clear()
-            secret = self._secrets[token] = self.cipher.decrypt(token)
-        return secret
+            keyring = self._secrets[token] = Keyring.decode(self.cipher.decrypt(token))
+        return keyring
 
     def _endpoint(self, endpoint: str) -> asyncio.Semaphore:
         sem = self._endpoints.get(endpoint)
@@ -304,9 +306,12 @@ class DeliveryEngine(LeasedWorker):
         except Exception:
             log.exception("delivery attempt crashed", delivery=delivery.id)
 
-    def _signed(self, outgoing: OutgoingRequest, delivery: Delivery, secret: str) -> None:
+    def _signed(self, outgoing: OutgoingRequest, delivery: Delivery, keyring: Keyring) -> None:
+        """Signed with every secret valid now (a rotation's overlap: the runtime's clock);
+        the timestamp is the wall clock the receiver compares it with."""
+        secrets = keyring.valid_at(self.clock())
         outgoing.headers.update(
-            signature_headers(secret, delivery.id, outgoing.body or b"", time.time())
+            signature_headers(secrets, delivery.id, outgoing.body or b"", time.time())
         )
 
     async def _attempt(self, delivery: Delivery) -> None:
