@@ -7,6 +7,8 @@ semaphore keeps one slow receiver from taking every connection, and a claim take
 of one endpoint's deliveries than its semaphore will run soon, so a receiver's backlog
 cannot fill the in-flight budget either. A receiver that is down trips its circuit
 (``breaker.py``): its deliveries are held back, in the database, until a probe succeeds.
+What attempts say about a saved webhook over days (failing, disabled, recovered; the
+operational events; statistics) is ``health.py``'s, called from ``_attempt``.
 
 New deliveries are created in one place, ``DeliveryEngine.enqueue`` (the flow-complete
 webhook and the webhook widget's fire-and-forget calls): one id derivation, one clock per
@@ -51,6 +53,8 @@ from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks import metrics
 from flowhook.webhooks.breaker import Admission, Breaker, State
 from flowhook.webhooks.client import HttpClient
+from flowhook.webhooks.events import Followup
+from flowhook.webhooks.health import Lifecycle
 from flowhook.webhooks.outcome import raw_text
 from flowhook.webhooks.retry import Outcome, classify, next_attempt_at, retry_after_seconds
 from flowhook.webhooks.targets import attempt_request, stored_form
@@ -176,6 +180,15 @@ class DeliveryEngine(LeasedWorker):
         self._held: Counter[str] = Counter()  # deliveries in memory (waiting or sending)
         self.breaker = Breaker.from_settings(settings)
         self._secrets: dict[bytes, Keyring] = {}  # encrypted → plain: decrypted once each
+        self.lifecycle = Lifecycle(store, settings, cipher, self.enqueue, self.clock)
+
+    async def start(self) -> None:
+        await super().start()
+        self._loops.append(asyncio.create_task(self.lifecycle.run_forever(), name="health"))
+
+    async def stop(self, *, drain_timeout: float = 5.0) -> None:
+        await super().stop(drain_timeout=drain_timeout)
+        await self.lifecycle.flush()
 
     def due_at(self, endpoint: str, now: float) -> float:
         """When a new delivery to ``endpoint`` is due: now, or the end of its cool-down."""
@@ -321,6 +334,9 @@ class DeliveryEngine(LeasedWorker):
         if outgoing is None:
             await self._no_webhook(delivery)
             return
+        if self.lifecycle.holds(delivery):  # its webhook is disabled: kept, not attempted
+            await self.lifecycle.park(delivery)
+            return
         endpoint = delivery.endpoint
         async with self._endpoint(endpoint):
             # asked after the wait for the semaphore: the attempts ahead may have opened it
@@ -357,6 +373,7 @@ class DeliveryEngine(LeasedWorker):
                 next_due = max(next_due, held)
         else:
             status = delivery_repo.FAILED
+        status = self.lifecycle.steer(delivery, result, status)
         if status == delivery_repo.SUCCEEDED:
             metrics.deliveries("succeeded").inc()
         elif status == delivery_repo.FAILED:
@@ -373,11 +390,16 @@ class DeliveryEngine(LeasedWorker):
             ),
             "error_message": result.error_message if outcome != "success" else None,
         }
-        await self.store.write(
-            lambda c: delivery_repo.record_attempt(
+        ok = outcome == "success"
+        self.lifecycle.observe(delivery, ok, attempt["duration_ms"], now)
+
+        def record(c: Connection) -> list[Followup]:
+            delivery_repo.record_attempt(
                 c, delivery.id, attempt=attempt, status=status, next_due=next_due, now=now
             )
-        )
+            return self.lifecycle.recorded(c, delivery, result, ok=ok, status=status)
+
+        self.lifecycle.committed(await self.store.write(record))
         if opened is not None:
             await self._postpone(endpoint, opened, now)
         if next_due is not None:
@@ -400,11 +422,14 @@ class DeliveryEngine(LeasedWorker):
             "error_message": f"the saved webhook {delivery.webhook_id} was deleted",
         }
         metrics.deliveries("failed").inc()
-        await self.store.write(
-            lambda c: delivery_repo.record_attempt(
+
+        def record(c: Connection) -> list[Followup]:
+            delivery_repo.record_attempt(
                 c, delivery.id, attempt=attempt, status=delivery_repo.FAILED, next_due=None, now=now
             )
-        )
+            return [e for e in [self.lifecycle.exhausted(c, delivery, None, now)] if e is not None]
+
+        self.lifecycle.committed(await self.store.write(record))
 
     # the circuit breaker -----------------------------------------------------------------
     def _judge(
@@ -463,7 +488,7 @@ class DeliveryEngine(LeasedWorker):
         )
         if free <= 0:
             return 0
-        now = time.time()
+        now = self.clock()  # the runtime's: what a use case made due "now" is due here
         until = now + self.settings.lease_seconds
         ahead = self._claim_ahead()
         rooms = {endpoint: ahead - held for endpoint, held in self._held.items()}
