@@ -203,3 +203,50 @@ async def test_enabling_an_unknown_webhook_is_404_and_a_healthy_one_changes_noth
         assert status == 404 and error_code(body) == "WEBHOOK_NOT_FOUND"
         status, body = await api.request("POST", f"/v1/webhooks/{hook_id}/enable", key=key)
     assert status == 200 and body["resumed"] == 0 and health(body) == "HEALTHY"
+
+
+def samples(text: str, name: str) -> dict[str, float]:
+    """The values of one metric, by its ``webhook`` label ("" for none)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        sample.labels.get("webhook", ""): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    }
+
+
+async def test_metrics_show_pending_per_webhook_the_oldest_ones_age_and_disabled_webhooks(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with server(database_url, tmp_path) as api, receiver() as rec:
+        rec.default = (410, {}, {})
+        key, hook_id, flow_id = await webhook_with_flow(api, rec.url)
+        for _ in range(3):
+            await trigger(api, key, flow_id)
+        await eventually(
+            api,
+            key,
+            f"/v1/deliveries?webhook={hook_id}",
+            lambda b: (
+                len(b["deliveries"]) == 3
+                and all(d["last_error"] == "WEBHOOK_DISABLED" for d in b["deliveries"])
+            ),
+        )
+        move_clock(api, 3600)
+        _, disabled = await api.request("GET", "/metrics")
+        rec.default = (200, {}, {})
+        await api.request("POST", f"/v1/webhooks/{hook_id}/enable", key=key)
+        await eventually(
+            api,
+            key,
+            f"/v1/deliveries?webhook={hook_id}",
+            lambda b: all(d["status"] == "SUCCEEDED" for d in b["deliveries"]),
+        )
+        _, enabled = await api.request("GET", "/metrics")
+    assert samples(disabled, "flowhook_webhooks_disabled") == {"": 1.0}
+    assert samples(disabled, "flowhook_webhook_deliveries_pending") == {hook_id: 3.0}
+    assert samples(disabled, "flowhook_webhook_oldest_pending_age_seconds")[hook_id] >= 3600
+    assert samples(enabled, "flowhook_webhooks_disabled") == {"": 0.0}
+    assert samples(enabled, "flowhook_webhook_deliveries_pending") == {}
