@@ -8,6 +8,7 @@ moved with the runtime's clock, not slept."""
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from test_flow_complete import delivery_of, setup, trigger
 
@@ -136,7 +139,7 @@ async def test_during_the_overlap_old_and_new_secrets_verify_and_after_it_only_t
     assert verifies(old, during) and verifies(new, during)
     assert verifies(new, after) and not verifies(old, after)
     assert len(after.headers["webhook-signature"].split(" ")) == 1
-    assert shown == {"signing_secret": new, "previous_valid_until": []}
+    assert shown == {"signing_secret": new, "previous_valid_until": [], "public_key": None}
 
 
 async def test_the_default_overlap_is_24_hours(api: Api) -> None:
@@ -210,3 +213,56 @@ async def test_the_check_button_is_signed_with_both_secrets_in_the_overlap(api: 
         assert status == 200 and result["ok"], result
     got = rec.received[0]
     assert verifies(old, got) and verifies(new, got)
+
+
+def verifies_ed25519(public_key: str, got: Received) -> bool:
+    """The receiver's side of ``v1a``: the public key only, with ``cryptography``."""
+    key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key.removeprefix("whpk_")))
+    signed = f"{got.headers['webhook-id']}.{got.headers['webhook-timestamp']}.".encode()
+    for entry in got.headers["webhook-signature"].split(" "):
+        version, _, signature = entry.partition(",")
+        if version == "v1a":
+            try:
+                key.verify(base64.b64decode(signature), signed + got.body)
+            except InvalidSignature:
+                continue
+            return True
+    return False
+
+
+async def test_asymmetric_v1a_signatures_verify_with_the_public_key_alone(api_any: Api) -> None:
+    api = api_any
+    path = "/v1/account/signing-secret/asymmetric"
+    async with receiver() as rec:
+        key, flow_id = await setup(api, rec.url)
+        secret = await signing_secret(api, key)
+        status, on = await api.request("PUT", path, key=key, json={"enabled": True})
+        assert status == 200, on
+        public_key = on["public_key"]
+        await trigger(api, key, flow_id)
+        signed = (await rec.wait_for(1))[0]
+        status, again = await api.request("PUT", path, key=key, json={"enabled": True})
+        _, shown = await api.request("GET", "/v1/account/signing-secret", key=key)
+        status, off = await api.request("PUT", path, key=key, json={"enabled": False})
+        await trigger(api, key, flow_id)
+        unsigned = (await rec.wait_for(2))[1]
+        status, bad = await api.request("PUT", path, key=key, json={"enabled": "maybe"})
+    assert public_key.startswith("whpk_")
+    assert again["public_key"] == shown["public_key"] == public_key  # kept while on
+    assert verifies_ed25519(public_key, signed)
+    assert verifies(secret, signed)  # the HMAC signature is still there
+    assert not verifies_ed25519(public_key, unsigned) and verifies(secret, unsigned)
+    assert off["public_key"] is None
+    assert status == 422 and error_code(bad) == "VALIDATION_FAILED"
+
+
+async def test_a_v1a_signature_does_not_verify_a_changed_body(api: Api) -> None:
+    path = "/v1/account/signing-secret/asymmetric"
+    async with receiver() as rec:
+        key, flow_id = await setup(api, rec.url)
+        _, on = await api.request("PUT", path, key=key, json={"enabled": True})
+        await trigger(api, key, flow_id)
+        got = (await rec.wait_for(1))[0]
+    tampered = Received(got.method, got.path, got.query, got.headers, got.body + b" ")
+    assert verifies_ed25519(on["public_key"], got)
+    assert not verifies_ed25519(on["public_key"], tampered)

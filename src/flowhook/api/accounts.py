@@ -13,7 +13,7 @@ from flowhook.api.deps import AccountDep, OperatorDep, RuntimeDep, client_addres
 from flowhook.api.openapi import error_responses
 from flowhook.domain.account import Account
 from flowhook.usecases import accounts
-from flowhook.usecases.accounts import AccountSettings, OperatorPatch, Rotation
+from flowhook.usecases.accounts import AccountSettings, AsymmetricSigning, OperatorPatch, Rotation
 
 router = APIRouter()
 
@@ -55,6 +55,14 @@ async def rotate_signing_secret(
 ) -> dict[str, Any]:
     """A new secret; the replaced one keeps signing deliveries for ``overlap_s``."""
     return asdict(await accounts.rotate_signing_secret(rt, account, body))
+
+
+@router.put("/v1/account/signing-secret/asymmetric")
+async def put_asymmetric_signing(
+    body: AsymmetricSigning, account: AccountDep, rt: RuntimeDep
+) -> dict[str, Any]:
+    """ed25519 (``v1a``) signatures on or off; the answer has the public key."""
+    return asdict(await accounts.set_asymmetric_signing(rt, account, body))
 
 
 @router.patch("/v1/operator/accounts/{account_id}", dependencies=[OperatorDep])

@@ -9,6 +9,10 @@ A rotation does not cut receivers off: the :class:`Keyring` keeps the replaced s
 valid for an overlap, and while they are valid every delivery carries one ``v1,``
 signature per secret (the standard's space-separated list), so a receiver that knows
 either the old or the new secret verifies it and can switch at its own pace.
+
+An account may also sign asymmetrically (the standard's ``v1a``, ed25519): receivers then
+verify with a public key (``whpk_…``) and hold no shared secret. The private key
+(``whsk_…``) lives in the keyring, encrypted with it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flowhook.errors import ValidationFailed
 
@@ -31,7 +36,9 @@ __all__ = [
     "MAX_PREVIOUS",
     "SECRET_PREFIX",
     "Keyring",
+    "new_key_pair",
     "new_secret",
+    "public_key_of",
     "sign",
     "signature_headers",
 ]
@@ -53,18 +60,62 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 
 
 def signature_headers(
-    secret: str | Sequence[str], msg_id: str, body: bytes, now: float
+    secret: str | Sequence[str],
+    msg_id: str,
+    body: bytes,
+    now: float,
+    *,
+    private_key: str | None = None,
 ) -> dict[str, str]:
     """The three headers of a signed delivery; ``msg_id`` stays the same across retries.
 
-    Several secrets (a rotation's overlap) give one space-separated ``v1,`` entry each."""
+    Several secrets (a rotation's overlap) give one space-separated ``v1,`` entry each; a
+    ``private_key`` (``whsk_…``) adds a ``v1a,`` (ed25519) entry."""
     timestamp = math.floor(now)
     keys = (secret,) if isinstance(secret, str) else secret
+    entries = [sign(key, msg_id, timestamp, body) for key in keys]
+    if private_key is not None:
+        entries.append(sign_ed25519(private_key, msg_id, timestamp, body))
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": " ".join(sign(key, msg_id, timestamp, body) for key in keys),
+        "webhook-signature": " ".join(entries),
     }
+
+
+PRIVATE_KEY_PREFIX, PUBLIC_KEY_PREFIX = "whsk_", "whpk_"
+
+
+def new_key_pair() -> tuple[str, str]:
+    """A fresh ed25519 key pair: (``whsk_`` + base64 of the 32-byte private key,
+    ``whpk_`` + base64 of the 32-byte public key)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = PRIVATE_KEY_PREFIX + _b64(Ed25519PrivateKey.generate().private_bytes_raw())
+    return private, public_key_of(private)
+
+
+def public_key_of(private_key: str) -> str:
+    public = _ed25519(private_key).public_key().public_bytes_raw()
+    return PUBLIC_KEY_PREFIX + _b64(public)
+
+
+def sign_ed25519(private_key: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``v1a,<base64 ed25519 signature>`` entry for one message."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1a," + _b64(_ed25519(private_key).sign(signed))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+@functools.lru_cache(maxsize=1024)  # loaded once per account, not per delivery
+def _ed25519(private_key: str) -> Any:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    raw = base64.b64decode(private_key.removeprefix(PRIVATE_KEY_PREFIX))
+    return Ed25519PrivateKey.from_private_bytes(raw)
 
 
 MAX_PREVIOUS = 5
@@ -81,6 +132,8 @@ class Keyring:
 
     current: str
     previous: tuple[tuple[str, float], ...] = ()
+    private_key: str | None = None
+    """The ed25519 key (``whsk_…``) of ``v1a`` signatures, when the account signs so."""
 
     def valid_at(self, now: float) -> list[str]:
         """The secrets a delivery signed at ``now`` carries a signature of, current first."""
@@ -93,16 +146,30 @@ class Keyring:
         until = now + overlap_s
         kept = [(self.current, until)]
         kept += [(secret, min(end, until)) for secret, end in self.previous]
-        return Keyring(new, tuple((s, end) for s, end in kept if end > now)[:MAX_PREVIOUS])
+        previous = tuple((s, end) for s, end in kept if end > now)[:MAX_PREVIOUS]
+        return Keyring(new, previous, self.private_key)
+
+    def with_private_key(self, private_key: str | None) -> Keyring:
+        return Keyring(self.current, self.previous, private_key)
+
+    @property
+    def public_key(self) -> str | None:
+        return public_key_of(self.private_key) if self.private_key else None
 
     def pending(self, now: float) -> list[float]:
         """When each replaced secret still valid at ``now`` stops being valid."""
         return [until for _secret, until in self.previous if until > now]
 
     def encode(self) -> str:
-        if not self.previous:
+        if not self.previous and self.private_key is None:
             return self.current
-        return json.dumps({"current": self.current, "previous": [list(p) for p in self.previous]})
+        data: dict[str, Any] = {
+            "current": self.current,
+            "previous": [list(p) for p in self.previous],
+        }
+        if self.private_key is not None:
+            data["ed25519"] = self.private_key
+        return json.dumps(data)
 
     @classmethod
     def decode(cls, text: str) -> Keyring:
@@ -110,7 +177,7 @@ class Keyring:
             return cls(text)
         data = json.loads(text)
         previous = tuple((str(secret), float(until)) for secret, until in data["previous"])
-        return cls(str(data["current"]), previous)
+        return cls(str(data["current"]), previous, data.get("ed25519"))
 
 
 @functools.lru_cache(maxsize=1024)  # one secret per account: decoded once, not per delivery

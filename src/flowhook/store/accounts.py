@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from flowhook.domain.account import Account
-from flowhook.domain.signing import Keyring, new_secret
+from flowhook.domain.signing import Keyring, new_key_pair, new_secret
 from flowhook.store.db import is_storable_id
 from flowhook.store.secrets import Cipher, hash_key
 from flowhook.store.tables import accounts
@@ -99,3 +99,17 @@ def rotate_signing_secret(
         .values(signing_secret=cipher.encrypt(rotated.encode()))
     )
     return rotated
+
+
+def set_asymmetric(conn: Connection, account_id: str, cipher: Cipher, enabled: bool) -> Keyring:
+    """Sign with an ed25519 key too (a new pair, unless the account has one) or no more."""
+    keyring = signing_keyring(conn, account_id, cipher, for_update=True)
+    if enabled == (keyring.private_key is not None):
+        return keyring
+    changed = keyring.with_private_key(new_key_pair()[0] if enabled else None)
+    conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(signing_secret=cipher.encrypt(changed.encode()))
+    )
+    return changed

@@ -23,6 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
+from flowhook.domain.signing import Keyring
 from flowhook.errors import Conflict, Forbidden, NotFound, Unauthorized
 from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
@@ -278,12 +279,26 @@ class SigningSecret:
 
     signing_secret: str
     previous_valid_until: list[float]
+    public_key: str | None
+    """The ed25519 public key (``whpk_…``) of the ``v1a`` signatures; None: none."""
+
+
+def _shown(keyring: Keyring, now: float) -> SigningSecret:
+    return SigningSecret(keyring.current, keyring.pending(now), keyring.public_key)
+
+
+class AsymmetricSigning(BaseModel):
+    """Whether deliveries also carry an ed25519 (``v1a``) signature."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool
 
 
 async def signing_secret(rt: Runtime, account: Account) -> SigningSecret:
     """The secret the account's webhook deliveries are signed with."""
     keyring = await rt.store.read(lambda c: account_repo.signing_keyring(c, account.id, rt.cipher))
-    return SigningSecret(keyring.current, keyring.pending(rt.now()))
+    return _shown(keyring, rt.now())
 
 
 async def rotate_signing_secret(
@@ -300,7 +315,17 @@ async def rotate_signing_secret(
             c, account.id, rt.cipher, now=now, overlap_s=overlap
         )
     )
-    return SigningSecret(keyring.current, keyring.pending(now))
+    return _shown(keyring, now)
+
+
+async def set_asymmetric_signing(
+    rt: Runtime, account: Account, form: AsymmetricSigning
+) -> SigningSecret:
+    """Switch ``v1a`` signatures on (a new key pair, kept while they stay on) or off."""
+    keyring = await rt.store.write(
+        lambda c: account_repo.set_asymmetric(c, account.id, rt.cipher, form.enabled)
+    )
+    return _shown(keyring, rt.now())
 
 
 # the operator -----------------------------------------------------------------------------

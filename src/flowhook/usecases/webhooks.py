@@ -237,7 +237,14 @@ async def _check(rt: Runtime, account: Account, spec: RequestSpec) -> dict[str, 
     keyring = await rt.store.read(lambda c: account_repo.signing_keyring(c, account.id, rt.cipher))
     http = rt.services.get(HttpClient)
     secrets = keyring.valid_at(rt.now())  # signed as a delivery is, overlap included
-    return await check_webhook(http, account, spec, signing_secret=secrets, password=None)
+    return await check_webhook(
+        http,
+        account,
+        spec,
+        signing_secret=secrets,
+        password=None,
+        private_key=keyring.private_key,
+    )
 
 
 async def check(rt: Runtime, account: Account, form: CheckIn) -> CheckResult:

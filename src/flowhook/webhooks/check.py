@@ -25,6 +25,7 @@ async def check_webhook(
     *,
     signing_secret: str | Sequence[str],
     password: str | None,
+    private_key: str | None = None,
 ) -> dict[str, Any]:
     """``signing_secret`` is the account's (every secret valid now): the caller reads it
     (this module reads nothing stored), so a check is signed exactly as deliveries are."""
@@ -35,7 +36,11 @@ async def check_webhook(
     )
     request.headers.update(
         signature_headers(
-            signing_secret, f"check_{int(time.time() * 1000)}", request.body or b"", time.time()
+            signing_secret,
+            f"check_{int(time.time() * 1000)}",
+            request.body or b"",
+            time.time(),
+            private_key=private_key,
         )
     )
     result = await http.send(request, http_enabled=account.http_enabled)

@@ -323,8 +323,9 @@ class DeliveryEngine(LeasedWorker):
         """Signed with every secret valid now (a rotation's overlap: the runtime's clock);
         the timestamp is the wall clock the receiver compares it with."""
         secrets = keyring.valid_at(self.clock())
+        body, private_key = outgoing.body or b"", keyring.private_key
         outgoing.headers.update(
-            signature_headers(secrets, delivery.id, outgoing.body or b"", time.time())
+            signature_headers(secrets, delivery.id, body, time.time(), private_key=private_key)
         )
 
     async def _attempt(self, delivery: Delivery) -> None:
