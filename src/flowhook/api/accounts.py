@@ -13,7 +13,13 @@ from flowhook.api.deps import AccountDep, OperatorDep, RuntimeDep, client_addres
 from flowhook.api.openapi import error_responses
 from flowhook.domain.account import Account
 from flowhook.usecases import accounts
-from flowhook.usecases.accounts import AccountSettings, AsymmetricSigning, OperatorPatch, Rotation
+from flowhook.usecases.accounts import (
+    AccountSettings,
+    AsymmetricSigning,
+    OperatorPatch,
+    RetentionIn,
+    Rotation,
+)
 
 router = APIRouter()
 
@@ -63,6 +69,17 @@ async def put_asymmetric_signing(
 ) -> dict[str, Any]:
     """ed25519 (``v1a``) signatures on or off; the answer has the public key."""
     return asdict(await accounts.set_asymmetric_signing(rt, account, body))
+
+
+@router.get("/v1/account/retention")
+async def get_retention(account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    return asdict(await accounts.retention(rt, account))
+
+
+@router.put("/v1/account/retention")
+async def put_retention(body: RetentionIn, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    """How long finished executions and deliveries are kept (null: the server's default)."""
+    return asdict(await accounts.set_retention(rt, account, body))
 
 
 @router.patch("/v1/operator/accounts/{account_id}", dependencies=[OperatorDep])

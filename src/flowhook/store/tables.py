@@ -42,6 +42,8 @@ accounts = Table(
     Column("created_at", Float, nullable=False),
     # the saved webhook that receives events about the account's webhooks (webhook.failing …)
     Column("ops_webhook_id", String(36), nullable=True),
+    # days finished executions and deliveries are kept (None: FLOWHOOK_RETENTION_DAYS)
+    Column("retention_days", Integer, nullable=True),
 )
 
 flows = Table(

@@ -28,6 +28,7 @@ from flowhook.errors import Conflict, Forbidden, NotFound, Unauthorized
 from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
 from flowhook.store import demo as demo_repo
+from flowhook.store import retention as retention_repo
 
 MAX_WHITELIST = 200
 MAX_SIGNING_OVERLAP_S = 30 * 24 * 3600.0
@@ -326,6 +327,32 @@ async def set_asymmetric_signing(
         lambda c: account_repo.set_asymmetric(c, account.id, rt.cipher, form.enabled)
     )
     return _shown(keyring, rt.now())
+
+
+class RetentionIn(BaseModel):
+    """How many days the account keeps finished executions and deliveries; null: the
+    server's default (``FLOWHOOK_RETENTION_DAYS``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: int | None = Field(ge=1, le=3650)
+
+
+@dataclass(frozen=True)
+class Retention:
+    days: int | None
+    """The account's own choice (None: the default)."""
+    effective_days: int
+
+
+async def retention(rt: Runtime, account: Account) -> Retention:
+    days = (await rt.store.read(retention_repo.retention_days)).get(account.id)
+    return Retention(days, days or rt.settings.retention_days)
+
+
+async def set_retention(rt: Runtime, account: Account, form: RetentionIn) -> Retention:
+    await rt.store.write(lambda c: retention_repo.set_retention_days(c, account.id, form.days))
+    return Retention(form.days, form.days or rt.settings.retention_days)
 
 
 # the operator -----------------------------------------------------------------------------

@@ -130,6 +130,8 @@ class Lifecycle:
             if health_repo.disable(conn, webhook_id, now, reason=health_repo.GONE):
                 data = {"reason": health_repo.GONE, "disabled_at": now, **failure}
                 return self._about(conn, delivery, events.DISABLED, now, data)
+            # another attempt's 410 disabled it first: this delivery is kept like the rest
+            health_repo.park(conn, webhook_id, now, delivery.id)
             return None
         if health_repo.mark_failing(conn, webhook_id, now):
             data = {"failing_since": now, **failure}

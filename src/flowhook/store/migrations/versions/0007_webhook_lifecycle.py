@@ -1,4 +1,4 @@
-"""webhook lifecycle: endpoint health, the operational webhook, attempt statistics
+"""webhook lifecycle: endpoint health, the operational webhook, attempt statistics, retention
 
 Revision ID: 0007
 Revises: 0003
@@ -8,7 +8,8 @@ Each saved webhook gets a health state (HEALTHY, FAILING since a time, DISABLED 
 for a reason); an account may name the webhook that receives operational events; and a
 rollup of attempts per webhook and 5-minute bucket (count, successes, a latency
 histogram) answers "how is this webhook doing over 24 h" without reading the attempts.
-A partial index finds each webhook's pending deliveries (metrics, re-enabling).
+A partial index finds each webhook's pending deliveries (metrics, re-enabling). An account
+may keep its finished executions and deliveries for its own number of days.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def upgrade() -> None:
         batch.create_index("ix_webhooks_health", ["health"])
     with op.batch_alter_table("accounts") as batch:
         batch.add_column(sa.Column("ops_webhook_id", sa.String(36), nullable=True))
+        batch.add_column(sa.Column("retention_days", sa.Integer(), nullable=True))
     op.create_index(
         "ix_deliveries_pending",
         "deliveries",
@@ -63,6 +65,7 @@ def downgrade() -> None:
     op.drop_table("webhook_stats")
     op.drop_index("ix_deliveries_pending", table_name="deliveries")
     with op.batch_alter_table("accounts") as batch:
+        batch.drop_column("retention_days")
         batch.drop_column("ops_webhook_id")
     with op.batch_alter_table("webhooks") as batch:
         batch.drop_index("ix_webhooks_health")
