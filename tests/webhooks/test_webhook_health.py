@@ -250,3 +250,33 @@ async def test_metrics_show_pending_per_webhook_the_oldest_ones_age_and_disabled
     assert samples(disabled, "flowhook_webhook_oldest_pending_age_seconds")[hook_id] >= 3600
     assert samples(enabled, "flowhook_webhooks_disabled") == {"": 0.0}
     assert samples(enabled, "flowhook_webhook_deliveries_pending") == {}
+
+
+def test_statistics_added_by_several_processes_sum_up(database_url: str) -> None:
+    """Two processes add their tallies to the same bucket row (an upsert that adds), and
+    the percentiles come from the summed histogram."""
+    from flowhook.store import webhook_stats
+    from flowhook.store.db import make_engine, upgrade
+    from flowhook.store.webhook_stats import BUCKET_S, Tally
+
+    upgrade(database_url)
+    engine = make_engine(database_url, single=True)
+    bucket = int(1_700_000_000 // BUCKET_S)
+    first, second = Tally(), Tally()
+    for _ in range(60):
+        first.add(True, 7.0)  # ≤ 10 ms
+    for _ in range(39):
+        second.add(True, 80.0)  # ≤ 100 ms
+    second.add(False, 9000.0)  # ≤ 10 s
+    try:
+        with engine.begin() as conn:
+            webhook_stats.add(conn, [("w1", bucket, first)])
+        with engine.begin() as conn:
+            webhook_stats.add(conn, [("w1", bucket, second), ("w2", bucket, Tally())])
+        with engine.connect() as conn:
+            summary = webhook_stats.summary(conn, "w1", bucket * BUCKET_S - 1)
+            later = webhook_stats.summary(conn, "w1", (bucket + 1) * BUCKET_S)
+    finally:
+        engine.dispose()
+    assert summary == {"attempts": 100, "success_rate": 0.99, "p50_ms": 10.0, "p99_ms": 100.0}
+    assert later["attempts"] == 0 and later["p50_ms"] is None
