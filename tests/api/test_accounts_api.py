@@ -346,7 +346,7 @@ async def test_the_retention_can_be_read_and_set(api_any: Any) -> None:
     assert (status, body) == (200, {"days": 90, "effective_days": 90})
     assert (await api_any.request("GET", path, key=key))[1]["days"] == 90
     bad: Any
-    for bad in (0, 3651, "long", {}):
+    for bad in (0, 3651, "long", {}, True):
         status, body = await api_any.request("PUT", path, key=key, json={"days": bad})
         assert status == 422 and error_code(body) == "VALIDATION_FAILED", body
     assert (await api_any.request("GET", path, key=key))[1]["days"] == 90

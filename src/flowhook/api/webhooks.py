@@ -33,7 +33,7 @@ async def get_operational_webhook(account: AccountDep, rt: RuntimeDep) -> dict[s
     return {"webhook": saved.to_api() if saved is not None else None}
 
 
-@router.put("/v1/account/operational-webhook")
+@router.put("/v1/account/operational-webhook", responses=error_responses(404))
 async def put_operational_webhook(
     body: OperationalWebhookIn, account: AccountDep, rt: RuntimeDep
 ) -> dict[str, Any]:

@@ -19,7 +19,15 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    WithJsonSchema,
+    field_validator,
+)
 from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
@@ -271,7 +279,8 @@ class Rotation(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    overlap_s: float | None = Field(None, ge=0, le=MAX_SIGNING_OVERLAP_S)
+    # strict: a number, never false read as 0 (an integer is a number too)
+    overlap_s: Annotated[float, Strict()] | None = Field(None, ge=0, le=MAX_SIGNING_OVERLAP_S)
 
 
 @dataclass(frozen=True)
@@ -291,7 +300,7 @@ def _shown(keyring: Keyring, now: float) -> SigningSecret:
 class AsymmetricSigning(BaseModel):
     """Whether deliveries also carry an ed25519 (``v1a``) signature."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # 1 or "true" is not true
 
     enabled: bool
 
@@ -336,6 +345,13 @@ class RetentionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     days: int | None = Field(ge=1, le=3650)
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("days is a number of days, not true or false")
+        return value
 
 
 @dataclass(frozen=True)

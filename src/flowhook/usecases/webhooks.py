@@ -160,7 +160,7 @@ class OperationalWebhookIn(BaseModel):
     """The webhook (id or name) that receives the account's operational events; null for
     none."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # a name is text, never 42
 
     webhook: str | None = Field(max_length=100)
 
