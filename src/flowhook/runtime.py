@@ -21,6 +21,7 @@ from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.outbox import FlowCompleteHook
+from flowhook.worker.retention import RetentionJob
 from flowhook.worker.runner import ExecutionRunner
 
 _ON_FIRST_USE = ("flowhook.webhooks.transport", "flowhook.internal.methods", "phonenumbers")
@@ -47,6 +48,7 @@ class Runtime:
     deliveries: DeliveryEngine
     flow_complete: FlowCompleteHook
     listener: Listener | None = None
+    retention: RetentionJob | None = None
     started: bool = False
 
     @classmethod
@@ -68,7 +70,9 @@ class Runtime:
         runner = ExecutionRunner(store, catalog, services)
         services.add(runner)
         services.add(ExecutionWakeup(runner.nudge))
-        deliveries = DeliveryEngine(store, catalog, http, cipher, settings, runner.owner)
+        deliveries = DeliveryEngine(
+            store, catalog, http, cipher, settings, runner.owner, clock=lambda: services.clock()
+        )
         services.add(deliveries)
         flow_complete = FlowCompleteHook(store, cipher, deliveries, ttl=settings.cache_ttl_s)
         services.add(flow_complete)
@@ -78,6 +82,7 @@ class Runtime:
         services.add(dialer)
         runner.hooks.append(dialer.on_finish)
         runtime = cls(settings, store, cipher, catalog, services, runner, deliveries, flow_complete)
+        runtime.retention = RetentionJob(store, settings, lambda: services.clock())
         return runtime
 
     async def start(self, *, worker: bool = True) -> None:
@@ -85,6 +90,8 @@ class Runtime:
         if worker:
             await self.runner.start()
             await self.deliveries.start()
+            if self.retention is not None:
+                self.retention.start()
             if not self.store.is_sqlite:
                 loop = asyncio.get_running_loop()
 
@@ -109,6 +116,8 @@ class Runtime:
         if self.listener is not None:
             await asyncio.to_thread(self.listener.stop)
             self.listener = None
+        if self.retention is not None:
+            await self.retention.stop()
         if self.started:
             await self.runner.stop()
             await self.deliveries.stop()

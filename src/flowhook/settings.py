@@ -89,6 +89,20 @@ class Settings(BaseSettings):
     )
     delivery_endpoint_concurrency: int = 20
     delivery_max_retry_after_s: float = 36000.0
+    # a rotated signing secret keeps signing deliveries this long, beside the new one
+    # (a rotation may say otherwise, up to 30 days)
+    signing_overlap_s: float = Field(86400.0, ge=0, le=30 * 24 * 3600.0)
+    # endpoint health (webhooks/health.py): a saved webhook failing this long without a
+    # success is disabled; how often a process re-reads which webhooks are not healthy, and
+    # adds its attempt statistics to the database
+    webhook_disable_after_s: float = Field(5 * 24 * 3600.0, gt=0)
+    webhook_health_refresh_s: float = Field(1.0, gt=0)
+
+    # retention (worker/retention.py): finished executions and deliveries older than this
+    # are removed (an account may choose its own), in batches, every interval
+    retention_days: int = Field(30, ge=1)
+    retention_interval_s: float = Field(300.0, gt=0)
+    retention_batch: int = Field(500, ge=1)
     # circuit breaker per endpoint (webhooks/breaker.py): after this many retryable failures
     # in a row, send nothing to the endpoint for a cool-down (doubling while it stays down)
     breaker_failures: int = Field(5, ge=0, description="0 turns the breaker off")

@@ -333,3 +333,20 @@ async def test_every_v1_call_needs_an_api_key(api: Any) -> None:
             status, body = await api.request(method, path, key=key, json={})
             assert status == 401, (method, path, body)
             error_code(body)
+
+
+async def test_the_retention_can_be_read_and_set(api_any: Any) -> None:
+    _, key = await api_any.account()
+    path = "/v1/account/retention"
+    assert await api_any.request("GET", path, key=key) == (
+        200,
+        {"days": None, "effective_days": 30},
+    )
+    status, body = await api_any.request("PUT", path, key=key, json={"days": 90})
+    assert (status, body) == (200, {"days": 90, "effective_days": 90})
+    assert (await api_any.request("GET", path, key=key))[1]["days"] == 90
+    bad: Any
+    for bad in (0, 3651, "long", {}, True):
+        status, body = await api_any.request("PUT", path, key=key, json={"days": bad})
+        assert status == 422 and error_code(body) == "VALIDATION_FAILED", body
+    assert (await api_any.request("GET", path, key=key))[1]["days"] == 90

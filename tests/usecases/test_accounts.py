@@ -110,9 +110,30 @@ async def test_a_short_domain_belongs_to_one_account(rt: Runtime, account: Accou
 
 async def test_the_signing_secret_is_read_and_rotated(rt: Runtime, account: Account) -> None:
     first = await accounts.signing_secret(rt, account)
+    assert first.previous_valid_until == []
     rotated = await accounts.rotate_signing_secret(rt, account)
-    assert rotated != first
+    assert rotated.signing_secret != first.signing_secret
     assert await accounts.signing_secret(rt, account) == rotated
+
+
+async def test_a_rotation_keeps_the_old_secret_for_the_default_overlap_on_the_runtimes_clock(
+    rt: Runtime, account: Account
+) -> None:
+    rt.services.clock = lambda: 1_700_000_000.0
+    rotated = await accounts.rotate_signing_secret(rt, account)
+    assert rotated.previous_valid_until == [1_700_000_000.0 + 86400]
+    rt.services.clock = lambda: 1_700_000_000.0 + 86400
+    shown = await accounts.signing_secret(rt, account)
+    assert shown.signing_secret == rotated.signing_secret and shown.previous_valid_until == []
+
+
+async def test_a_rotation_may_choose_its_overlap(rt: Runtime, account: Account) -> None:
+    rt.services.clock = lambda: 1_700_000_000.0
+    rotation = accounts.Rotation(overlap_s=30 * 24 * 3600)
+    rotated = await accounts.rotate_signing_secret(rt, account, rotation)
+    assert rotated.previous_valid_until == [1_700_000_000.0 + 30 * 24 * 3600]
+    with pytest.raises(ValidationError):
+        accounts.Rotation(overlap_s=30 * 24 * 3600 + 1)
 
 
 def test_the_operator_token_is_checked(tmp_path: Path) -> None:

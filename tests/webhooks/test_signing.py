@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from flowhook.domain.signing import new_secret, sign, signature_headers
+from flowhook.domain.signing import MAX_PREVIOUS, Keyring, new_secret, sign, signature_headers
 from flowhook.errors import ValidationFailed
 
 BODY = json.dumps({"phonon-uuid": "u-1", "flowStatus": "COMPLETED", "keys": []}).encode()
@@ -143,3 +143,52 @@ def test_any_changed_byte_breaks_the_signature(body: bytes, msg_id: str, flip: i
     assert headers["webhook-signature"] != sign(
         secret, msg_id, int(headers["webhook-timestamp"]), bytes(changed)
     )
+
+
+# the keyring: rotation with overlap ------------------------------------------------------
+
+T0 = 1_700_000_000.0
+
+
+def test_a_keyring_without_rotation_is_stored_as_the_bare_secret() -> None:
+    secret = new_secret()
+    assert Keyring(secret).encode() == secret
+    assert Keyring.decode(secret) == Keyring(secret)
+
+
+def test_a_rotated_keyring_keeps_the_old_secret_until_the_overlap_ends() -> None:
+    old, new = new_secret(), new_secret()
+    keyring = Keyring.decode(Keyring(old).rotated(new, T0, 3600).encode())
+    assert keyring.valid_at(T0 + 3599) == [new, old]
+    assert keyring.valid_at(T0 + 3600) == [new]
+    assert keyring.pending(T0) == [T0 + 3600]
+
+
+def test_a_rotation_without_overlap_leaves_only_the_new_secret() -> None:
+    first, second, third = new_secret(), new_secret(), new_secret()
+    keyring = Keyring(first).rotated(second, T0, 86400).rotated(third, T0 + 10, 0)
+    assert keyring.valid_at(T0 + 10) == [third]
+
+
+def test_no_older_secret_outlives_the_newest_rotations_overlap() -> None:
+    first, second, third = new_secret(), new_secret(), new_secret()
+    keyring = Keyring(first).rotated(second, T0, 86400).rotated(third, T0 + 10, 60)
+    assert keyring.valid_at(T0 + 69) == [third, second, first]
+    assert keyring.valid_at(T0 + 70) == [third]
+
+
+def test_a_keyring_keeps_a_bounded_number_of_old_secrets() -> None:
+    keyring = Keyring(new_secret())
+    for n in range(MAX_PREVIOUS + 3):
+        keyring = keyring.rotated(new_secret(), T0 + n, 86400)
+    assert len(keyring.valid_at(T0 + 100)) == 1 + MAX_PREVIOUS
+
+
+def test_standardwebhooks_verifies_a_message_signed_with_two_secrets_with_either() -> None:
+    old, new = new_secret(), new_secret()
+    headers = signature_headers([new, old], "msg_1", BODY, now=time.time())
+    assert headers["webhook-signature"].count("v1,") == 2
+    for secret in (old, new):
+        assert Webhook(secret).verify(BODY, headers) == json.loads(BODY)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(BODY, headers)

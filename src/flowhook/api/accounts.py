@@ -4,6 +4,7 @@ one account per short domain)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,7 +13,13 @@ from flowhook.api.deps import AccountDep, OperatorDep, RuntimeDep, client_addres
 from flowhook.api.openapi import error_responses
 from flowhook.domain.account import Account
 from flowhook.usecases import accounts
-from flowhook.usecases.accounts import AccountSettings, OperatorPatch
+from flowhook.usecases.accounts import (
+    AccountSettings,
+    AsymmetricSigning,
+    OperatorPatch,
+    RetentionIn,
+    Rotation,
+)
 
 router = APIRouter()
 
@@ -44,13 +51,35 @@ async def put_settings(
 
 
 @router.get("/v1/account/signing-secret")
-async def get_signing_secret(account: AccountDep, rt: RuntimeDep) -> dict[str, str]:
-    return {"signing_secret": await accounts.signing_secret(rt, account)}
+async def get_signing_secret(account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    return asdict(await accounts.signing_secret(rt, account))
 
 
 @router.post("/v1/account/signing-secret/rotate")
-async def rotate_signing_secret(account: AccountDep, rt: RuntimeDep) -> dict[str, str]:
-    return {"signing_secret": await accounts.rotate_signing_secret(rt, account)}
+async def rotate_signing_secret(
+    account: AccountDep, rt: RuntimeDep, body: Rotation | None = None
+) -> dict[str, Any]:
+    """A new secret; the replaced one keeps signing deliveries for ``overlap_s``."""
+    return asdict(await accounts.rotate_signing_secret(rt, account, body))
+
+
+@router.put("/v1/account/signing-secret/asymmetric")
+async def put_asymmetric_signing(
+    body: AsymmetricSigning, account: AccountDep, rt: RuntimeDep
+) -> dict[str, Any]:
+    """ed25519 (``v1a``) signatures on or off; the answer has the public key."""
+    return asdict(await accounts.set_asymmetric_signing(rt, account, body))
+
+
+@router.get("/v1/account/retention")
+async def get_retention(account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    return asdict(await accounts.retention(rt, account))
+
+
+@router.put("/v1/account/retention")
+async def put_retention(body: RetentionIn, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    """How long finished executions and deliveries are kept (null: the server's default)."""
+    return asdict(await accounts.set_retention(rt, account, body))
 
 
 @router.patch("/v1/operator/accounts/{account_id}", dependencies=[OperatorDep])

@@ -33,7 +33,7 @@ from flowhook.api.text import TextGuard
 from flowhook.runtime import Runtime
 from flowhook.settings import Settings
 from flowhook.usecases import deliveries as delivery_cases
-from flowhook.webhooks.metrics import PENDING, REGISTRY
+from flowhook.webhooks.metrics import PENDING, REGISTRY, webhook_gauges
 
 
 class App(FastAPI):
@@ -103,6 +103,8 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
         rt: Runtime = app.state.runtime
         counts = await delivery_cases.counts(rt)
         PENDING.set(counts.get("PENDING", 0))
+        gauges = await delivery_cases.webhook_gauges(rt)
+        webhook_gauges(gauges.pending, gauges.disabled, gauges.now)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)

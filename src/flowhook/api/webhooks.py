@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.api.openapi import error_responses
 from flowhook.usecases import webhooks
-from flowhook.usecases.webhooks import CheckIn, WebhookIn
+from flowhook.usecases.webhooks import CheckIn, OperationalWebhookIn, WebhookIn
 
 router = APIRouter()
 
@@ -26,9 +26,31 @@ async def list_webhooks(account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
     return {"webhooks": [w.to_api() for w in await webhooks.list_all(rt, account)]}
 
 
+@router.get("/v1/account/operational-webhook")
+async def get_operational_webhook(account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    """The webhook that receives the account's operational events (null: none)."""
+    saved = await webhooks.operational_webhook(rt, account)
+    return {"webhook": saved.to_api() if saved is not None else None}
+
+
+@router.put("/v1/account/operational-webhook", responses=error_responses(404))
+async def put_operational_webhook(
+    body: OperationalWebhookIn, account: AccountDep, rt: RuntimeDep
+) -> dict[str, Any]:
+    saved = await webhooks.set_operational_webhook(rt, account, body)
+    return {"webhook": saved.to_api() if saved is not None else None}
+
+
 @router.get("/v1/webhooks/{webhook_id}")
 async def get_webhook(webhook_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
-    return (await webhooks.get(rt, account, webhook_id)).to_api()
+    """One webhook, with its health and its attempts' statistics over the last 24 h."""
+    return await webhooks.get_with_stats(rt, account, webhook_id)
+
+
+@router.post("/v1/webhooks/{webhook_id}/enable")
+async def enable_webhook(webhook_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    """Enable a disabled webhook: its kept deliveries are sent again."""
+    return await webhooks.enable(rt, account, webhook_id)
 
 
 @router.put("/v1/webhooks/{webhook_id}", responses=error_responses(409))

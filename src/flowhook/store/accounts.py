@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from flowhook.domain.account import Account
-from flowhook.domain.signing import new_secret
+from flowhook.domain.signing import Keyring, new_key_pair, new_secret
 from flowhook.store.db import is_storable_id
 from flowhook.store.secrets import Cipher, hash_key
 from flowhook.store.tables import accounts
@@ -72,18 +72,44 @@ def update_settings(conn: Connection, account_id: str, **values: Any) -> Account
     return get(conn, account_id)
 
 
+def signing_keyring(
+    conn: Connection, account_id: str, cipher: Cipher, *, for_update: bool = False
+) -> Keyring:
+    """The account's signing secrets (the ``signing_secret`` column holds the keyring)."""
+    query = select(accounts.c.signing_secret).where(accounts.c.id == account_id)
+    token = conn.execute(query.with_for_update() if for_update else query).scalar_one()
+    return Keyring.decode(cipher.decrypt(token))
+
+
 def signing_secret(conn: Connection, account_id: str, cipher: Cipher) -> str:
-    token = conn.execute(
-        select(accounts.c.signing_secret).where(accounts.c.id == account_id)
-    ).scalar_one()
-    return cipher.decrypt(token)
+    """The current signing secret."""
+    return signing_keyring(conn, account_id, cipher).current
 
 
-def rotate_signing_secret(conn: Connection, account_id: str, cipher: Cipher) -> str:
-    secret = new_secret()
+def rotate_signing_secret(
+    conn: Connection, account_id: str, cipher: Cipher, *, now: float, overlap_s: float
+) -> Keyring:
+    """A new current secret; the replaced one stays valid for ``overlap_s``. The row is
+    locked first: of two rotations at once, the second replaces the first's secret."""
+    keyring = signing_keyring(conn, account_id, cipher, for_update=True)
+    rotated = keyring.rotated(new_secret(), now, overlap_s)
     conn.execute(
         update(accounts)
         .where(accounts.c.id == account_id)
-        .values(signing_secret=cipher.encrypt(secret))
+        .values(signing_secret=cipher.encrypt(rotated.encode()))
     )
-    return secret
+    return rotated
+
+
+def set_asymmetric(conn: Connection, account_id: str, cipher: Cipher, enabled: bool) -> Keyring:
+    """Sign with an ed25519 key too (a new pair, unless the account has one) or no more."""
+    keyring = signing_keyring(conn, account_id, cipher, for_update=True)
+    if enabled == (keyring.private_key is not None):
+        return keyring
+    changed = keyring.with_private_key(new_key_pair()[0] if enabled else None)
+    conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(signing_secret=cipher.encrypt(changed.encode()))
+    )
+    return changed

@@ -89,6 +89,7 @@ def _delivery(row: Any) -> Delivery:
             row.webhook_password,
             row.webhook_secrets,
             row.webhook_updated_at,
+            row.webhook_health,
         )
     return Delivery(
         id=row.id,
@@ -116,6 +117,7 @@ def _for_send() -> Any:
         w.password.label("webhook_password"),
         w.secrets.label("webhook_secrets"),
         w.updated_at.label("webhook_updated_at"),
+        w.health.label("webhook_health"),
     ).select_from(
         deliveries.outerjoin(accounts, accounts.c.id == deliveries.c.account_id).outerjoin(
             webhooks,

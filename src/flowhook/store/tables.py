@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -39,6 +40,10 @@ accounts = Table(
     Column("short_token", String(64), nullable=False, unique=True),
     Column("short_domain", String(255), nullable=True, unique=True),
     Column("created_at", Float, nullable=False),
+    # the saved webhook that receives events about the account's webhooks (webhook.failing …)
+    Column("ops_webhook_id", String(36), nullable=True),
+    # days finished executions and deliveries are kept (None: FLOWHOOK_RETENTION_DAYS)
+    Column("retention_days", Integer, nullable=True),
 )
 
 flows = Table(
@@ -100,7 +105,13 @@ webhooks = Table(
     Column("last_check", JSON, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # endpoint health (webhooks/health.py): HEALTHY, FAILING (since), DISABLED (at, why)
+    Column("health", String(16), nullable=False, default="HEALTHY", server_default="HEALTHY"),
+    Column("failing_since", Float, nullable=True),
+    Column("disabled_at", Float, nullable=True),
+    Column("disabled_reason", String(32), nullable=True),
     UniqueConstraint("account_id", "name", name="uq_webhooks_account_name"),
+    Index("ix_webhooks_health", "health"),
 )
 
 deliveries = Table(
@@ -130,6 +141,14 @@ deliveries = Table(
     Index("ix_deliveries_endpoint_due", "endpoint", "due_at"),  # postponing one endpoint
     Index("ix_deliveries_account", "account_id", "created_at"),
     Index("ix_deliveries_execution", "execution_uuid"),
+    # each webhook's pending deliveries (metrics, a disabled webhook's parked ones)
+    Index(
+        "ix_deliveries_pending",
+        "webhook_id",
+        "created_at",
+        postgresql_where=text("status = 'PENDING'"),
+        sqlite_where=text("status = 'PENDING'"),
+    ),
 )
 
 delivery_attempts = Table(
@@ -147,6 +166,23 @@ delivery_attempts = Table(
     Column("error_reason", String(64), nullable=True),
     Column("error_message", Text, nullable=True),
     Index("ix_attempts_delivery", "delivery_id", "number"),
+)
+
+LATENCY_BOUNDS_MS = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+"""Upper bounds of the attempt-latency histogram's buckets (``le_<i>``; one more, unbounded)."""
+
+webhook_stats = Table(
+    "webhook_stats",
+    metadata,
+    Column("webhook_id", String(36), primary_key=True),
+    Column("bucket", Integer, primary_key=True),  # Unix seconds // STATS_BUCKET_S
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("successes", Integer, nullable=False, default=0, server_default="0"),
+    *[
+        Column(f"le_{i}", Integer, nullable=False, default=0, server_default="0")
+        for i in range(len(LATENCY_BOUNDS_MS) + 1)
+    ],
+    Index("ix_webhook_stats_bucket", "bucket"),
 )
 
 user_preferences = Table(

@@ -35,10 +35,20 @@ class SavedWebhook:
     created_at: float
     updated_at: float
     secrets: bytes | None = None
+    health: str = "HEALTHY"
+    """HEALTHY, FAILING (since ``failing_since``) or DISABLED (``disabled_at``, for
+    ``disabled_reason``): ``webhooks/health.py``."""
+    failing_since: float | None = None
+    disabled_at: float | None = None
+    disabled_reason: str | None = None
     _real: list[RequestSpec] = field(default_factory=list, compare=False, repr=False)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """What callers work out once per version of the webhook (an instance is one version:
     an edit is a new ``updated_at``, read into a new instance), e.g. its rendered target."""
+
+    @property
+    def disabled(self) -> bool:
+        return self.health == "DISABLED"
 
     def password_plain(self, cipher: Cipher) -> str | None:
         return cipher.decrypt(self.password) if self.password else None
@@ -73,6 +83,12 @@ class SavedWebhook:
             **spec,
             "is_default": self.is_default,
             "last_check": self.last_check,
+            "health": {
+                "state": self.health,
+                "failing_since": self.failing_since,
+                "disabled_at": self.disabled_at,
+                "disabled_reason": self.disabled_reason,
+            },
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -90,6 +106,10 @@ def _saved(row: Any) -> SavedWebhook:
         created_at=row.created_at,
         updated_at=row.updated_at,
         secrets=row.secrets,
+        health=row.health,
+        failing_since=row.failing_since,
+        disabled_at=row.disabled_at,
+        disabled_reason=row.disabled_reason,
     )
 
 
@@ -103,9 +123,11 @@ def for_sending(
     password: bytes | None,
     secrets: bytes | None,
     updated_at: float,
+    health: str = "HEALTHY",
 ) -> SavedWebhook:
     """A webhook read with a delivery claim, parsed once per version (id, updated_at): the
-    delivery engine asks for it on every attempt."""
+    delivery engine asks for it on every attempt. Disabling and enabling a webhook change
+    its version, so whether it is DISABLED is current (FAILING or HEALTHY may not be)."""
     key = (webhook_id, updated_at)
     saved = _SENDING.get(key)
     if saved is None:
@@ -122,6 +144,7 @@ def for_sending(
             created_at=updated_at,
             updated_at=updated_at,
             secrets=secrets,
+            health=health,
         )
         _SENDING[key] = saved
     return saved

@@ -19,16 +19,27 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    WithJsonSchema,
+    field_validator,
+)
 from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
+from flowhook.domain.signing import Keyring
 from flowhook.errors import Code, Conflict, Forbidden, NotFound, Unauthorized
 from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
 from flowhook.store import demo as demo_repo
+from flowhook.store import retention as retention_repo
 
 MAX_WHITELIST = 200
+MAX_SIGNING_OVERLAP_S = 30 * 24 * 3600.0
 
 _IPV4_CIDR = (
     r"^\s*((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
@@ -264,16 +275,102 @@ def _lockout_message(address: str | None) -> str:
     )
 
 
-async def signing_secret(rt: Runtime, account: Account) -> str:
+class Rotation(BaseModel):
+    """How a rotation treats the secret it replaces: valid ``overlap_s`` longer (default
+    ``FLOWHOOK_SIGNING_OVERLAP_S``, 24 h; at most 30 days; 0 ends it at once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # strict: a number, never false read as 0 (an integer is a number too)
+    overlap_s: Annotated[float, Strict()] | None = Field(None, ge=0, le=MAX_SIGNING_OVERLAP_S)
+
+
+@dataclass(frozen=True)
+class SigningSecret:
+    """The current secret, and until when each replaced one still signs deliveries."""
+
+    signing_secret: str
+    previous_valid_until: list[float]
+    public_key: str | None
+    """The ed25519 public key (``whpk_…``) of the ``v1a`` signatures; None: none."""
+
+
+def _shown(keyring: Keyring, now: float) -> SigningSecret:
+    return SigningSecret(keyring.current, keyring.pending(now), keyring.public_key)
+
+
+class AsymmetricSigning(BaseModel):
+    """Whether deliveries also carry an ed25519 (``v1a``) signature."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)  # 1 or "true" is not true
+
+    enabled: bool
+
+
+async def signing_secret(rt: Runtime, account: Account) -> SigningSecret:
     """The secret the account's webhook deliveries are signed with."""
-    return await rt.store.read(lambda c: account_repo.signing_secret(c, account.id, rt.cipher))
+    keyring = await rt.store.read(lambda c: account_repo.signing_keyring(c, account.id, rt.cipher))
+    return _shown(keyring, rt.now())
 
 
-async def rotate_signing_secret(rt: Runtime, account: Account) -> str:
-    """A new signing secret, in force from now on; returns it."""
-    return await rt.store.write(
-        lambda c: account_repo.rotate_signing_secret(c, account.id, rt.cipher)
+async def rotate_signing_secret(
+    rt: Runtime, account: Account, rotation: Rotation | None = None
+) -> SigningSecret:
+    """A new signing secret, in force from the next attempt; deliveries carry a signature
+    with the replaced one too until its overlap ends."""
+    overlap = rotation.overlap_s if rotation is not None else None
+    if overlap is None:
+        overlap = rt.settings.signing_overlap_s
+    now = rt.now()
+    keyring = await rt.store.write(
+        lambda c: account_repo.rotate_signing_secret(
+            c, account.id, rt.cipher, now=now, overlap_s=overlap
+        )
     )
+    return _shown(keyring, now)
+
+
+async def set_asymmetric_signing(
+    rt: Runtime, account: Account, form: AsymmetricSigning
+) -> SigningSecret:
+    """Switch ``v1a`` signatures on (a new key pair, kept while they stay on) or off."""
+    keyring = await rt.store.write(
+        lambda c: account_repo.set_asymmetric(c, account.id, rt.cipher, form.enabled)
+    )
+    return _shown(keyring, rt.now())
+
+
+class RetentionIn(BaseModel):
+    """How many days the account keeps finished executions and deliveries; null: the
+    server's default (``FLOWHOOK_RETENTION_DAYS``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: int | None = Field(ge=1, le=3650)
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("days is a number of days, not true or false")
+        return value
+
+
+@dataclass(frozen=True)
+class Retention:
+    days: int | None
+    """The account's own choice (None: the default)."""
+    effective_days: int
+
+
+async def retention(rt: Runtime, account: Account) -> Retention:
+    days = (await rt.store.read(retention_repo.retention_days)).get(account.id)
+    return Retention(days, days or rt.settings.retention_days)
+
+
+async def set_retention(rt: Runtime, account: Account, form: RetentionIn) -> Retention:
+    await rt.store.write(lambda c: retention_repo.set_retention_days(c, account.id, form.days))
+    return Retention(form.days, form.days or rt.settings.retention_days)
 
 
 # the operator -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@ and the replay of a finished one — never of one whose attempt is in flight."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -12,6 +13,7 @@ from flowhook.domain.account import Account
 from flowhook.errors import Code, Conflict, NotFound
 from flowhook.runtime import Runtime
 from flowhook.store import deliveries as delivery_repo
+from flowhook.store import webhook_health as health_repo
 from flowhook.store.notify import notify
 from flowhook.usecases.pages import Page, page_of, parse_cursor
 
@@ -84,3 +86,21 @@ async def replay(rt: Runtime, account: Account, delivery_id: str) -> None:
 async def counts(rt: Runtime) -> dict[str, int]:
     """Deliveries by status, every account's (the operator's metrics)."""
     return await rt.store.read(delivery_repo.counts)
+
+
+@dataclass(frozen=True)
+class WebhookGauges:
+    """What ``/metrics`` shows of every account's webhooks, read at each scrape."""
+
+    pending: list[dict[str, Any]]
+    """Per webhook (None: custom targets): pending deliveries and the oldest one's creation."""
+    disabled: int
+    now: float
+
+
+async def webhook_gauges(rt: Runtime) -> WebhookGauges:
+    def read(conn: Connection) -> WebhookGauges:
+        pending = health_repo.pending_by_webhook(conn)
+        return WebhookGauges(pending, health_repo.disabled_count(conn), rt.now())
+
+    return await rt.store.read(read)

@@ -2,10 +2,11 @@
 check — the button with the green tick — a saved webhook or a form not saved yet.
 
 The registry's rules live here: a name is unique in its account (and names no other
-webhook's id: a widget may target a webhook by either), a webhook a flow uses cannot be
-deleted, and a replaced webhook's pending deliveries go to its new endpoint. Every change
-drops the caches that hold the account's webhooks (the flow-complete default, the
-widgets' directory).
+webhook's id: a widget may target a webhook by either), a webhook a flow uses (or that
+receives the account's operational events) cannot be deleted, a replaced webhook's pending
+deliveries go to its new endpoint, and enabling a disabled webhook resumes its
+deliveries. Every change drops the caches that hold the account's webhooks (the
+flow-complete default, the widgets' directory).
 
 The forms keep the names the API's OpenAPI document has always published them under
 (``WebhookIn``, ``CheckIn``): a schema's name there is its class's name.
@@ -24,7 +25,10 @@ from flowhook.errors import Code, Conflict, NotFound
 from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
 from flowhook.store import deliveries as delivery_repo
+from flowhook.store import webhook_health as health_repo
+from flowhook.store import webhook_stats as stats_repo
 from flowhook.store import webhooks as webhook_repo
+from flowhook.store.notify import notify
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.check import check_webhook
 from flowhook.webhooks.client import HttpClient
@@ -113,6 +117,76 @@ async def get(rt: Runtime, account: Account, webhook_id: str) -> SavedWebhook:
     return _found(saved, webhook_id)
 
 
+STATS_WINDOW_S = 24 * 3600.0
+
+
+async def get_with_stats(rt: Runtime, account: Account, webhook_id: str) -> dict[str, Any]:
+    """The webhook as the API shows it, with its attempts of the last 24 h: count, success
+    rate, p50/p99 latency (from the per-bucket rollup, not the attempts themselves)."""
+    since = rt.now() - STATS_WINDOW_S
+
+    def read(conn: Connection) -> tuple[SavedWebhook | None, dict[str, Any]]:
+        saved = webhook_repo.get(conn, account.id, webhook_id)
+        stats = stats_repo.summary(conn, saved.id, since) if saved is not None else {}
+        return saved, stats
+
+    saved, stats = await rt.store.read(read)
+    return {**_found(saved, webhook_id).to_api(), "stats": {"window_s": STATS_WINDOW_S, **stats}}
+
+
+async def enable(rt: Runtime, account: Account, webhook_id: str) -> dict[str, Any]:
+    """Enable a disabled webhook: HEALTHY again, its kept deliveries due now, each with a
+    fresh retry schedule (``resumed`` says how many). Enabling one that is not disabled
+    changes nothing."""
+    now = rt.now()
+
+    def write(conn: Connection) -> tuple[SavedWebhook, int]:
+        current = _found(webhook_repo.get(conn, account.id, webhook_id), webhook_id)
+        resumed = health_repo.enable(conn, account.id, current.id, now)
+        if resumed:
+            notify(conn)  # the workers of other processes claim them now
+        saved = webhook_repo.get(conn, account.id, current.id)
+        assert saved is not None
+        return saved, resumed or 0
+
+    saved, resumed = await rt.store.write(write)
+    _forget(rt, account.id)
+    if resumed:
+        rt.deliveries.nudge()
+    return {**saved.to_api(), "resumed": resumed}
+
+
+class OperationalWebhookIn(BaseModel):
+    """The webhook (id or name) that receives the account's operational events; null for
+    none."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)  # a name is text, never 42
+
+    webhook: str | None = Field(max_length=100)
+
+
+async def operational_webhook(rt: Runtime, account: Account) -> SavedWebhook | None:
+    def read(conn: Connection) -> SavedWebhook | None:
+        webhook_id = health_repo.ops_webhook_id(conn, account.id)
+        return webhook_repo.get(conn, account.id, webhook_id) if webhook_id else None
+
+    return await rt.store.read(read)
+
+
+async def set_operational_webhook(
+    rt: Runtime, account: Account, form: OperationalWebhookIn
+) -> SavedWebhook | None:
+    """Name the webhook for operational events (WEBHOOK_NOT_FOUND if it does not exist)."""
+    ref = form.webhook
+
+    def write(conn: Connection) -> SavedWebhook | None:
+        saved = _found(webhook_repo.get(conn, account.id, ref), ref) if ref else None
+        health_repo.set_ops_webhook(conn, account.id, saved.id if saved else None)
+        return saved
+
+    return await rt.store.write(write)
+
+
 async def replace(rt: Runtime, account: Account, webhook_id: str, form: WebhookIn) -> SavedWebhook:
     """Replace a webhook; its pending deliveries are sent to the new endpoint from their
     next attempt (they count there for the per-endpoint limits and the circuit breaker)."""
@@ -146,6 +220,13 @@ async def delete(rt: Runtime, account: Account, webhook_id: str) -> None:
                 code=Code.WEBHOOK_IN_USE,
                 details={"flows": users},
             )
+        if health_repo.ops_webhook_id(conn, account.id) == current.id:
+            raise Conflict(
+                f"webhook {current.name!r} receives the account's operational events: "
+                "name another one (or none) first",
+                code=Code.WEBHOOK_IN_USE,
+                details={"flows": [], "operational": True},
+            )
         webhook_repo.remove(conn, account.id, current.id)
 
     await rt.store.write(write)
@@ -153,9 +234,17 @@ async def delete(rt: Runtime, account: Account, webhook_id: str) -> None:
 
 
 async def _check(rt: Runtime, account: Account, spec: RequestSpec) -> dict[str, Any]:
-    secret = await rt.store.read(lambda c: account_repo.signing_secret(c, account.id, rt.cipher))
+    keyring = await rt.store.read(lambda c: account_repo.signing_keyring(c, account.id, rt.cipher))
     http = rt.services.get(HttpClient)
-    return await check_webhook(http, account, spec, signing_secret=secret, password=None)
+    secrets = keyring.valid_at(rt.now())  # signed as a delivery is, overlap included
+    return await check_webhook(
+        http,
+        account,
+        spec,
+        signing_secret=secrets,
+        password=None,
+        private_key=keyring.private_key,
+    )
 
 
 async def check(rt: Runtime, account: Account, form: CheckIn) -> CheckResult:

@@ -6,6 +6,7 @@ timeout."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from flowhook.domain.account import Account
@@ -22,11 +23,12 @@ async def check_webhook(
     account: Account,
     spec: RequestSpec,
     *,
-    signing_secret: str,
+    signing_secret: str | Sequence[str],
     password: str | None,
+    private_key: str | None = None,
 ) -> dict[str, Any]:
-    """``signing_secret`` is the account's: the caller reads it (this module reads nothing
-    stored), so a check is signed exactly as the deliveries are."""
+    """``signing_secret`` is the account's (every secret valid now): the caller reads it
+    (this module reads nothing stored), so a check is signed exactly as deliveries are."""
     state = sample_state()
     payload = default_payload(state, test=True, timezone=account.timezone)
     request, _ = build_request(
@@ -34,7 +36,11 @@ async def check_webhook(
     )
     request.headers.update(
         signature_headers(
-            signing_secret, f"check_{int(time.time() * 1000)}", request.body or b"", time.time()
+            signing_secret,
+            f"check_{int(time.time() * 1000)}",
+            request.body or b"",
+            time.time(),
+            private_key=private_key,
         )
     )
     result = await http.send(request, http_enabled=account.http_enabled)

@@ -7,6 +7,8 @@ semaphore keeps one slow receiver from taking every connection, and a claim take
 of one endpoint's deliveries than its semaphore will run soon, so a receiver's backlog
 cannot fill the in-flight budget either. A receiver that is down trips its circuit
 (``breaker.py``): its deliveries are held back, in the database, until a probe succeeds.
+What attempts say about a saved webhook over days (failing, disabled, recovered; the
+operational events; statistics) is ``health.py``'s, called from ``_attempt``.
 
 New deliveries are created in one place, ``DeliveryEngine.enqueue`` (the flow-complete
 webhook and the webhook widget's fire-and-forget calls): one id derivation, one clock per
@@ -25,6 +27,7 @@ import functools
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +37,7 @@ from yarl import URL
 from flowhook.cache import MISS, Cache
 from flowhook.domain.message import AttemptRecord, ErrorReason, HttpResult, OutgoingRequest
 from flowhook.domain.request_spec import RequestSpec
-from flowhook.domain.signing import signature_headers
+from flowhook.domain.signing import Keyring, signature_headers
 from flowhook.engine.templating import Lookup
 from flowhook.ids import stable_id
 from flowhook.logging import get_logger
@@ -51,6 +54,8 @@ from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks import metrics
 from flowhook.webhooks.breaker import Admission, Breaker, State
 from flowhook.webhooks.client import HttpClient
+from flowhook.webhooks.events import Followup
+from flowhook.webhooks.health import Lifecycle
 from flowhook.webhooks.outcome import raw_text
 from flowhook.webhooks.retry import Verdict, classify, next_attempt_at, retry_after_seconds
 from flowhook.webhooks.targets import attempt_request, sending_target, stored_form
@@ -167,8 +172,9 @@ class DeliveryEngine(LeasedWorker):
         cipher: Cipher,
         settings: Settings,
         owner: str,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(store, settings, time.time)
+        super().__init__(store, settings, clock)
         self.catalog = catalog
         self.http = http
         self.cipher = cipher
@@ -176,8 +182,17 @@ class DeliveryEngine(LeasedWorker):
         self._endpoints: dict[str, asyncio.Semaphore] = {}
         self._held: Counter[str] = Counter()  # deliveries in memory (waiting or sending)
         self.breaker = Breaker.from_settings(settings)
-        # encrypted → plain, decrypted once each (a token names its secret: never stale)
-        self._secrets: Cache[bytes, str] = Cache(ttl=None)
+        # encrypted → keyring, decrypted once each (a token names its secrets: never stale)
+        self._secrets: Cache[bytes, Keyring] = Cache(ttl=None)
+        self.lifecycle = Lifecycle(store, settings, cipher, self.enqueue, self.clock)
+
+    async def start(self) -> None:
+        await super().start()
+        self._loops.append(asyncio.create_task(self.lifecycle.run_forever(), name="health"))
+
+    async def stop(self, *, drain_timeout: float = 5.0) -> None:
+        await super().stop(drain_timeout=drain_timeout)
+        await self.lifecycle.flush()
 
     def due_at(self, endpoint: str, now: float) -> float:
         """When a new delivery to ``endpoint`` is due: now, or the end of its cool-down."""
@@ -281,18 +296,18 @@ class DeliveryEngine(LeasedWorker):
     def _claim_ahead(self) -> int:
         return max(1, _CLAIM_AHEAD * self.settings.delivery_endpoint_concurrency)
 
-    async def _secret(self, delivery: Delivery) -> str:
-        """The account's signing secret as read with the delivery (the current one)."""
+    async def _secret(self, delivery: Delivery) -> Keyring:
+        """The account's signing secrets as read with the delivery (the current ones)."""
         token = delivery.signing_key
         if token is None:  # not read with it: read it now
             account_id = delivery.account_id
             return await self.store.read(
-                lambda c: account_repo.signing_secret(c, account_id, self.cipher)
+                lambda c: account_repo.signing_keyring(c, account_id, self.cipher)
             )
-        secret = self._secrets.get(token)
-        if secret is MISS:
-            secret = self._secrets.put(token, self.cipher.decrypt(token))
-        return secret
+        keyring = self._secrets.get(token)
+        if keyring is MISS:
+            keyring = self._secrets.put(token, Keyring.decode(self.cipher.decrypt(token)))
+        return keyring
 
     def _endpoint(self, endpoint: str) -> asyncio.Semaphore:
         sem = self._endpoints.get(endpoint)
@@ -309,9 +324,13 @@ class DeliveryEngine(LeasedWorker):
         except Exception:
             log.exception("delivery attempt crashed", delivery=delivery.id)
 
-    def _signed(self, outgoing: OutgoingRequest, delivery: Delivery, secret: str) -> None:
+    def _signed(self, outgoing: OutgoingRequest, delivery: Delivery, keyring: Keyring) -> None:
+        """Signed with every secret valid now (a rotation's overlap: the runtime's clock);
+        the timestamp is the wall clock the receiver compares it with."""
+        secrets = keyring.valid_at(self.clock())
+        body, private_key = outgoing.body or b"", keyring.private_key
         outgoing.headers.update(
-            signature_headers(secret, delivery.id, outgoing.body or b"", time.time())
+            signature_headers(secrets, delivery.id, body, time.time(), private_key=private_key)
         )
 
     async def _attempt(self, delivery: Delivery) -> None:
@@ -324,6 +343,9 @@ class DeliveryEngine(LeasedWorker):
         if outgoing is None:
             await self._no_webhook(delivery)
             return
+        if self.lifecycle.holds(delivery):  # its webhook is disabled: kept, not attempted
+            await self.lifecycle.park(delivery)
+            return
         endpoint = delivery.endpoint
         sent = await self._send(delivery, outgoing, secret, account.http_enabled)
         if sent is None:
@@ -334,13 +356,19 @@ class DeliveryEngine(LeasedWorker):
         outcome = classify(result)
         opened = self._judge(endpoint, result, outcome, admission, now)
         status, next_due = self._next_step(delivery, result, outcome, now)
+        status = self.lifecycle.steer(delivery, result, status)
         _count(result, outcome, status)
         attempt = _attempt_log(outgoing, result, outcome, now)
-        await self.store.write(
-            lambda c: delivery_repo.record_attempt(
+        ok = outcome == "success"
+        self.lifecycle.observe(delivery, ok, attempt["duration_ms"], now)
+
+        def record(c: Connection) -> list[Followup]:
+            delivery_repo.record_attempt(
                 c, delivery.id, attempt=attempt, status=status, next_due=next_due, now=now
             )
-        )
+            return self.lifecycle.recorded(c, delivery, result, ok=ok, status=status)
+
+        self.lifecycle.committed(await self.store.write(record))
         if opened is not None:
             await self._postpone(endpoint, opened, now)
         if next_due is not None:
@@ -348,7 +376,7 @@ class DeliveryEngine(LeasedWorker):
                 asyncio.get_running_loop().call_later(max(0.0, next_due - now), self.nudge)
 
     async def _send(
-        self, delivery: Delivery, outgoing: OutgoingRequest, secret: str, http_enabled: bool
+        self, delivery: Delivery, outgoing: OutgoingRequest, secret: Keyring, http_enabled: bool
     ) -> tuple[Admission, HttpResult] | None:
         """Send under the endpoint's semaphore, signed at the moment of sending, if the
         endpoint's circuit lets it through; None when the circuit holds it back."""
@@ -405,11 +433,14 @@ class DeliveryEngine(LeasedWorker):
             "error_message": f"the saved webhook {delivery.webhook_id} was deleted",
         }
         metrics.deliveries("failed").inc()
-        await self.store.write(
-            lambda c: delivery_repo.record_attempt(
+
+        def record(c: Connection) -> list[Followup]:
+            delivery_repo.record_attempt(
                 c, delivery.id, attempt=attempt, status=delivery_repo.FAILED, next_due=None, now=now
             )
-        )
+            return [e for e in [self.lifecycle.exhausted(c, delivery, None, now)] if e is not None]
+
+        self.lifecycle.committed(await self.store.write(record))
 
     # the circuit breaker -----------------------------------------------------------------
     def _judge(
@@ -468,7 +499,7 @@ class DeliveryEngine(LeasedWorker):
         )
         if free <= 0:
             return 0
-        now = time.time()
+        now = self.clock()  # the runtime's: what a use case made due "now" is due here
         until = now + self.settings.lease_seconds
         ahead = self._claim_ahead()
         rooms = {endpoint: ahead - held for endpoint, held in self._held.items()}

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     IN_FLIGHT: Gauge
     ENDPOINTS_OPEN: Gauge
     POSTPONED: Counter
+    WEBHOOK_PENDING: Gauge
+    WEBHOOK_OLDEST_AGE: Gauge
+    WEBHOOKS_DISABLED: Gauge
 
 _NAMES = frozenset(
     {
@@ -34,6 +37,9 @@ _NAMES = frozenset(
         "IN_FLIGHT",
         "ENDPOINTS_OPEN",
         "POSTPONED",
+        "WEBHOOK_PENDING",
+        "WEBHOOK_OLDEST_AGE",
+        "WEBHOOKS_DISABLED",
     }
 )
 _lock = threading.Lock()
@@ -83,6 +89,24 @@ def _create() -> dict[str, Any]:
             "Deliveries held back, without an attempt, because their endpoint's circuit opened",
             registry=registry,
         ),
+        "WEBHOOK_PENDING": Gauge(
+            "flowhook_webhook_deliveries_pending",
+            "Pending deliveries per saved webhook (webhook=custom: widgets' own requests),"
+            " parked ones of a disabled webhook included",
+            ["webhook"],
+            registry=registry,
+        ),
+        "WEBHOOK_OLDEST_AGE": Gauge(
+            "flowhook_webhook_oldest_pending_age_seconds",
+            "Age of the oldest pending delivery per saved webhook",
+            ["webhook"],
+            registry=registry,
+        ),
+        "WEBHOOKS_DISABLED": Gauge(
+            "flowhook_webhooks_disabled",
+            "Saved webhooks disabled (failing too long, or 410 Gone) and not enabled again",
+            registry=registry,
+        ),
     }
 
 
@@ -105,3 +129,16 @@ def attempts(outcome: str) -> Any:
 @functools.cache
 def deliveries(status: str) -> Any:
     return __getattr__("DELIVERIES").labels(status)
+
+
+def webhook_gauges(pending: list[dict[str, Any]], disabled: int, now: float) -> None:
+    """Set the per-webhook gauges from a scrape's reading: a webhook without pending
+    deliveries any more is dropped, not left at its last value."""
+    counts, ages = __getattr__("WEBHOOK_PENDING"), __getattr__("WEBHOOK_OLDEST_AGE")
+    counts.clear()
+    ages.clear()
+    for row in pending:
+        webhook = row["webhook_id"] or "custom"
+        counts.labels(webhook).set(row["pending"])
+        ages.labels(webhook).set(max(0.0, now - row["oldest"]))
+    __getattr__("WEBHOOKS_DISABLED").set(disabled)

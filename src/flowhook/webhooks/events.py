@@ -1,0 +1,114 @@
+"""Operational events: what happens to an account's webhooks, told to the webhook the
+account named for it (``webhook.failing``, ``webhook.disabled``, ``webhook.recovered``,
+``delivery.exhausted``).
+
+An event is a delivery like any other — created by ``DeliveryEngine.enqueue`` (handed in
+as ``enqueue``: this module sits below the engine), signed, retried, in the delivery log —
+and it is written in the same transaction as the change it tells of, so a crash loses
+neither. Nothing is told about the operational webhook itself: its own failures, its
+disabling or its dead letters would otherwise produce events to the webhook that failed,
+which would fail in turn.
+
+The body follows the Standard Webhooks payload shape: ``{"type", "timestamp", "data"}``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+from flowhook.domain.message import OutgoingRequest
+from flowhook.domain.request_spec import RequestSpec
+from flowhook.engine.templating import Lookup, lookup_in
+from flowhook.store import webhook_health as health_repo
+from flowhook.store import webhooks as webhook_repo
+from flowhook.store.secrets import Cipher
+from flowhook.store.webhooks import SavedWebhook
+from flowhook.webhooks.request import build_request
+
+FAILING, DISABLED, RECOVERED, EXHAUSTED = (
+    "webhook.failing",
+    "webhook.disabled",
+    "webhook.recovered",
+    "delivery.exhausted",
+)
+
+
+class Pending(Protocol):
+    """What ``DeliveryEngine.enqueue`` returns (``delivery.Enqueued``)."""
+
+    def write(self, conn: Connection) -> Any: ...
+
+    def after_commit(self, inserted: Any) -> None: ...
+
+
+class Enqueue(Protocol):
+    def __call__(
+        self,
+        name: str,
+        request: OutgoingRequest,
+        *,
+        account_id: str,
+        execution_uuid: str | None,
+        webhook: SavedWebhook | None,
+        target: RequestSpec | None = None,
+        lookup: Lookup | None = None,
+        now: float,
+    ) -> Pending: ...
+
+
+Followup = tuple[Pending, Any]
+"""An event written in a transaction, and what its write returned: sent after the commit."""
+
+
+def payload(event_type: str, now: float, data: dict[str, Any]) -> dict[str, Any]:
+    stamp = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+    return {"type": event_type, "timestamp": stamp.replace("+00:00", "Z"), "data": data}
+
+
+class OperationalEvents:
+    def __init__(self, cipher: Cipher, enqueue: Enqueue) -> None:
+        self.cipher = cipher
+        self.enqueue = enqueue
+
+    def emit(
+        self,
+        conn: Connection,
+        *,
+        account_id: str,
+        event_type: str,
+        about: str | None,
+        key: str,
+        data: dict[str, Any],
+        now: float,
+    ) -> Followup | None:
+        """Write the event ``event_type`` about webhook ``about`` (None: a custom target)
+        into the caller's transaction, if the account has an operational webhook and it is
+        not ``about``. ``key`` names this occurrence: the event's id derives from it."""
+        ops_id = health_repo.ops_webhook_id(conn, account_id)
+        if ops_id is None or ops_id == about:
+            return None
+        ops = webhook_repo.get(conn, account_id, ops_id)
+        if ops is None:
+            return None
+        # the event is the body, whatever body the webhook would send for a flow
+        spec = ops.real_spec(self.cipher).model_copy(update={"body_type": "NONE", "body": None})
+        request, _ = build_request(
+            spec, lookup_in({}), default_payload=payload(event_type, now, data)
+        )
+        pending = self.enqueue(
+            f"event:{event_type}:{key}",
+            request,
+            account_id=account_id,
+            execution_uuid=None,
+            webhook=ops,
+            target=spec,
+            lookup=None,
+            now=now,
+        )
+        return pending, pending.write(conn)
+
+
+__all__ = ["DISABLED", "EXHAUSTED", "FAILING", "RECOVERED", "OperationalEvents", "payload"]
