@@ -107,6 +107,10 @@ class Code(StrEnum):
     WEBHOOK_NOT_FOUND = "WEBHOOK_NOT_FOUND", "no such saved webhook in the account"
     WEBHOOK_NAME_TAKEN = "WEBHOOK_NAME_TAKEN", "another webhook of the account has this name"
     WEBHOOK_IN_USE = "WEBHOOK_IN_USE", "a flow's webhook widget targets the webhook"
+    WEBHOOK_DISABLED = (
+        "WEBHOOK_DISABLED",
+        "the delivery is parked: its webhook is disabled until it is enabled again",
+    )
     INVALID_WEBHOOK_SECRET = "INVALID_WEBHOOK_SECRET", "a signing secret that is not valid"
     UNKNOWN_SECRET = "UNKNOWN_SECRET", "a `***` credential placeholder with nothing stored"
     BAD_SECRET_KEY = "BAD_SECRET_KEY", "the server's secret key cannot decrypt stored secrets"

@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
+from flowhook.errors import Code
 from flowhook.store.tables import accounts, deliveries, webhooks
 
 HEALTHY, FAILING, DISABLED = "HEALTHY", "FAILING", "DISABLED"
-WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
+WEBHOOK_DISABLED = Code.WEBHOOK_DISABLED.value
 """``last_error`` of a delivery parked because its webhook is disabled."""
 GONE, FAILING_TOO_LONG = "GONE", "FAILING_TOO_LONG"
 """Why a webhook was disabled: its receiver answered 410 Gone, or it failed too long."""
