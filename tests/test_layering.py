@@ -47,6 +47,7 @@ SIDEWAYS: frozenset[tuple[str, str]] = frozenset(
         ("cli", "localrun"),  # `flowhook run` runs a flow without a server
         ("widgets", "webhooks"),  # the webhook widget sends through the delivery engine
         ("widgets", "internal"),  # agent and internal-method widgets call the internal API
+        ("widgets", "channels"),  # call, SMS and e-mail widgets act through the channel layer
     }
 )
 

@@ -8,6 +8,7 @@ import importlib
 import time
 from dataclasses import dataclass
 
+from flowhook.channels.service import Channels
 from flowhook.engine.context import ExecutionWakeup, Services
 from flowhook.engine.state import ExecutionState
 from flowhook.internal.dialer import Dialer
@@ -77,6 +78,10 @@ class Runtime:
         dialer = Dialer(store, services.clock, runner.nudge)
         services.add(dialer)
         runner.hooks.append(dialer.on_finish)
+        # The channel layer ends the legs a flow left open before the payload is built.
+        channels = Channels(store, settings, services.clock, runner.nudge)
+        services.add(channels)
+        runner.hooks.insert(0, channels.on_finish)
         runtime = cls(settings, store, cipher, catalog, services, runner, deliveries, flow_complete)
         return runtime
 

@@ -25,6 +25,7 @@ from flowhook.api import (
     outbound,
     requests,
     short_urls,
+    sim,
     trigger,
     webhooks,
 )
@@ -95,6 +96,7 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
         internal_webhooks,
         short_urls,
         agents,
+        sim,
     ):
         app.include_router(module.router)
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 from sqlalchemy import Connection
 
+from flowhook.channels.config import ChannelSettings
 from flowhook.domain.account import Account
 from flowhook.errors import Conflict, Forbidden, NotFound, Unauthorized
 from flowhook.runtime import Runtime
@@ -98,6 +99,8 @@ class AccountSettings(BaseModel):
     default_region: Region = "IN"
     timezone: TimeZone = "UTC"
     short_domain: str | None = Field(None, max_length=255)
+    channels: ChannelSettings = Field(default_factory=ChannelSettings)
+    """The adapter of each channel and the simulator's script (docs/channels.md)."""
 
     @field_validator("ip_whitelist")
     @classmethod
@@ -155,6 +158,11 @@ def ip_allowed(address: str | None, whitelist: list[str]) -> bool:
         except ValueError:
             continue
     return False
+
+
+def channels_of(account: Account) -> dict[str, Any]:
+    """The account's channel settings as the API shows them (defaults filled in)."""
+    return ChannelSettings.of(account.channels).model_dump()
 
 
 # creating ---------------------------------------------------------------------------------
