@@ -49,6 +49,9 @@ class SmtpEmail(EmailAdapter):
                 start_tls=settings.smtp_starttls,
                 timeout=settings.smtp_timeout_s,
             )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+            return Handed("REJECTED", detail=detail[:500])
         except aiosmtplib.SMTPResponseException as exc:
             status = "REJECTED" if 500 <= exc.code < 600 else "FAILED"
             return Handed(status, detail=f"{exc.code} {exc.message}"[:500])

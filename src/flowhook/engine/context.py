@@ -21,7 +21,7 @@ from flowhook.settings import Settings
 
 T = TypeVar("T")
 
-READ_ONLY_PREFIXES = ("call.", "sys.", "sms.")
+READ_ONLY_PREFIXES = ("call.", "sys.")
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ async def hangup(rt: Runtime, account: Account, call_id: str) -> dict[str, Any]:
 
 
 async def inbound_sms(rt: Runtime, account: Account, form: SimSms) -> dict[str, str]:
-    """An SMS to the DID ``to``: a new execution of its flow, with ``$sms.*`` set."""
+    """An SMS to the DID ``to``: a new execution of its flow, with ``$call.sms.*`` set."""
     sender, to = _number(form.sender, account), _number(form.to, account)
     record, version = await _flow_for(rt, account, to)
     flow = rt.catalog.compiled(record, version)
@@ -130,7 +130,7 @@ async def inbound_sms(rt: Runtime, account: Account, form: SimSms) -> dict[str, 
     state = new_execution(
         account, record.flow_id, "inbound", version=version, cli=sender, dnis=to, now=now
     )
-    state.variables.update({"sms.text": form.text, "sms.from": sender, "sms.to": to})
+    state.variables.update({"call.sms.text": form.text, "call.sms.from": sender, "call.sms.to": to})
     message_id = str(uuid.uuid4())
     state.sms.append(
         {
