@@ -79,7 +79,7 @@ class Runtime:
         services.add(dialer)
         runner.hooks.append(dialer.on_finish)
         # The channel layer ends the legs a flow left open before the payload is built.
-        channels = Channels(store, settings, services.clock, runner.nudge)
+        channels = Channels(store, settings, services.clock, runner.nudge, http)
         services.add(channels)
         runner.hooks.insert(0, channels.on_finish)
         runtime = cls(settings, store, cipher, catalog, services, runner, deliveries, flow_complete)

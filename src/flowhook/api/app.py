@@ -23,6 +23,7 @@ from flowhook.api import (
     internal_webhooks,
     openapi,
     outbound,
+    reports,
     requests,
     short_urls,
     sim,
@@ -97,6 +98,7 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
         short_urls,
         agents,
         sim,
+        reports,
     ):
         app.include_router(module.router)
 

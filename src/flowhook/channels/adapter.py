@@ -8,17 +8,20 @@ network reports them.
 
 from __future__ import annotations
 
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from flowhook.channels.config import ChannelSettings
+from flowhook.domain.account import Account, AccountInfo
 from flowhook.domain.call import CallRow
 from flowhook.settings import Settings
 
 if TYPE_CHECKING:
     from flowhook.channels.service import Channels
+    from flowhook.webhooks.client import HttpClient
 
 # Q.850 cause values used in ``hangupCause``
 NORMAL_CLEARING = "16"
@@ -37,6 +40,8 @@ class AdapterContext:
     clock: Callable[[], float]
     options: ChannelSettings
     channels: Channels
+    account: AccountInfo | Account
+    http: HttpClient | None = None  # the process's client (its egress guard included)
 
 
 class VoiceAdapter(ABC):
@@ -76,7 +81,8 @@ class OutgoingMessage:
     text: str
     subject: str = ""
     html: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    report_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    """Proves a delivery-report callback is about this message (gateways cannot sign)."""
 
 
 @dataclass(frozen=True)

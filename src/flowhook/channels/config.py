@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flowhook.channels.registry import adapter_names
+from flowhook.domain.request_spec import RequestSpec
 
 Outcome = Literal["answer", "busy", "no_answer", "failed", "rejected"]
 Key = Field(pattern=r"^[0-9*#A-D]$")
@@ -70,6 +71,39 @@ class SimulatorSettings(BaseModel):
         return value
 
 
+class KannelSettings(BaseModel):
+    """Kannel's ``sendsms`` interface (smsbox) and how it reports deliveries back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2_000)
+    """smsbox's sendsms URL, e.g. http://127.0.0.1:13013/cgi-bin/sendsms"""
+    username: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=200)
+    dlr_mask: int = Field(31, ge=0, le=31)
+    report_url: str | None = Field(None, max_length=2_000)
+    """The base URL Kannel reaches flowhook at (default: FLOWHOOK_PUBLIC_URL)."""
+    timeout_s: float = Field(10.0, ge=1, le=60)
+
+    @field_validator("url", "report_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class HttpGatewaySettings(BaseModel):
+    """Any HTTP SMS gateway: a request template whose variables are ``$sys.sms_to``,
+    ``$sys.sms_from``, ``$sys.sms_text``, ``$sys.sms_id`` and ``$sys.report_url`` (where the
+    gateway may send the delivery report, with ``status`` in its query or body)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request: RequestSpec
+    report_url: str | None = Field(None, max_length=2_000)
+
+
 class ChannelSettings(BaseModel):
     """Which adapter carries each channel for the account (``simulator`` by default)."""
 
@@ -81,6 +115,8 @@ class ChannelSettings(BaseModel):
     email_senders: list[str] = Field(default_factory=list, max_length=100)
     """Verified sender addresses: a real e-mail adapter sends only from these."""
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    kannel: KannelSettings | None = None
+    http_sms: HttpGatewaySettings | None = None
 
     @model_validator(mode="after")
     def _known_adapters(self) -> ChannelSettings:
@@ -89,6 +125,10 @@ class ChannelSettings(BaseModel):
             known = adapter_names(kind)
             if name not in known:
                 raise ValueError(f"no {kind} adapter {name!r} (adapters: {', '.join(known)})")
+        if self.sms == "kannel" and self.kannel is None:
+            raise ValueError("the kannel SMS adapter needs its settings under kannel")
+        if self.sms == "http" and self.http_sms is None:
+            raise ValueError("the http SMS adapter needs its settings under http_sms")
         return self
 
     @classmethod

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 PLUGIN_MODULES: list[str] = [
     "flowhook.channels.simulator",
     "flowhook.channels.smtp",
+    "flowhook.channels.http_sms",
 ]
 """Modules whose import registers adapters."""
 

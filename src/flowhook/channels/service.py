@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from flowhook.channels.adapter import (
+    FINAL_STATUSES,
     NORMAL_CLEARING,
     AdapterContext,
     EmailAdapter,
@@ -40,6 +41,7 @@ from flowhook.store.commit import AfterCommit, Write
 from flowhook.store.db import Store
 from flowhook.store.messages import MessageRow
 from flowhook.store.notify import notify
+from flowhook.webhooks.client import HttpClient
 
 RINGING = "RINGING"
 ANSWERED = "ANSWERED"
@@ -54,7 +56,9 @@ class Channels:
         settings: Settings,
         clock: Callable[[], float],
         wake: Callable[[float], None] | None = None,
+        http: HttpClient | None = None,
     ) -> None:
+        self.http = http
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -70,7 +74,7 @@ class Channels:
         cls = adapter_class(kind, name)
         if cls is None:  # a name saved before its adapter was removed from this install
             raise WidgetError(f"no {kind} adapter {name!r}", code="CHANNEL_UNAVAILABLE")
-        return cls(AdapterContext(self.settings, self.clock, options, self))
+        return cls(AdapterContext(self.settings, self.clock, options, self, account, self.http))
 
     def voice(self, account: AccountInfo | Account) -> VoiceAdapter:
         adapter: VoiceAdapter = self._adapter("voice", account)
@@ -157,6 +161,7 @@ class Channels:
             sender=message.sender,
             recipient=message.to,
             status=PENDING,
+            external_id=message.report_token,
             created_at=now,
             updated_at=now,
         )
@@ -173,7 +178,6 @@ class Channels:
                 handed.status,
                 later,
                 handed.detail,
-                external_id=handed.external_id,
                 only_if=PENDING,
             )
         )
@@ -182,10 +186,15 @@ class Channels:
     async def report(
         self, message_id: str, status: str, detail: str | None = None
     ) -> MessageRow | None:
-        """A delivery report or bounce: the message's status is now ``status``."""
+        """A delivery report or bounce: the message's status is now ``status`` — unless it
+        already has a final one (reports may arrive out of order: "accepted by the SMSC"
+        after "delivered" changes nothing)."""
         now = self.clock()
 
         def write(conn: Connection) -> MessageRow | None:
+            current = message_repo.get(conn, message_id)
+            if current is None or current.status in FINAL_STATUSES:
+                return current
             row = message_repo.set_status(conn, message_id, status, now, detail)
             if row is not None and row.execution_uuid:
                 self._wake_in(conn, row.execution_uuid, now)
