@@ -282,3 +282,91 @@ async def test_account_settings_refuse_an_unknown_adapter(sim_api: Any) -> None:
     )
     assert status == 422, body
     assert "acme-telco" in str(body)
+
+
+async def call_in(api: Any, key: str, script: dict[str, Any]) -> dict[str, Any]:
+    status, call = await api.request(
+        "POST", "/v1/sim/calls", key=key, json={"cli": CALLER, "dnis": DID, "script": script}
+    )
+    assert status == 202, call
+    return await wait_status(api, key, call["uuid"], ("COMPLETED", "FAILED"))
+
+
+async def test_menu_replays_its_prompt_after_an_invalid_key(sim_api: Any) -> None:
+    api = sim_api
+    _, key = await api.account(http_enabled=True)
+    doc = ivr("http://127.0.0.1:9/unused", timeout_s=600)
+    doc["widgets"]["menu"]["retries"] = 1
+    doc["widgets"]["crm"] = {"type": "end"}
+    await create_flow(api, key, doc)
+    digits = [{"key": "9", "after_ms": 1000}, {"key": "1", "after_ms": 2000}]
+    done = await call_in(api, key, {"digits": digits})
+    assert done["variables"]["$flow.key.choice"] == "sales"
+    [leg] = done["call_details"]
+    assert [(d["key"], d["label"]) for d in leg["dtmf"]] == [("9", ""), ("1", "sales")]
+    assert leg["played"] == ["Press 1 for sales, 2 for support"] * 2
+
+
+async def test_menu_out_of_retries_takes_the_invalid_exit(sim_api: Any) -> None:
+    api = sim_api
+    _, key = await api.account(http_enabled=True)
+    doc = ivr("http://127.0.0.1:9/unused", timeout_s=600)
+    doc["widgets"]["menu"]["exits"]["invalid"] = "gone"  # reuse: sets hung_up
+    await create_flow(api, key, doc)
+    done = await call_in(api, key, {"digits": "7"})
+    assert done["variables"]["$flow.key.hung_up"] == "yes"
+    assert [s["exit"] for s in done["steps"] if s["widget"] == "menu"][-1] == "invalid"
+
+
+def collector(timeout_s: float = 5) -> dict[str, Any]:
+    return {
+        "name": "order_status",
+        "type": "inbound",
+        "dids": [DID],
+        "entry": {"start": "answer"},
+        "widgets": {
+            "answer": {"type": "answer_call", "next": "ask"},
+            "ask": {
+                "type": "collect_digits",
+                "text": "Enter your order number, then hash",
+                "target": "$flow.key.order",
+                "max_length": 8,
+                "timeout_s": timeout_s,
+                "exits": {"timeout": "none"},
+                "next": "bye",
+            },
+            "none": {
+                "type": "store_variable",
+                "assignments": [{"variable": "$flow.key.order", "value": "none"}],
+                "next": "bye",
+            },
+            "bye": {"type": "hangup"},
+        },
+    }
+
+
+async def test_collect_digits_gathers_keys_until_the_terminator(sim_api: Any) -> None:
+    api = sim_api
+    _, key = await api.account()
+    await create_flow(api, key, collector())
+    done = await call_in(api, key, {"digits": "4711#9"})
+    assert done["variables"]["$flow.key.order"] == "4711"
+    [leg] = done["call_details"]
+    assert [d["key"] for d in leg["dtmf"]] == ["4", "7", "1", "1", "#"]
+
+
+async def test_collect_digits_keeps_what_came_before_the_pause(sim_api: Any) -> None:
+    api = sim_api
+    _, key = await api.account()
+    await create_flow(api, key, collector(timeout_s=3))
+    done = await call_in(api, key, {"digits": [{"key": "4", "after_ms": 500}]})
+    assert done["variables"]["$flow.key.order"] == "4"
+
+
+async def test_collect_digits_without_any_key_times_out(sim_api: Any) -> None:
+    api = sim_api
+    _, key = await api.account()
+    await create_flow(api, key, collector(timeout_s=1))
+    done = await call_in(api, key, {})
+    assert done["variables"]["$flow.key.order"] == "none"
+    assert [s["exit"] for s in done["steps"] if s["widget"] == "ask"][-1] == "timeout"
