@@ -69,6 +69,16 @@ class VoiceAdapter(ABC):
     async def hangup(self, call: CallRow) -> None:
         """End our side of the leg (or stop ringing)."""
 
+    @abstractmethod
+    async def record(self, call: CallRow, name: str) -> str:
+        """Start recording the leg into ``name``; return where the recording will be
+        published (``recordedFilePublicPath``). It stops when the leg ends or the flow
+        moves on (``stop_recording``)."""
+
+    async def stop_recording(self, call: CallRow, name: str) -> None:
+        """Stop a recording (nothing to do for adapters whose recordings stop by themselves)."""
+        return None
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:

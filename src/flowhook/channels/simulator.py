@@ -98,6 +98,9 @@ class SimulatedVoice(VoiceAdapter):
     async def hangup(self, call: CallRow) -> None:
         return None
 
+    async def record(self, call: CallRow, name: str) -> str:
+        return f"sim://recordings/{call.id}/{name}"  # nothing is recorded: a name to show
+
 
 class _SimulatedMessages:
     """Shared by the SMS and e-mail simulators: queue it, report later as scripted."""

@@ -11,6 +11,7 @@ The widgets here are pure: they read and write the execution's variables through
 # their own issues.
 from flowhook.widgets import (  # noqa: F401
     agent_allot,
+    agent_connect,
     agent_release,
     answer_call,
     collect_digits,
@@ -24,8 +25,10 @@ from flowhook.widgets import (  # noqa: F401
     menu,
     operation,
     play,
+    record,
     sms,
     store_variable,
     time_condition,
+    transfer,
     webhook,
 )

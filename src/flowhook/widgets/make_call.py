@@ -12,7 +12,8 @@ inbound caller): then it is one more leg (an agent, a transfer target).
 
 from __future__ import annotations
 
-from typing import Any
+import builtins
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -46,7 +47,7 @@ class MakeCallConfig(WidgetConfig):
 @register
 class MakeCall(Widget[MakeCallConfig]):
     type = "make_call"
-    Config = MakeCallConfig
+    Config: ClassVar[builtins.type[WidgetConfig]] = MakeCallConfig
     side_effect = True
 
     def __init__(self, widget_id: str, config: MakeCallConfig) -> None:
