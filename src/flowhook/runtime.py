@@ -8,6 +8,7 @@ import importlib
 import time
 from dataclasses import dataclass
 
+from flowhook.channels.bounces import BounceServer
 from flowhook.channels.service import Channels
 from flowhook.engine.context import ExecutionWakeup, Services
 from flowhook.engine.state import ExecutionState
@@ -48,6 +49,7 @@ class Runtime:
     deliveries: DeliveryEngine
     flow_complete: FlowCompleteHook
     listener: Listener | None = None
+    bounces: BounceServer | None = None
     started: bool = False
 
     @classmethod
@@ -98,6 +100,11 @@ class Runtime:
 
                 self.listener = Listener(self.store.url, wake_soon)
                 self.listener.start()
+            if self.settings.bounce_smtp_port:
+                channels = self.services.get(Channels)
+                host, port = self.settings.bounce_smtp_host, self.settings.bounce_smtp_port
+                self.bounces = BounceServer(channels, host, port)
+                await self.bounces.start()
         self.started = True
 
     def now(self) -> float:
@@ -111,6 +118,9 @@ class Runtime:
         self.deliveries.nudge()
 
     async def stop(self) -> None:
+        if self.bounces is not None:
+            await self.bounces.stop()
+            self.bounces = None
         if self.listener is not None:
             await asyncio.to_thread(self.listener.stop)
             self.listener = None

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_timeout_s: float = 30.0
+    # the inbound SMTP endpoint for bounces (DSN) of those e-mails (channels/bounces.py);
+    # 0 = off. Set the relay's bounce address to it.
+    bounce_smtp_host: str = "127.0.0.1"
+    bounce_smtp_port: int = Field(0, ge=0, le=65_535)
 
     # shortener
     short_code_length: int = 8

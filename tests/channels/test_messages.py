@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -133,6 +134,7 @@ class Mailbox:
         self.envelopes: list[Any] = []
         self.refuse: set[str] = set()
         self.arrived = asyncio.Event()
+        self.bounce_port = 0  # flowhook's inbound SMTP endpoint for bounces
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -154,8 +156,9 @@ class Mailbox:
 @pytest.fixture
 async def smtp_api(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Any, Mailbox]]:
     mailbox = Mailbox()
-    with free_socket() as sock:
+    with free_socket() as sock, free_socket() as bounce_sock:
         port = sock.getsockname()[1]
+        mailbox.bounce_port = bounce_sock.getsockname()[1]
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     settings = settings_for(
@@ -165,6 +168,7 @@ async def smtp_api(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Any
         smtp_host="127.0.0.1",
         smtp_port=port,
         smtp_starttls=False,
+        bounce_smtp_port=mailbox.bounce_port,
     )
     try:
         async with running_api(settings) as api:
@@ -255,3 +259,74 @@ async def test_email_from_an_unverified_sender_is_not_sent(smtp_api: Any) -> Non
     assert done["variables"]["$flow.key.mail_failed"] == "yes"
     assert done["email_details"][0]["delivery_status"] == "REJECTED"
     assert mailbox.messages == []
+
+
+def dsn(original: EmailMessage, action: str = "failed") -> bytes:
+    """A delivery status notification (RFC 3464) as a mail server returns it."""
+    returned = "".join(f"{name}: {value}\r\n" for name, value in original.items())
+    return (
+        "From: MAILER-DAEMON@mx.shop.test\r\n"
+        "To: bounces@shop.test\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n'
+        "\r\n--b1\r\n"
+        "Content-Type: text/plain\r\n\r\n"
+        "Your message could not be delivered.\r\n"
+        "\r\n--b1\r\n"
+        "Content-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.shop.test\r\n\r\n"
+        "Final-Recipient: rfc822; asha@shop.test\r\n"
+        f"Action: {action}\r\n"
+        "Status: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 mailbox unavailable\r\n"
+        "\r\n--b1\r\n"
+        "Content-Type: text/rfc822-headers\r\n\r\n"
+        f"{returned}"
+        "\r\n--b1--\r\n"
+    ).encode()
+
+
+async def test_a_bounce_marks_the_email_failed_and_wakes_the_flow(smtp_api: Any) -> None:
+    api, mailbox = smtp_api
+    key = await smtp_account(api)
+    doc = email_flow()
+    doc["widgets"]["mail"]["wait_report_s"] = 600
+    doc["widgets"]["mail"]["exits"] = {"undelivered": "note", "no_report": "ok"}
+    doc["widgets"]["ok"] = {"type": "end"}
+    async with receiver() as rec:
+        await default_webhook(api, key, rec.url)
+        flow_id = await create_flow(api, key, doc)
+        status, started = await api.request(
+            "POST",
+            f"/v1/flows/{flow_id}/executions",
+            key=key,
+            json={"version": "test", "variables": {"$flow.key.email": "asha@shop.test"}},
+        )
+        assert status == 202, started
+        await asyncio.wait_for(mailbox.arrived.wait(), 30)
+        await aiosmtplib.send(
+            dsn(mailbox.messages[0]),
+            hostname="127.0.0.1",
+            port=mailbox.bounce_port,
+            sender="mailer-daemon@mx.shop.test",
+            recipients=["bounces@shop.test"],
+            start_tls=False,
+        )
+        done = await wait_status(api, key, started["uuid"], ("COMPLETED", "FAILED"))
+        payload = flow_complete(await rec.wait_for(1))
+    assert done["variables"]["$flow.key.mail_failed"] == "yes"
+    [sent] = payload["emailDetails"]
+    assert sent["deliveryStatus"] == "BOUNCED"
+
+
+async def test_the_bounce_endpoint_refuses_mail_that_is_no_bounce(smtp_api: Any) -> None:
+    _, mailbox = smtp_api
+    spam = EmailMessage()
+    spam["From"] = "someone@elsewhere.test"
+    spam["To"] = "bounces@shop.test"
+    spam["Subject"] = "hello"
+    spam.set_content("not a delivery status notification")
+    with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+        await aiosmtplib.send(spam, hostname="127.0.0.1", port=mailbox.bounce_port, start_tls=False)
+    assert refused.value.code == 550

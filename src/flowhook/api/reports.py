@@ -13,14 +13,24 @@ from flowhook.usecases import reports
 router = APIRouter()
 
 
-@router.api_route(
-    "/v1/sms/reports/{message_id}", methods=["GET", "POST"], responses=error_responses(404)
-)
+@router.get("/v1/sms/reports/{message_id}", responses=error_responses(404))
 async def delivery_report(
     message_id: str,
     rt: RuntimeDep,
     token: str = Query(max_length=100),
-    type: str | None = Query(None, max_length=8),
+    type: str | None = Query(None, max_length=8),  # Kannel's parameter name
     status: str | None = Query(None, max_length=32),
 ) -> dict[str, str]:
+    return await reports.delivery_report(rt, message_id, token, kannel_type=type, status=status)
+
+
+@router.post("/v1/sms/reports/{message_id}", responses=error_responses(404))
+async def post_delivery_report(
+    message_id: str,
+    rt: RuntimeDep,
+    token: str = Query(max_length=100),
+    type: str | None = Query(None, max_length=8),  # Kannel's parameter name
+    status: str | None = Query(None, max_length=32),
+) -> dict[str, str]:
+    """The same, for gateways that POST their reports (the parameters in the query)."""
     return await reports.delivery_report(rt, message_id, token, kannel_type=type, status=status)

@@ -20,7 +20,7 @@ Key = Field(pattern=r"^[0-9*#A-D]$")
 class Press(BaseModel):
     """A key the simulated caller presses, ``after_ms`` after the call was answered."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     key: str = Key
     after_ms: int = Field(ge=0, le=86_400_000)
@@ -30,7 +30,7 @@ class VoiceScript(BaseModel):
     """How a simulated call goes: the outcome of ringing, when the callee answers, when the
     remote party hangs up and which keys it presses (times after the answer)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     outcome: Outcome = "answer"
     answer_after_ms: int = Field(1_000, ge=0, le=600_000)
@@ -50,7 +50,7 @@ class SimulatorSettings(BaseModel):
     """The simulator's script for an account: per number, else drawn by probability, else
     ``default``; SMS and e-mail delivery reports per recipient, else the default ones."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     calls: dict[str, VoiceScript] = Field(default_factory=dict, max_length=1_000)
     outcomes: dict[Outcome, float] = Field(default_factory=dict)
@@ -74,7 +74,7 @@ class SimulatorSettings(BaseModel):
 class KannelSettings(BaseModel):
     """Kannel's ``sendsms`` interface (smsbox) and how it reports deliveries back."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     url: str = Field(max_length=2_000)
     """smsbox's sendsms URL, e.g. http://127.0.0.1:13013/cgi-bin/sendsms"""
@@ -98,7 +98,7 @@ class HttpGatewaySettings(BaseModel):
     ``$sys.sms_from``, ``$sys.sms_text``, ``$sys.sms_id`` and ``$sys.report_url`` (where the
     gateway may send the delivery report, with ``status`` in its query or body)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     request: RequestSpec
     report_url: str | None = Field(None, max_length=2_000)
@@ -107,7 +107,7 @@ class HttpGatewaySettings(BaseModel):
 class ChannelSettings(BaseModel):
     """Which adapter carries each channel for the account (``simulator`` by default)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     voice: str = "simulator"
     sms: str = "simulator"

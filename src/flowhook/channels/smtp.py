@@ -12,11 +12,11 @@ or answered 4xx (the detail says which).
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 import aiosmtplib
 
 from flowhook.channels.adapter import EmailAdapter, Handed, OutgoingMessage
+from flowhook.channels.bounces import message_id_header
 from flowhook.channels.registry import register
 
 
@@ -34,7 +34,7 @@ class SmtpEmail(EmailAdapter):
         mail["From"] = message.sender
         mail["To"] = message.to
         mail["Subject"] = message.subject
-        mail["Message-ID"] = make_msgid(idstring=message.id.replace("-", ""))
+        mail["Message-ID"] = message_id_header(message.id)  # how its bounce finds it
         mail.set_content(message.text)
         if message.html is not None:
             mail.add_alternative(message.html, subtype="html")

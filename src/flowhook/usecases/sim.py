@@ -26,7 +26,7 @@ class SimCall(BaseModel):
     """An inbound call: from ``cli`` to the DID ``dnis``, going as ``script`` says (keys
     and the caller's hangup, timed from the answer)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     cli: str = Field(min_length=1, max_length=32)
     dnis: str = Field(min_length=1, max_length=32)
@@ -34,7 +34,7 @@ class SimCall(BaseModel):
 
 
 class SimSms(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
     sender: str = Field(alias="from", min_length=1, max_length=32)
     to: str = Field(min_length=1, max_length=32)
@@ -42,7 +42,7 @@ class SimSms(BaseModel):
 
 
 class SimKeys(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     digits: str = Field(pattern=r"^[0-9*#A-D]{1,32}$")
 

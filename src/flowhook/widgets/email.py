@@ -20,6 +20,8 @@ from flowhook.engine import templating
 from flowhook.engine.context import StepContext
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
 from flowhook.errors import WidgetError
+from flowhook.widgets._call import loop_back
+from flowhook.widgets._report import REPORT_EXITS, report_outcome
 
 _TAG = re.compile(r"<[^>]+>")
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
@@ -39,6 +41,9 @@ class EmailConfig(WidgetConfig):
     body: str = Field(min_length=1, max_length=100_000)
     html: bool = False
     """The body is HTML: variables are HTML-escaped in it, and a text part is derived."""
+    wait_report_s: float | None = Field(None, gt=0, le=86_400)
+    """Wait (durably) this long for a bounce or delivery notification: exits ``delivered``,
+    ``undelivered`` (bounced) or ``no_report``."""
 
 
 @register
@@ -47,11 +52,18 @@ class Email(Widget[EmailConfig]):
     Config = EmailConfig
     side_effect = True
 
+    def __init__(self, widget_id: str, config: EmailConfig) -> None:
+        loop_back(widget_id, config)
+        super().__init__(widget_id, config)
+
     @classmethod
     def exit_names(cls, config: Any) -> set[str]:
-        return {"failed"}
+        return {"failed", *REPORT_EXITS}
 
     async def run(self, ctx: StepContext) -> Outcome:
+        mine: dict[str, Any] | None = ctx.state.scratch.get(self.id)
+        if mine is not None:
+            return await report_outcome(ctx, self.config, ctx.state.emails, mine)
         if self.config.html:
             body_html: str | None = ctx.render(self.config.body, templating.xml)
             text = html.unescape(_TAG.sub("", body_html or ""))
@@ -81,4 +93,10 @@ class Email(Widget[EmailConfig]):
             }
         )
         ctx.log["email"] = {"id": message.id, "status": handed.status, "detail": handed.detail}
-        return Exit("failed" if handed.failed else "next")
+        if handed.failed:
+            return Exit("failed")
+        if self.config.wait_report_s is None:
+            return Exit("next")
+        deadline = ctx.now() + ctx.settings.scaled(self.config.wait_report_s)
+        mine = ctx.state.scratch[self.id] = {"id": message.id, "deadline": deadline}
+        return await report_outcome(ctx, self.config, ctx.state.emails, mine)

@@ -11,12 +11,13 @@ from typing import Any
 
 from pydantic import Field
 
-from flowhook.channels.adapter import FINAL_STATUSES, OutgoingMessage
+from flowhook.channels.adapter import OutgoingMessage
 from flowhook.channels.service import Channels
 from flowhook.domain.numbers import normalise
 from flowhook.engine.context import StepContext
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
-from flowhook.widgets._call import exit_or_next, loop_back, wait
+from flowhook.widgets._call import loop_back
+from flowhook.widgets._report import REPORT_EXITS, report_outcome
 
 
 class SmsConfig(WidgetConfig):
@@ -40,12 +41,12 @@ class Sms(Widget[SmsConfig]):
 
     @classmethod
     def exit_names(cls, config: Any) -> set[str]:
-        return {"failed", "delivered", "undelivered", "no_report"}
+        return {"failed", *REPORT_EXITS}
 
     async def run(self, ctx: StepContext) -> Outcome:
         mine: dict[str, Any] | None = ctx.state.scratch.get(self.id)
         if mine is not None:
-            return await self._report(ctx, mine)
+            return await report_outcome(ctx, self.config, ctx.state.sms, mine)
         to = normalise(ctx.render(self.config.to), ctx.account.default_region)
         message = OutgoingMessage(
             id=str(uuid.uuid4()),
@@ -73,19 +74,4 @@ class Sms(Widget[SmsConfig]):
             return Exit("next")
         deadline = now + ctx.settings.scaled(self.config.wait_report_s)
         mine = ctx.state.scratch[self.id] = {"id": message.id, "deadline": deadline}
-        return await self._report(ctx, mine)
-
-    async def _report(self, ctx: StepContext, mine: dict[str, Any]) -> Outcome:
-        stored = await ctx.services.get(Channels).message(str(mine["id"]))
-        status = stored.status if stored is not None else "UNKNOWN"
-        for record in ctx.state.sms:
-            if record.get("id") == mine["id"]:
-                record["delivery_status"] = status
-        if status in FINAL_STATUSES:
-            ctx.log["report"] = status
-            if status == "DELIVERED":
-                return exit_or_next(self.config, "delivered")
-            return Exit("undelivered")
-        if ctx.now() >= float(mine["deadline"]):
-            return Exit("no_report")
-        return wait(ctx, float(mine["deadline"]))
+        return await report_outcome(ctx, self.config, ctx.state.sms, mine)
