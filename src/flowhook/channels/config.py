@@ -6,7 +6,7 @@ a carrier this installation does not have.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,7 +35,14 @@ class VoiceScript(BaseModel):
     outcome: Outcome = "answer"
     answer_after_ms: int = Field(1_000, ge=0, le=600_000)
     hangup_after_s: float | None = Field(None, ge=0, le=86_400)
-    digits: list[Press] = Field(default_factory=list, max_length=100)
+    digits: list[Press] | Annotated[str, Field(pattern=r"^[0-9*#A-D]{0,100}$")] = Field(
+        default_factory=list, max_length=100
+    )
+    """Key presses; a string (``"12#"``) is read as one key a second (always a list after
+    validation)."""
+
+    def presses(self) -> list[Press]:
+        return self.digits if isinstance(self.digits, list) else []
 
     @field_validator("digits", mode="before")
     @classmethod

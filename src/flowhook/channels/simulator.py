@@ -62,7 +62,7 @@ def in_call_events(script: VoiceScript, answered_at: float, scale: float) -> lis
     """Key presses and the remote hangup, timed from the answer."""
     events: list[dict[str, Any]] = [
         {"kind": "dtmf", "key": p.key, "at": answered_at + p.after_ms / 1000 * scale}
-        for p in script.digits
+        for p in script.presses()
     ]
     if script.hangup_after_s is not None:
         events.append({"kind": "hangup", "at": answered_at + script.hangup_after_s * scale})

@@ -26,7 +26,7 @@ from flowhook.errors import WidgetError
 CALL_ID = "call.id"
 LOOP = "_channel_wait"
 """Internal exit back to the waiting widget (added after validation, never user-set)."""
-RECHECK_S = 2.0
+RECHECK_S = 5.0
 
 
 def loop_back(widget_id: str, config: WidgetConfig) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flowhook.channels.service import Channels, end_leg
 from flowhook.engine.context import StepContext
-from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
+from flowhook.engine.widget import REMOTE_HANGUP, Exit, Outcome, Widget, WidgetConfig, register
 from flowhook.widgets._call import live_call, publish
 
 
@@ -22,7 +22,7 @@ class Hangup(Widget[HangupConfig]):
     async def run(self, ctx: StepContext) -> Outcome:
         live = await live_call(ctx)
         if isinstance(live, Exit):
-            return Exit("next") if live.name != "_remote_hangup" else live
+            return live if live.name == REMOTE_HANGUP else Exit("next")
         row, leg = live
         await end_leg(ctx.services.get(Channels), ctx.account, row, leg, ctx.now())
         publish(ctx, leg)
