@@ -163,8 +163,8 @@ RULES_BEYOND_JSON_SCHEMA = {
     "POST /v1/sim/calls": "phone numbers valid for the region",
     "POST /v1/sim/sms": "phone numbers valid for the region",
     # a report names Kannel's type (1, 2, 4, 8, 16) or a known status, one of them
-    "GET /v1/sms/reports/{message_id}": "a known report type or status",
-    "POST /v1/sms/reports/{message_id}": "a known report type or status",
+    "GET /sms/reports/{message_id}": "a known report type or status",
+    "POST /sms/reports/{message_id}": "a known report type or status",
     # the region is one phonenumbers supports, in any case; the time zone one the server's
     # time zone database knows
     "PUT /v1/account/settings": "supported regions, known time zones",

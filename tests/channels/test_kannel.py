@@ -75,14 +75,14 @@ async def test_sms_through_kannel_with_its_delivery_report(sim_api: Any, tmp_pat
     assert sms["deliveryStatus"] == "DELIVERED"
     assert sms["text"] == "Hi Asha & Ravi, order 4711 is ready"
     # the message's report URL needs its token: a guessed one reports nothing
-    url = f"/v1/sms/reports/{sms['id']}?token=guessed&type=2"
+    url = f"/sms/reports/{sms['id']}?token=guessed&type=2"
     status, body = await api.request("GET", url)
     assert status == 404 and error_code(body) == "MESSAGE_NOT_FOUND"
 
 
 async def test_a_report_with_a_wrong_token_is_refused(sim_api: Any) -> None:
     api = sim_api
-    status, body = await api.request("GET", "/v1/sms/reports/no-such-message?token=x&type=1")
+    status, body = await api.request("GET", "/sms/reports/no-such-message?token=x&type=1")
     assert status == 404 and error_code(body) == "MESSAGE_NOT_FOUND"
-    status, body = await api.request("GET", "/v1/sms/reports/m?token=x&type=3")
+    status, body = await api.request("GET", "/sms/reports/m?token=x&type=3")
     assert status == 422 and error_code(body) == "UNKNOWN_REPORT"

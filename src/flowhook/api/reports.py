@@ -1,6 +1,7 @@
-"""Delivery reports from SMS gateways (``/v1/sms/reports/{message_id}``), over
-:mod:`flowhook.usecases.reports`. No API key: the message's token in the URL is the
-credential (Kannel calls its dlr-url with GET; other gateways may POST)."""
+"""Delivery reports from SMS gateways (``/sms/reports/{message_id}``), over
+:mod:`flowhook.usecases.reports`. Outside ``/v1`` because there is no API key: the
+message's token in the URL is the credential (Kannel calls its dlr-url with GET; other
+gateways may POST)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flowhook.usecases import reports
 router = APIRouter()
 
 
-@router.get("/v1/sms/reports/{message_id}", responses=error_responses(404))
+@router.get("/sms/reports/{message_id}", responses=error_responses(404))
 async def delivery_report(
     message_id: str,
     rt: RuntimeDep,
@@ -24,7 +25,7 @@ async def delivery_report(
     return await reports.delivery_report(rt, message_id, token, kannel_type=type, status=status)
 
 
-@router.post("/v1/sms/reports/{message_id}", responses=error_responses(404))
+@router.post("/sms/reports/{message_id}", responses=error_responses(404))
 async def post_delivery_report(
     message_id: str,
     rt: RuntimeDep,

@@ -3,7 +3,7 @@ and a preset for Kannel's ``sendsms`` interface (``kannel``). The request is bui
 webhook request builder (escaping per place) and sent by the process's HTTP client, so the
 egress guard and the account's plain-HTTP switch apply as they do to webhooks.
 
-Delivery reports come back to ``/v1/sms/reports/{message id}?token=…`` (the token is the
+Delivery reports come back to ``/sms/reports/{message id}?token=…`` (the token is the
 message's own, so nobody else can report on it). Kannel's ``dlr-url`` adds its report type
 (``%d``): 1 delivered, 2 undelivered, 4 buffered, 8 accepted by the SMSC, 16 rejected by it.
 """
@@ -29,7 +29,7 @@ KANNEL_TYPES = {
 
 
 def report_url(base: str, message: OutgoingMessage) -> str:
-    return f"{base.rstrip('/')}/v1/sms/reports/{message.id}?token={message.report_token}"
+    return f"{base.rstrip('/')}/sms/reports/{message.id}?token={message.report_token}"
 
 
 @register("sms", "http")

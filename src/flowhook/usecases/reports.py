@@ -1,4 +1,4 @@
-"""Delivery reports from SMS gateways: ``/v1/sms/reports/{message id}?token=…`` with
+"""Delivery reports from SMS gateways: ``/sms/reports/{message id}?token=…`` with
 Kannel's report ``type`` or a generic ``status``. A gateway cannot hold an API key, so the
 message's own random token (in the report URL it was given) proves the report is about
 that message; an unknown message and a wrong token are the same 404."""
