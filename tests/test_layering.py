@@ -48,6 +48,8 @@ SIDEWAYS: frozenset[tuple[str, str]] = frozenset(
         ("cli", "supervisor"),  # `serve --processes N` starts and keeps the copies
         ("widgets", "webhooks"),  # the webhook widget sends through the delivery engine
         ("widgets", "internal"),  # agent and internal-method widgets call the internal API
+        ("widgets", "channels"),  # call, SMS and e-mail widgets act through the channel layer
+        ("channels", "webhooks"),  # HTTP SMS gateways reuse the request builder and its guard
     }
 )
 

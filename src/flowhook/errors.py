@@ -165,6 +165,17 @@ class Code(StrEnum):
     MAX_DATA_LIST_SIZE_EXCEEDED = "MAX_DATA_LIST_SIZE_EXCEEDED", "the request has too many calls"
     INVALID_FLOW_VERSION = "INVALID_FLOW_VERSION", "the flow has no such version"
     FAILURE = "FAILURE", "the request could not be handled now; retry later"
+    CHANNEL_UNAVAILABLE = (
+        "CHANNEL_UNAVAILABLE",
+        "the account chose a channel adapter that does not exist",
+    )
+    NO_CALL = "NO_CALL", "the execution has no call for a call widget to act on"
+    INVALID_EMAIL_ADDRESS = "INVALID_EMAIL_ADDRESS", "the text is not an e-mail address"
+    NO_FLOW_FOR_DID = "NO_FLOW_FOR_DID", "no flow of the account answers the number called"
+    CALL_NOT_FOUND = "CALL_NOT_FOUND", "no such call in the account"
+    CALL_ENDED = "CALL_ENDED", "the call has ended"
+    UNKNOWN_REPORT = "UNKNOWN_REPORT", "the delivery report names no known status"
+    MESSAGE_NOT_FOUND = "MESSAGE_NOT_FOUND", "no such SMS or e-mail"
 
 
 def table() -> str:

@@ -8,6 +8,8 @@ import importlib
 import time
 from dataclasses import dataclass
 
+from flowhook.channels.bounces import BounceServer
+from flowhook.channels.service import Channels
 from flowhook.engine.context import ExecutionWakeup, Services
 from flowhook.engine.state import ExecutionState
 from flowhook.internal.dialer import Dialer
@@ -49,6 +51,7 @@ class Runtime:
     flow_complete: FlowCompleteHook
     listener: Listener | None = None
     retention: RetentionJob | None = None
+    bounces: BounceServer | None = None
     started: bool = False
 
     @classmethod
@@ -81,6 +84,10 @@ class Runtime:
         dialer = Dialer(store, services.clock, runner.nudge)
         services.add(dialer)
         runner.hooks.append(dialer.on_finish)
+        # The channel layer ends the legs a flow left open before the payload is built.
+        channels = Channels(store, settings, services.clock, runner.nudge, http)
+        services.add(channels)
+        runner.hooks.insert(0, channels.on_finish)
         runtime = cls(settings, store, cipher, catalog, services, runner, deliveries, flow_complete)
         runtime.retention = RetentionJob(store, settings, lambda: services.clock())
         return runtime
@@ -100,6 +107,11 @@ class Runtime:
 
                 self.listener = Listener(self.store.url, wake_soon)
                 self.listener.start()
+            if self.settings.bounce_smtp_port:
+                channels = self.services.get(Channels)
+                host, port = self.settings.bounce_smtp_host, self.settings.bounce_smtp_port
+                self.bounces = BounceServer(channels, host, port)
+                await self.bounces.start()
         self.started = True
 
     def now(self) -> float:
@@ -113,6 +125,9 @@ class Runtime:
         self.deliveries.nudge()
 
     async def stop(self) -> None:
+        if self.bounces is not None:
+            await self.bounces.stop()
+            self.bounces = None
         if self.listener is not None:
             await asyncio.to_thread(self.listener.stop)
             self.listener = None

@@ -109,6 +109,19 @@ class Settings(BaseSettings):
     breaker_cooldown_s: float = 30.0
     breaker_max_cooldown_s: float = 600.0
 
+    # e-mail over SMTP (channels/smtp.py): the installation's relay
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65_535)
+    smtp_starttls: bool | None = None  # None: upgrade when the server offers it
+    smtp_tls: bool = False  # implicit TLS (port 465)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_s: float = 30.0
+    # the inbound SMTP endpoint for bounces (DSN) of those e-mails (channels/bounces.py);
+    # 0 = off. Set the relay's bounce address to it.
+    bounce_smtp_host: str = "127.0.0.1"
+    bounce_smtp_port: int = Field(0, ge=0, le=65_535)
+
     # shortener
     short_code_length: int = 8
 

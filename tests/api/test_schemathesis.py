@@ -159,6 +159,12 @@ RULES_BEYOND_JSON_SCHEMA = {
     # a CLI must be a valid phone number of the account's region; names must be printable
     "POST /v1/agents": "phone numbers valid for the region, printable names",
     "PATCH /v1/agents/{agent_id}": "printable names",
+    # the simulator's numbers must be valid phone numbers of the account's region too
+    "POST /v1/sim/calls": "phone numbers valid for the region",
+    "POST /v1/sim/sms": "phone numbers valid for the region",
+    # a report names Kannel's type (1, 2, 4, 8, 16) or a known status, one of them
+    "GET /sms/reports/{message_id}": "a known report type or status",
+    "POST /sms/reports/{message_id}": "a known report type or status",
     # the region is one phonenumbers supports, in any case; the time zone one the server's
     # time zone database knows
     "PUT /v1/account/settings": "supported regions, known time zones",

@@ -34,6 +34,7 @@ def account_view(account: Account) -> dict[str, Any]:
         "timezone": account.timezone,
         "short_token": account.short_token,
         "short_domain": account.short_domain,
+        "channels": accounts.channels_of(account),
     }
 
 

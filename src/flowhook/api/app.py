@@ -23,8 +23,10 @@ from flowhook.api import (
     internal_webhooks,
     openapi,
     outbound,
+    reports,
     requests,
     short_urls,
+    sim,
     trigger,
     webhooks,
 )
@@ -95,6 +97,8 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
         internal_webhooks,
         short_urls,
         agents,
+        sim,
+        reports,
     ):
         app.include_router(module.router)
 

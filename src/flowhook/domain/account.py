@@ -15,6 +15,8 @@ class AccountInfo:
     http_enabled: bool = False
     default_region: str = "IN"
     timezone: str = "UTC"
+    channels: dict[str, Any] = field(default_factory=dict)
+    """The account's channel adapters and their options, as stored (channels/config.py)."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Account:
     timezone: str = "UTC"
     short_token: str = ""
     short_domain: str | None = None
+    channels: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
 
     @classmethod
@@ -40,6 +43,7 @@ class Account:
             timezone=row.timezone,
             short_token=row.short_token,
             short_domain=row.short_domain,
+            channels=dict(row.channels or {}),
             created_at=row.created_at,
         )
 
@@ -50,4 +54,5 @@ class Account:
             http_enabled=self.http_enabled,
             default_region=self.default_region,
             timezone=self.timezone,
+            channels=self.channels,
         )

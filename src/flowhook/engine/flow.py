@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,6 +20,7 @@ from flowhook.errors import Code, ValidationFailed
 
 NAME_PATTERN = r"^[A-Za-z0-9_]{1,100}$"
 WIDGET_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+DID_PATTERN = r"^\+?[0-9]{3,20}$"
 END = "end"
 """The exit name that ends the current phase, whatever ``next`` says."""
 
@@ -39,6 +40,8 @@ class FlowDocument(BaseModel):
     type: Literal["inbound", "outbound", "dialer"] = "outbound"
     description: str | None = None
     webhook_enabled: bool = False
+    dids: list[Annotated[str, Field(pattern=DID_PATTERN)]] = Field(default_factory=list)
+    """The numbers whose inbound calls and SMS start this flow (channels)."""
     entry: Entry
     widgets: dict[str, dict[str, Any]] = Field(min_length=1)
 

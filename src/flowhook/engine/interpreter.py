@@ -19,7 +19,7 @@ from flowhook.domain.account import AccountInfo
 from flowhook.engine.context import Services, StepContext
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState, Phase, Status
-from flowhook.engine.widget import Outcome, Wait, Widget
+from flowhook.engine.widget import REMOTE_HANGUP, Outcome, Wait, Widget
 from flowhook.errors import Code, FlowhookError
 from flowhook.logging import get_logger
 
@@ -60,7 +60,7 @@ def _fail(
     if state.error_reason is None:
         state.error_reason = reason
         state.error_message = message
-    if state.phase == Phase.MAIN and flow.entry.on_flow_complete and reason != Code.STEP_LIMIT:
+    if state.phase != Phase.COMPLETE and flow.entry.on_flow_complete and reason != Code.STEP_LIMIT:
         state.phase = Phase.COMPLETE
         state.cursor = flow.entry.on_flow_complete
         return True
@@ -122,7 +122,7 @@ def _next_widget(
     limit, or at a widget the flow no longer has (edited under a running execution)."""
     while True:
         if state.cursor is None:
-            if state.phase == Phase.MAIN and flow.entry.on_flow_complete:
+            if state.phase != Phase.COMPLETE and flow.entry.on_flow_complete:
                 state.phase = Phase.COMPLETE
                 state.cursor = flow.entry.on_flow_complete
                 continue
@@ -190,8 +190,21 @@ def _follow(
     assert outcome is not None
     step["exit"] = outcome.name
     _log_step(state, step)
-    state.cursor = flow.target(widget.id, outcome.name)
+    state.scratch.pop(widget.id, None)
+    if outcome.name == REMOTE_HANGUP:
+        state.cursor = _remote_hangup(state, flow)
+    else:
+        state.cursor = flow.target(widget.id, outcome.name)
     return True
+
+
+def _remote_hangup(state: ExecutionState, flow: CompiledFlow) -> str | None:
+    """Where the caller's hangup leads: the ``on_remote_hangup`` entry once, from the main
+    path; anywhere else (or without that entry) the current phase ends."""
+    if state.phase == Phase.MAIN and flow.entry.on_remote_hangup:
+        state.phase = Phase.HANGUP
+        return flow.entry.on_remote_hangup
+    return None
 
 
 def _log_step(state: ExecutionState, step: dict[str, Any]) -> None:

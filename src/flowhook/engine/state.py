@@ -91,6 +91,7 @@ class Status(StrEnum):
 class Phase(StrEnum):
     MAIN = "main"
     COMPLETE = "complete"  # the on_flow_complete entry
+    HANGUP = "hangup"  # the on_remote_hangup entry (the caller hung up mid-flow)
 
 
 @dataclass
@@ -115,6 +116,9 @@ class ExecutionState:
     sms: list[dict[str, Any]] = field(default_factory=list)
     emails: list[dict[str, Any]] = field(default_factory=list)
     recordings: list[dict[str, Any]] = field(default_factory=list)
+    # what a widget that waits on a channel keeps between its runs (when it began to
+    # listen, its retries), by widget id; dropped when the widget leaves
+    scratch: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
     started_at: float | None = None
     ended_at: float | None = None

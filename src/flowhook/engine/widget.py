@@ -45,6 +45,10 @@ class Wait:
 
 Outcome = Exit | Wait
 
+REMOTE_HANGUP = "_remote_hangup"
+"""The exit a channel widget takes when it finds that the caller hung up: the engine leaves
+the main path for the flow's ``on_remote_hangup`` entry (or ends the phase without one)."""
+
 C = TypeVar("C", bound=WidgetConfig)
 
 

@@ -24,6 +24,8 @@ from flowhook.store.secrets import Cipher, hash_key
 from flowhook.store.tables import accounts
 
 DEMO_NAME = "demo"
+DEMO_DID = "+912240000000"
+"""The number the demo IVR answers on the simulator (``POST /v1/sim/calls``)."""
 
 
 def key_file(data_dir: Path) -> Path:
@@ -82,6 +84,45 @@ DEMO_FLOWS: list[dict[str, Any]] = [
             "gave_up": {
                 "type": "store_variable",
                 "assignments": [{"variable": "$flow.key.outcome", "value": "gave up"}],
+            },
+        },
+    },
+    {
+        "name": "demo_ivr",
+        "type": "inbound",
+        "description": "Call +912240000000 on the simulator: press 1 for sales, 2 for support.",
+        "webhook_enabled": True,
+        "dids": [DEMO_DID],
+        "entry": {"start": "answer", "on_remote_hangup": "abandoned"},
+        "widgets": {
+            "answer": {"type": "answer_call", "next": "menu"},
+            "menu": {
+                "type": "menu",
+                "text": "Welcome. Press 1 for sales, 2 for support.",
+                "options": {"1": "sales", "2": "support"},
+                "timeout_s": 10,
+                "retries": 1,
+                "exits": {"1": "sales", "2": "support", "timeout": "bye", "invalid": "bye"},
+            },
+            "sales": {
+                "type": "store_variable",
+                "assignments": [{"variable": "$flow.key.queue", "value": "sales"}],
+                "next": "connecting",
+            },
+            "support": {
+                "type": "store_variable",
+                "assignments": [{"variable": "$flow.key.queue", "value": "support"}],
+                "next": "connecting",
+            },
+            "connecting": {
+                "type": "play",
+                "text": "Thank you. Your call about $flow.key.queue is noted.",
+                "next": "bye",
+            },
+            "bye": {"type": "hangup"},
+            "abandoned": {
+                "type": "store_variable",
+                "assignments": [{"variable": "$flow.key.abandoned", "value": "yes"}],
             },
         },
     },

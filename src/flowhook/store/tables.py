@@ -39,6 +39,8 @@ accounts = Table(
     Column("signing_secret", LargeBinary, nullable=False),  # encrypted at rest
     Column("short_token", String(64), nullable=False, unique=True),
     Column("short_domain", String(255), nullable=True, unique=True),
+    # channel adapters and their options (channels/config.py); NULL = the defaults
+    Column("channels", JSON, nullable=True),
     Column("created_at", Float, nullable=False),
     # the saved webhook that receives events about the account's webhooks (webhook.failing …)
     Column("ops_webhook_id", String(36), nullable=True),
@@ -251,4 +253,49 @@ dialer_queue = Table(
     Column("queued_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),  # entries past this are ignored and purged
     Index("ix_dialer_queue_account", "account_id", "queued_at"),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    # one call leg (channels/calls.py): the durable record behind $call.* and callDetails,
+    # and the log of what happened on it (answer, key presses, hangup), scripted or live
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("execution_uuid", String(36), nullable=True),
+    Column("adapter", String(32), nullable=False),
+    Column("incoming", Boolean, nullable=False),
+    Column("cli", String(32), nullable=False),
+    Column("dnis", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # RINGING, ANSWERED, ENDED
+    Column("script", JSON, nullable=True),  # the simulator's script for this leg
+    Column("events", JSON, nullable=False),
+    Column("hangup_cause", String(8), nullable=True),
+    Column("remote_hangup", Boolean, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("answered_at", Float, nullable=True),
+    Column("ended_at", Float, nullable=True),
+    Index("ix_calls_account", "account_id", "created_at"),
+    Index("ix_calls_execution", "execution_uuid"),
+)
+
+channel_messages = Table(
+    "channel_messages",
+    metadata,
+    # one SMS or e-mail sent by a flow, with its latest delivery status (delivery reports
+    # and bounces update it after the flow went on)
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("execution_uuid", String(36), nullable=True),
+    Column("channel", String(8), nullable=False),  # sms | email
+    Column("adapter", String(32), nullable=False),
+    Column("sender", String(320), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("external_id", String(128), nullable=True),  # the gateway's id for the message
+    Column("status", String(32), nullable=False),
+    Column("detail", Text, nullable=True),  # the gateway's or SMTP server's answer
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_channel_messages_execution", "execution_uuid"),
+    Index("ix_channel_messages_external", "adapter", "external_id"),
 )

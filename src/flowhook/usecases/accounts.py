@@ -15,7 +15,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -30,6 +30,7 @@ from pydantic import (
 )
 from sqlalchemy import Connection
 
+from flowhook.channels.config import ChannelSettings
 from flowhook.domain.account import Account
 from flowhook.domain.signing import Keyring
 from flowhook.errors import Code, Conflict, Forbidden, NotFound, Unauthorized
@@ -109,6 +110,8 @@ class AccountSettings(BaseModel):
     default_region: Region = "IN"
     timezone: TimeZone = "UTC"
     short_domain: str | None = Field(None, max_length=255)
+    channels: ChannelSettings = Field(default_factory=ChannelSettings)
+    """The adapter of each channel and the simulator's script (docs/channels.md)."""
 
     @field_validator("ip_whitelist")
     @classmethod
@@ -166,6 +169,11 @@ def ip_allowed(address: str | None, whitelist: list[str]) -> bool:
         except ValueError:
             continue
     return False
+
+
+def channels_of(account: Account) -> dict[str, Any]:
+    """The account's channel settings as the API shows them (defaults filled in)."""
+    return ChannelSettings.of(account.channels).model_dump()
 
 
 # creating ---------------------------------------------------------------------------------

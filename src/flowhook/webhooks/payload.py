@@ -85,6 +85,7 @@ Email = TypedDict(
         "content": str,
         "from": str,
         "to": str | list[str],
+        "delivery_status": str,  # → deliveryStatus ("SENT", "DELIVERED", "BOUNCED", …)
     },
     total=False,
 )
@@ -182,6 +183,7 @@ def _email(email: Mapping[str, Any]) -> dict[str, Any]:
         out["to"] = [str(address) for address in to]
     else:
         _put(out, "to", _str(to))
+    _put(out, "deliveryStatus", _str(email.get("delivery_status")))
     return out
 
 

@@ -1,0 +1,134 @@
+"""What a channel adapter is: one small interface per channel, and what every adapter is
+given. Adapters act on the outside world (ring a number, play a prompt, hand over an SMS
+or an e-mail); the channel layer (:mod:`flowhook.channels.service`) keeps the durable
+record of every leg and message, and adapters report what happened into it — the
+simulator writes its whole script there at once, a carrier would write events as its
+network reports them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from flowhook.channels.config import ChannelSettings
+from flowhook.domain.account import Account, AccountInfo
+from flowhook.domain.call import CallRow
+from flowhook.settings import Settings
+
+if TYPE_CHECKING:
+    from flowhook.channels.service import Channels
+    from flowhook.webhooks.client import HttpClient
+
+# Q.850 cause values used in ``hangupCause``
+NORMAL_CLEARING = "16"
+USER_BUSY = "17"
+NO_USER_RESPONSE = "18"
+NO_ANSWER = "19"
+CALL_REJECTED = "21"
+TEMPORARY_FAILURE = "41"
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """What an adapter is built with for one account's use."""
+
+    settings: Settings
+    clock: Callable[[], float]
+    options: ChannelSettings
+    channels: Channels
+    account: AccountInfo | Account
+    http: HttpClient | None = None  # the process's client (its egress guard included)
+
+
+class VoiceAdapter(ABC):
+    """Places and answers call legs. How ringing ends, key presses and the remote party's
+    hangup are reported as events on the leg (``channels.add_events``)."""
+
+    name: ClassVar[str]
+
+    def __init__(self, context: AdapterContext) -> None:
+        self.context = context
+
+    @abstractmethod
+    async def dial(self, call: CallRow) -> None:
+        """Start ringing ``call.dnis`` from ``call.cli`` (the leg is stored as RINGING)."""
+
+    @abstractmethod
+    async def answer(self, call: CallRow) -> None:
+        """Answer an incoming leg."""
+
+    @abstractmethod
+    async def play(self, call: CallRow, prompt: str) -> None:
+        """Play a prompt (text to speak or an audio reference) on an answered leg."""
+
+    @abstractmethod
+    async def hangup(self, call: CallRow) -> None:
+        """End our side of the leg (or stop ringing)."""
+
+    @abstractmethod
+    async def record(self, call: CallRow, name: str) -> str:
+        """Start recording the leg into ``name``; return where the recording will be
+        published (``recordedFilePublicPath``). It stops when the leg ends or the flow
+        moves on (``stop_recording``)."""
+
+    async def stop_recording(self, call: CallRow, name: str) -> None:
+        """Stop a recording (nothing to do for adapters whose recordings stop by themselves)."""
+        return None
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """An SMS or e-mail as a flow sends it (variables substituted)."""
+
+    id: str
+    account_id: str
+    sender: str
+    to: str
+    text: str
+    subject: str = ""
+    html: str | None = None
+    report_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    """Proves a delivery-report callback is about this message (gateways cannot sign)."""
+
+
+@dataclass(frozen=True)
+class Handed:
+    """What the gateway or server answered when the message was handed over."""
+
+    status: str  # deliveryStatus: SENT_TO_QUEUE, SENT, FAILED, …
+    external_id: str | None = None
+    detail: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED_STATUSES
+
+
+FAILED_STATUSES = frozenset({"FAILED", "REJECTED", "UNDELIVERED", "BOUNCED"})
+FINAL_STATUSES = FAILED_STATUSES | {"DELIVERED"}
+
+
+class SmsAdapter(ABC):
+    name: ClassVar[str]
+
+    def __init__(self, context: AdapterContext) -> None:
+        self.context = context
+
+    @abstractmethod
+    async def send(self, message: OutgoingMessage) -> Handed:
+        """Hand the SMS to the gateway; delivery reports arrive later (``channels.report``)."""
+
+
+class EmailAdapter(ABC):
+    name: ClassVar[str]
+
+    def __init__(self, context: AdapterContext) -> None:
+        self.context = context
+
+    @abstractmethod
+    async def send(self, message: OutgoingMessage) -> Handed:
+        """Hand the e-mail to the server; its answer is the first delivery status."""

@@ -1,0 +1,102 @@
+"""Email: send an e-mail (subject and body with variables; ``html`` for an HTML body, sent
+with a plain-text alternative) through the account's e-mail adapter, from one of its
+verified senders. Recorded in ``emailDetails`` with the server's answer as its
+``deliveryStatus``; a bounce that arrives before the flow ends updates it. Exit ``failed``
+when the server refused the message or could not be reached.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from typing import Any
+
+from pydantic import Field
+
+from flowhook.channels.adapter import OutgoingMessage
+from flowhook.channels.service import Channels
+from flowhook.engine import templating
+from flowhook.engine.context import StepContext
+from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
+from flowhook.errors import Code, WidgetError
+from flowhook.widgets._call import loop_back
+from flowhook.widgets._report import REPORT_EXITS, report_outcome
+
+_TAG = re.compile(r"<[^>]+>")
+_ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
+
+
+def _address(ctx: StepContext, template: str) -> str:
+    value = ctx.render(template).strip()
+    if not _ADDRESS.match(value):
+        raise WidgetError(f"{value!r} is not an e-mail address", code=Code.INVALID_EMAIL_ADDRESS)
+    return value
+
+
+class EmailConfig(WidgetConfig):
+    to: str = Field(min_length=1, max_length=320)
+    sender: str = Field(alias="from", min_length=3, max_length=320)
+    subject: str = Field(min_length=1, max_length=998)
+    body: str = Field(min_length=1, max_length=100_000)
+    html: bool = False
+    """The body is HTML: variables are HTML-escaped in it, and a text part is derived."""
+    wait_report_s: float | None = Field(None, gt=0, le=86_400)
+    """Wait (durably) this long for a bounce or delivery notification: exits ``delivered``,
+    ``undelivered`` (bounced) or ``no_report``."""
+
+
+@register
+class Email(Widget[EmailConfig]):
+    type = "email"
+    Config = EmailConfig
+    side_effect = True
+
+    def __init__(self, widget_id: str, config: EmailConfig) -> None:
+        loop_back(widget_id, config)
+        super().__init__(widget_id, config)
+
+    @classmethod
+    def exit_names(cls, config: Any) -> set[str]:
+        return {"failed", *REPORT_EXITS}
+
+    async def run(self, ctx: StepContext) -> Outcome:
+        mine: dict[str, Any] | None = ctx.state.scratch.get(self.id)
+        if mine is not None:
+            return await report_outcome(ctx, self.config, ctx.state.emails, mine)
+        if self.config.html:
+            body_html: str | None = ctx.render(self.config.body, templating.xml)
+            text = html.unescape(_TAG.sub("", body_html or ""))
+        else:
+            body_html = None
+            text = ctx.render(self.config.body)
+        sender, to = _address(ctx, self.config.sender), _address(ctx, self.config.to)
+        message = OutgoingMessage(
+            id=str(uuid.uuid4()),
+            account_id=ctx.account.id,
+            sender=sender,
+            to=to,
+            subject=ctx.render(self.config.subject).replace("\r", " ").replace("\n", " "),
+            text=text,
+            html=body_html,
+        )
+        channels = ctx.services.get(Channels)
+        handed = await channels.send("email", ctx.account, message, ctx.state.uuid)
+        ctx.state.emails.append(
+            {
+                "id": message.id,
+                "subject": message.subject,
+                "content": body_html if body_html is not None else text,
+                "from": message.sender,
+                "to": message.to,
+                "delivery_status": handed.status,
+            }
+        )
+        ctx.log["email"] = {"id": message.id, "status": handed.status, "detail": handed.detail}
+        if handed.failed:
+            return Exit("failed")
+        if self.config.wait_report_s is None:
+            return Exit("next")
+        deadline = ctx.now() + ctx.settings.scaled(self.config.wait_report_s)
+        mine = ctx.state.scratch[self.id] = {"id": message.id, "deadline": deadline}
+        return await report_outcome(ctx, self.config, ctx.state.emails, mine)

@@ -1,0 +1,77 @@
+"""SMS: send a text (with variables) from a sender id through the account's SMS adapter.
+The message is recorded in ``smsDetails`` with the gateway's first answer as its
+``deliveryStatus`` (``SENT_TO_QUEUE``); a delivery report that arrives before the flow ends
+updates it. Exit ``failed`` when the gateway refused it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import Field
+
+from flowhook.channels.adapter import OutgoingMessage
+from flowhook.channels.service import Channels
+from flowhook.domain.numbers import normalise
+from flowhook.engine.context import StepContext
+from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
+from flowhook.widgets._call import loop_back
+from flowhook.widgets._report import REPORT_EXITS, report_outcome
+
+
+class SmsConfig(WidgetConfig):
+    to: str = Field("$call.dnis.number", max_length=200)
+    sender: str = Field(alias="from", min_length=1, max_length=32)
+    text: str = Field(min_length=1, max_length=1_600)
+    wait_report_s: float | None = Field(None, gt=0, le=86_400)
+    """Wait (durably) this long for the delivery report: exits ``delivered``,
+    ``undelivered`` or ``no_report``."""
+
+
+@register
+class Sms(Widget[SmsConfig]):
+    type = "sms"
+    Config = SmsConfig
+    side_effect = True
+
+    def __init__(self, widget_id: str, config: SmsConfig) -> None:
+        loop_back(widget_id, config)
+        super().__init__(widget_id, config)
+
+    @classmethod
+    def exit_names(cls, config: Any) -> set[str]:
+        return {"failed", *REPORT_EXITS}
+
+    async def run(self, ctx: StepContext) -> Outcome:
+        mine: dict[str, Any] | None = ctx.state.scratch.get(self.id)
+        if mine is not None:
+            return await report_outcome(ctx, self.config, ctx.state.sms, mine)
+        to = normalise(ctx.render(self.config.to), ctx.account.default_region)
+        message = OutgoingMessage(
+            id=str(uuid.uuid4()),
+            account_id=ctx.account.id,
+            sender=ctx.render(self.config.sender),
+            to=to,
+            text=ctx.render(self.config.text),
+        )
+        now = ctx.now()
+        handed = await ctx.services.get(Channels).send("sms", ctx.account, message, ctx.state.uuid)
+        ctx.state.sms.append(
+            {
+                "id": message.id,
+                "text": message.text,
+                "to": to,
+                "from": message.sender,
+                "send_time": now,
+                "delivery_status": handed.status,
+            }
+        )
+        ctx.log["sms"] = {"id": message.id, "status": handed.status, "detail": handed.detail}
+        if handed.failed:
+            return Exit("failed")
+        if self.config.wait_report_s is None:
+            return Exit("next")
+        deadline = now + ctx.settings.scaled(self.config.wait_report_s)
+        mine = ctx.state.scratch[self.id] = {"id": message.id, "deadline": deadline}
+        return await report_outcome(ctx, self.config, ctx.state.sms, mine)
