@@ -23,5 +23,6 @@ async def home(request: Request, visitor: VisitorDep) -> Response:
         "home.html",
         title="Home",
         o=summary,
-        base_url=rt.settings.base_url.rstrip("/"),
+        # where the browser reached us (the settings' host:port may be 0.0.0.0 or a proxy's)
+        base_url=(rt.settings.public_url or str(request.base_url)).rstrip("/"),
     )
