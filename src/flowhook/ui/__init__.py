@@ -68,7 +68,11 @@ no registration line). ``ui/session.py`` is who is signed in and the CSRF/role c
   ``button.primary|danger``, ``field-error``, ``hint``); pages work on a phone.
 
 **Browser tests** (``tests/ui/``, Playwright's sync API in Debian's ``/usr/bin/chromium``;
-fixtures in ``tests/ui/conftest.py``, server in ``tests/support/console.py``)::
+fixtures in ``tests/ui/conftest.py``, server in ``tests/support/console.py``). Tests in
+tests/ui are plain ``def`` functions, never ``async def``: Playwright's sync API keeps
+an event loop running in the test thread while a module's browser is open, and the
+server runs on a loop in another thread — ``console.call(coroutine)`` runs use cases
+there to arrange data::
 
     def test_things_list(admin_page, console, admin):   # signed in as an admin of "acme"
         console.call(things.create(console.runtime, admin.account, ...))  # arrange
@@ -78,7 +82,8 @@ fixtures in ``tests/ui/conftest.py``, server in ``tests/support/console.py``)::
 ``viewer_page``/``viewer`` are a viewer of the same account; ``console.account()`` and
 ``console.user(account, email, role)`` make others (account B's user, to check 404s);
 ``console.enter(receiver())`` keeps a local receiver up for the test; ``screenshot(page,
-name)`` saves ``docs/img/name.png`` when ``FLOWHOOK_SCREENSHOTS=1``. Plain-HTTP checks
-(cookies, CSRF, status codes) are cheaper with aiohttp against the ``api`` fixture (see
-``tests/ui/test_sessions.py``); page rendering without a browser likewise.
+name)`` saves ``docs/img/name.png`` when ``FLOWHOOK_SCREENSHOTS=1``; ``console_with(**settings)``
+serves other settings. Plain-HTTP checks (cookies, CSRF, status codes) are cheaper
+without a browser: ``Browser`` of ``tests/ui/test_sessions.py`` (urllib + cookie jar), or
+``page.request.post(url, form={...}, max_redirects=0)`` which shares the page's cookies.
 """
