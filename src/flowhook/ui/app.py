@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -28,6 +29,7 @@ from flowhook.ui import pages
 from flowhook.ui.render import is_htmx, render
 
 STATIC = Path(__file__).parent / "static"
+log = structlog.get_logger(__name__)
 
 SECURITY_HEADERS = {
     # scripts only from the console itself (htmx is vendored: no CDN, no inline script)
@@ -87,6 +89,11 @@ class ConsoleRoute(APIRoute):
                 ]
                 error = ValidationFailed("the request is not valid", details=details)
                 response = error_page(request, error)
+            except Exception:  # a bug: logged, and a page that says so (never a traceback)
+                log.exception("console page failed", path=request.url.path)
+                failure = FlowhookError("an unexpected error occurred", code="INTERNAL_ERROR")
+                failure.status = 500
+                response = error_page(request, failure)
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response
