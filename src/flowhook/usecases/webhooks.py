@@ -22,7 +22,6 @@ from flowhook.domain.account import Account
 from flowhook.domain.credentials import REDACTED, seal_request, unseal_request
 from flowhook.domain.request_spec import BasicAuth, RequestSpec
 from flowhook.errors import Conflict, NotFound, ValidationFailed
-from flowhook.internal.methods import INTERNAL_PATH
 from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
 from flowhook.store import deliveries as delivery_repo
@@ -207,6 +206,9 @@ def refuse_plain_http(account: Account, spec: RequestSpec) -> None:
     url = spec.url.strip()
     if account.http_enabled or not url.lower().startswith("http://"):
         return
+    # imported here: `flowhook run` loads this module but not the internal methods
+    from flowhook.internal.methods import INTERNAL_PATH
+
     path = url.split("?", 1)[0].split("#", 1)[0]
     if INTERNAL_PATH.search(path):
         return
