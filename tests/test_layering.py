@@ -26,7 +26,7 @@ SRC = Path(flowhook.__file__).parent
 # higher one; inside one layer only the pairs in SIDEWAYS are allowed.
 LAYERS: list[tuple[str, frozenset[str]]] = [
     ("entry points", frozenset({"cli", "localrun", "supervisor", "__main__"})),
-    ("routers", frozenset({"api", "ui"})),
+    ("routers", frozenset({"api", "ui", "statuses"})),
     ("use cases", frozenset({"usecases"})),
     # The composition root builds every service; only the layers above it may use it.
     ("composition root", frozenset({"runtime"})),
@@ -37,7 +37,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("store", frozenset({"store"})),
     ("engine", frozenset({"engine"})),
     ("domain", frozenset({"domain"})),
-    ("support", frozenset({"text", "logging", "codec", "ids", "cache"})),
+    ("support", frozenset({"text", "logging", "codec", "ids", "cache", "forwarded"})),
     ("core", frozenset({"errors", "settings", "flowhook"})),
 ]
 
@@ -46,6 +46,9 @@ SIDEWAYS: frozenset[tuple[str, str]] = frozenset(
         ("__main__", "cli"),  # `python -m flowhook`
         ("cli", "localrun"),  # `flowhook run` runs a flow without a server
         ("cli", "supervisor"),  # `serve --processes N` starts and keeps the copies
+        ("api", "ui"),  # create_app mounts the console beside the API (never the reverse)
+        ("api", "statuses"),  # the HTTP status of each error, shared by the two routers
+        ("ui", "statuses"),
         ("widgets", "webhooks"),  # the webhook widget sends through the delivery engine
         ("widgets", "internal"),  # agent and internal-method widgets call the internal API
         ("widgets", "channels"),  # call, SMS and e-mail widgets act through the channel layer

@@ -176,6 +176,22 @@ class Code(StrEnum):
     CALL_ENDED = "CALL_ENDED", "the call has ended"
     UNKNOWN_REPORT = "UNKNOWN_REPORT", "the delivery report names no known status"
     MESSAGE_NOT_FOUND = "MESSAGE_NOT_FOUND", "no such SMS or e-mail"
+    TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS", "too many tries in a short time; wait and try again"
+    CSRF_FAILED = (
+        "CSRF_FAILED",
+        "the form or request lacks the session's CSRF token (reload the page)",
+    )
+    USER_EMAIL_TAKEN = "USER_EMAIL_TAKEN", "a user with this e-mail exists already"
+    USER_IS_YOU = "USER_IS_YOU", "an admin cannot remove their own user"
+    USER_NOT_FOUND = "USER_NOT_FOUND", "no such user in the account"
+    ADMIN_REQUIRED = "ADMIN_REQUIRED", "only an admin of the account may do this"
+    SIGN_IN_RATE_LIMITED = (
+        "SIGN_IN_RATE_LIMITED",
+        "too many failed sign-ins: wait before trying again",
+    )
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS", "wrong e-mail or password"
+    SESSION_REQUIRED = "SESSION_REQUIRED", "sign in to the console first (or the session has ended)"
+    HTTP_NOT_ENABLED = "HTTP_NOT_ENABLED", "plain-HTTP URLs are not enabled for the account"
 
 
 def table() -> str:
@@ -283,3 +299,9 @@ class StateNotStorable(FlowhookError):
     deep): the execution is failed with this code instead of crashing its worker again."""
 
     code = Code.STATE_NOT_STORABLE
+
+
+class TooManyRequests(FlowhookError):
+    """Refused for now: too many tries in a short time (failed console sign-ins)."""
+
+    code = Code.TOO_MANY_REQUESTS

@@ -19,22 +19,11 @@ from starlette.types import Scope
 from flowhook.errors import (
     BadRequest,
     Code,
-    Conflict,
     FlowhookError,
-    Forbidden,
-    Gone,
-    NotFound,
-    PayloadTooLarge,
-    StateNotStorable,
-    Unauthorized,
     ValidationFailed,
-    WidgetError,
-    WorkerCrashed,
 )
-from flowhook.internal.methods import InternalMethodError
-from flowhook.webhooks.guard import BlockedRequest
-from flowhook.webhooks.mapping import MappingError
-from flowhook.worker.runner import LeaseLost
+from flowhook.statuses import STATUS as STATUS
+from flowhook.statuses import status_of as status_of
 
 log = structlog.get_logger(__name__)
 
@@ -47,37 +36,6 @@ INTERNAL_ERROR: dict[str, Any] = {
     }
 }
 """The answer to an error nobody raised on purpose (logged, never shown)."""
-
-
-STATUS: dict[type[FlowhookError], int] = {
-    BadRequest: 400,
-    Unauthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    Gone: 410,
-    PayloadTooLarge: 413,
-    ValidationFailed: 422,
-    WidgetError: 422,
-    BlockedRequest: 422,
-    MappingError: 422,
-    InternalMethodError: 422,
-    WorkerCrashed: 500,
-    StateNotStorable: 500,
-    LeaseLost: 500,
-}
-"""The HTTP status each kind of error answers with; the nearest class in an error's MRO
-decides (``FlowTooLarge`` is a ``PayloadTooLarge``: 413). The core's errors carry no status:
-which one they answer with is the API's choice."""
-
-
-def status_of(error: FlowhookError) -> int:
-    """The HTTP status ``error`` answers with: 400 for an error no entry of STATUS covers."""
-    for kind in type(error).__mro__:
-        status = STATUS.get(kind)
-        if status is not None:
-            return status
-    return 400
 
 
 def error_response(

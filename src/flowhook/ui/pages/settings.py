@@ -1,0 +1,149 @@
+"""The Settings page: the account's IP whitelist (with the API's lockout guard), time
+zone, default region, short-URL token and domain, the signing secret (revealed to admins
+only, rotated by them), the console's users, and HTTP enablement (read-only: the
+operator's to change)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from flowhook.errors import FlowhookError
+from flowhook.statuses import status_of
+from flowhook.ui.app import page_router
+from flowhook.ui.render import is_htmx, render
+from flowhook.ui.session import AdminDep, VisitorDep, client_address, runtime_of
+from flowhook.usecases import accounts, users
+from flowhook.usecases.accounts import AccountSettings
+from flowhook.usecases.users import CreatedUser, NewUser, Visitor
+
+router = page_router()
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+async def _page(
+    request: Request,
+    visitor: Visitor,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    user_errors: dict[str, str] | None = None,
+    created: CreatedUser | None = None,
+    secret: str | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    account = visitor.account
+    shown = values or {
+        "ip_whitelist": "\n".join(account.ip_whitelist),
+        "timezone": account.timezone,
+        "default_region": account.default_region,
+        "short_domain": account.short_domain or "",
+    }
+    return render(
+        request,
+        "settings.html",
+        status_code=status_code,
+        title="Settings",
+        v=shown,
+        errors=errors or {},
+        user_errors=user_errors or {},
+        users=await users.list_all(runtime_of(request), account),
+        created=created,
+        secret=secret,
+        notice=notice or ("Settings saved." if request.query_params.get("saved") else None),
+        address=client_address(request),
+    )
+
+
+@router.get("/settings")
+async def settings_page(request: Request, visitor: VisitorDep) -> Response:
+    return await _page(request, visitor)
+
+
+@router.post("/settings")
+async def save_settings(request: Request, visitor: VisitorDep) -> Response:
+    form = await request.form()
+    values = {
+        name: _text(form, name)
+        for name in ("ip_whitelist", "timezone", "default_region", "short_domain")
+    }
+    data = {
+        "ip_whitelist": [
+            line.strip() for line in values["ip_whitelist"].splitlines() if line.strip()
+        ],
+        "timezone": values["timezone"].strip() or "UTC",
+        "default_region": values["default_region"].strip() or "IN",
+        "short_domain": values["short_domain"].strip() or None,
+    }
+    errors: dict[str, str] = {}
+    try:
+        parsed = AccountSettings.model_validate(data)
+        await accounts.update_settings(
+            runtime_of(request), visitor.account, parsed, address=client_address(request)
+        )
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            field = str(error["loc"][0]) if error["loc"] else "_"
+            errors.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
+    except FlowhookError as exc:
+        at = {"WHITELIST_LOCKOUT": "ip_whitelist", "SHORT_DOMAIN_TAKEN": "short_domain"}
+        errors[at.get(exc.code, "_")] = exc.message
+    if errors:
+        return await _page(request, visitor, values=values, errors=errors, status_code=422)
+    return RedirectResponse("/settings?saved=1", status_code=303)
+
+
+@router.get("/settings/signing-secret")
+async def reveal_secret(request: Request, visitor: AdminDep) -> Response:
+    """Admins only (a viewer gets 403): the secret deliveries are signed with."""
+    secret = (await accounts.signing_secret(runtime_of(request), visitor.account)).signing_secret
+    if is_htmx(request):
+        return render(request, "fragments/secret.html", secret=secret)
+    return await _page(request, visitor, secret=secret)
+
+
+@router.post("/settings/signing-secret/rotate")
+async def rotate_secret(request: Request, visitor: VisitorDep) -> Response:
+    rotated = await accounts.rotate_signing_secret(runtime_of(request), visitor.account)
+    secret = rotated.signing_secret
+    notice = (
+        "A new signing secret is in force. Until the overlap ends, deliveries carry a"
+        " signature with the old secret too: update your receivers' verification by then."
+    )
+    return await _page(request, visitor, secret=secret, notice=notice)
+
+
+@router.post("/settings/users")
+async def add_user(request: Request, visitor: VisitorDep) -> Response:
+    form = await request.form()
+    try:
+        new = NewUser.model_validate(
+            {"email": _text(form, "email"), "role": _text(form, "role") or "viewer"}
+        )
+        created = await users.create(runtime_of(request), visitor.account, new)
+    except ValidationError as exc:
+        user_errors = {
+            str(e["loc"][0]): str(e["msg"]).removeprefix("Value error, ")
+            for e in exc.errors(include_url=False)
+        }
+        return await _page(request, visitor, user_errors=user_errors, status_code=422)
+    except FlowhookError as exc:
+        return await _page(
+            request, visitor, user_errors={"email": exc.message}, status_code=status_of(exc)
+        )
+    return await _page(request, visitor, created=created)
+
+
+@router.post("/settings/users/{user_id}/delete")
+async def remove_user(request: Request, user_id: str, visitor: VisitorDep) -> Response:
+    await users.delete(runtime_of(request), visitor, user_id)
+    return RedirectResponse("/settings", status_code=303)

@@ -1,0 +1,151 @@
+"""The Settings, Agents and Short links pages in a real browser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+from sqlalchemy import update
+
+from flowhook.store.tables import agents as agent_table
+from flowhook.usecases import accounts, agents, short_urls, users
+from flowhook.usecases.agents import NewAgent
+from flowhook.usecases.short_urls import NewShortUrl
+from support.console import Console, Credentials, sign_in
+
+
+def test_the_whitelist_cannot_lock_the_admin_out_and_settings_are_saved(
+    admin_page: Any, console: Console, admin: Credentials
+) -> None:
+    page = admin_page
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("region", name="HTTP enablement")).to_contain_text("enabled")
+    page.get_by_label("IP whitelist").fill("203.0.113.0/24")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#ip_whitelist-error")).to_contain_text("would lock the account out")
+    expect(page.locator("#ip_whitelist-error")).to_contain_text("127.0.0.1")
+    page.get_by_label("IP whitelist").fill("127.0.0.0/8\n203.0.113.0/24")
+    page.get_by_label("Time zone").fill("Asia/Kolkata")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status")).to_contain_text("Settings saved")
+    signed = console.call(users.sign_in(console.runtime, admin.email, admin.password, "127.0.0.1"))
+    saved = signed.visitor.account  # as stored now
+    assert saved.ip_whitelist == ["127.0.0.0/8", "203.0.113.0/24"]
+    assert saved.timezone == "Asia/Kolkata"
+    page.get_by_label("Time zone").fill("Mars/Olympus")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#timezone-error")).to_contain_text("not an IANA time zone")
+
+
+def test_an_admin_reveals_and_rotates_the_signing_secret_a_viewer_cannot(
+    admin_page: Any, viewer_page: Any, console: Console, acme: Any
+) -> None:
+    secret = console.call(accounts.signing_secret(console.runtime, acme))
+    page = admin_page
+    page.goto(f"{console.base_url}/settings")
+    assert secret not in page.content()  # not until asked for
+    page.get_by_role("link", name="Reveal signing secret").click()
+    expect(page.locator("#signing-secret")).to_have_text(secret)
+    page.get_by_role("button", name="Rotate signing secret").click()
+    expect(page.get_by_role("status").first).to_contain_text("new signing secret")
+    rotated = console.call(accounts.signing_secret(console.runtime, acme))
+    assert rotated != secret
+    expect(page.locator("#signing-secret")).to_have_text(rotated)
+
+    viewer_page.goto(f"{console.base_url}/settings")
+    html = viewer_page.content()
+    assert rotated not in html and acme.short_token not in html
+    expect(viewer_page.get_by_text("Only admins can see the signing secret")).to_be_visible()
+    expect(viewer_page.get_by_role("button", name="Save settings")).to_have_count(0)
+    assert viewer_page.request.get(f"{console.base_url}/settings/signing-secret").status == 403
+
+
+def test_an_admin_adds_a_user_whose_one_time_password_signs_in_then_removes_them(
+    admin_page: Any, browser: Any, console: Console, acme: Any
+) -> None:
+    page = admin_page
+    page.goto(f"{console.base_url}/settings")
+    page.get_by_label("New user's e-mail").fill("new@acme.test")
+    page.get_by_label("Role").select_option("viewer")
+    page.get_by_role("button", name="Add user").click()
+    password = page.locator("#new-password").inner_text()
+    context = browser.new_context()
+    try:
+        other = context.new_page()
+        sign_in(other, console, Credentials("new@acme.test", password, acme))
+        expect(other.get_by_text("new@acme.test · viewer")).to_be_visible()
+        page.get_by_role("row").filter(has_text="new@acme.test").get_by_role(
+            "button", name="Remove"
+        ).click()
+        page.wait_for_url(f"{console.base_url}/settings")
+        expect(page.get_by_role("row").filter(has_text="new@acme.test")).to_have_count(0)
+        other.reload()  # the removed user's session ended with them
+        assert other.url.startswith(f"{console.base_url}/sign-in")
+    finally:
+        context.close()
+    assert [u.email for u in console.call(users.list_all(console.runtime, acme))] == [
+        "admin@acme.test"
+    ]
+
+
+def test_agents_show_who_is_busy_and_an_admin_pauses_and_unpauses(
+    admin_page: Any, console: Console, acme: Any
+) -> None:
+    rt = console.runtime
+    asha = console.call(agents.create(rt, acme, NewAgent(name="Asha", cli="+919876500001")))
+    console.call(agents.create(rt, acme, NewAgent(name="Ravi", cli="+919876500002")))
+    busy_with = "0f3c2a1e-8d0b-4c55-9a61-0e5b7f1d2c34"
+    console.call(
+        rt.store.write(
+            lambda c: c.execute(
+                update(agent_table).where(agent_table.c.id == asha.id).values(busy_with=busy_with)
+            )
+        )
+    )
+    page = admin_page
+    page.goto(f"{console.base_url}/agents")
+    expect(page.get_by_text("2 agents, 1 busy")).to_be_visible()
+    asha_row = page.get_by_role("row").filter(has_text="Asha")
+    expect(asha_row).to_contain_text("busy")
+    expect(asha_row.get_by_role("link", name=busy_with)).to_be_visible()
+    ravi_row = page.get_by_role("row").filter(has_text="Ravi")
+    ravi_row.get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("row").filter(has_text="Ravi")).to_contain_text("paused")
+    assert [a.paused for a in console.call(agents.list_all(rt, acme)) if a.name == "Ravi"] == [True]
+    page.get_by_role("row").filter(has_text="Ravi").get_by_role("button", name="Unpause").click()
+    expect(page.get_by_role("row").filter(has_text="Ravi")).to_contain_text("idle")
+
+
+def test_short_links_are_listed_with_their_clicks(
+    admin_page: Any, console: Console, acme: Any
+) -> None:
+    rt = console.runtime
+    made = console.call(
+        short_urls.create(rt, acme, NewShortUrl(long_url="https://example.test/offer?id=7"))
+    )
+    for _ in range(3):
+        console.call(short_urls.follow(rt, made.code, None))
+    page = admin_page
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Short links").click()
+    row = page.get_by_role("row").filter(has_text=made.code)
+    expect(row).to_contain_text("https://example.test/offer?id=7")
+    expect(row.get_by_role("cell").nth(1)).to_have_text("3")
+
+
+def test_another_accounts_agent_cannot_be_paused(
+    admin_page: Any, console: Console, acme: Any
+) -> None:
+    other, _ = console.account("b-corp")
+    theirs = console.call(
+        agents.create(console.runtime, other, NewAgent(name="Zed", cli="+919876500009"))
+    )
+    page = admin_page
+    page.goto(f"{console.base_url}/agents")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    response = page.request.post(
+        f"{console.base_url}/agents/{theirs.id}/pause",
+        form={"csrf_token": str(token)},
+        max_redirects=0,
+    )
+    assert response.status == 404
+    assert not console.call(agents.get(console.runtime, other, theirs.id)).paused
