@@ -21,6 +21,7 @@ from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.outbox import FlowCompleteHook
+from flowhook.worker.jobs import JobRunner
 from flowhook.worker.runner import ExecutionRunner
 
 _ON_FIRST_USE = ("flowhook.webhooks.transport", "flowhook.internal.methods", "phonenumbers")
@@ -46,6 +47,7 @@ class Runtime:
     runner: ExecutionRunner
     deliveries: DeliveryEngine
     flow_complete: FlowCompleteHook
+    jobs: JobRunner
     listener: Listener | None = None
     started: bool = False
 
@@ -77,7 +79,10 @@ class Runtime:
         dialer = Dialer(store, services.clock, runner.nudge)
         services.add(dialer)
         runner.hooks.append(dialer.on_finish)
-        runtime = cls(settings, store, cipher, catalog, services, runner, deliveries, flow_complete)
+        jobs = JobRunner(store, settings, services.clock, deliveries.nudge)
+        runtime = cls(
+            settings, store, cipher, catalog, services, runner, deliveries, flow_complete, jobs
+        )
         return runtime
 
     async def start(self, *, worker: bool = True) -> None:
@@ -85,6 +90,7 @@ class Runtime:
         if worker:
             await self.runner.start()
             await self.deliveries.start()
+            await self.jobs.start()
             if not self.store.is_sqlite:
                 loop = asyncio.get_running_loop()
 
@@ -104,12 +110,14 @@ class Runtime:
         """Due work was stored by another process: claim now."""
         self.runner.nudge()
         self.deliveries.nudge()
+        self.jobs.nudge()
 
     async def stop(self) -> None:
         if self.listener is not None:
             await asyncio.to_thread(self.listener.stop)
             self.listener = None
         if self.started:
+            await self.jobs.stop()
             await self.runner.stop()
             await self.deliveries.stop()
         await self.services.get(HttpClient).close()
