@@ -283,6 +283,7 @@ PLANS = {
             "AND flow_id = 'f'": "ix_executions_account_flow",
             "AND status = 'FAILED'": "ix_executions_account_status",
             "AND contact = '919876543210'": "ix_executions_account_contact",
+            "AND request_id = 'r'": "ix_executions_account_request",
         },
     ),
     "deliveries": (

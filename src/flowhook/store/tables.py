@@ -92,6 +92,7 @@ executions = Table(
     Index("ix_executions_account_flow", "account_id", "flow_id", "created_at", "uuid"),
     Index("ix_executions_account_status", "account_id", "status", "created_at", "uuid"),
     Index("ix_executions_account_contact", "account_id", "contact", "created_at", "uuid"),
+    Index("ix_executions_account_request", "account_id", "request_id", "created_at", "uuid"),
 )
 
 webhooks = Table(

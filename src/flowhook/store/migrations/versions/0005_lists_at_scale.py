@@ -27,6 +27,7 @@ _EXECUTION_INDEXES = {
     "ix_executions_account_flow": ["account_id", "flow_id", "created_at", "uuid"],
     "ix_executions_account_status": ["account_id", "status", "created_at", "uuid"],
     "ix_executions_account_contact": ["account_id", "contact", "created_at", "uuid"],
+    "ix_executions_account_request": ["account_id", "request_id", "created_at", "uuid"],
 }
 _DELIVERY_INDEXES = {
     "ix_deliveries_account_created": ["account_id", "created_at", "id"],
