@@ -1,7 +1,7 @@
 """lists at scale: an index per list filter, executions' contact, attempts' webhook, jobs
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30 09:30:00
 
 The executions and deliveries lists page newest first by keyset on (created_at, id); each
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
