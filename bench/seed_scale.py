@@ -270,6 +270,8 @@ class Seeder:
                 return
 
             def write(conn: Connection) -> None:
+                if conn.dialect.name == "sqlite":  # the indexes' pages stay in memory
+                    conn.exec_driver_sql("PRAGMA cache_size = -1000000")
                 _write_rows(conn, executions, ex_rows)
                 _write_rows(conn, deliveries, de_rows)
                 _write_rows(conn, delivery_attempts, at_rows)
