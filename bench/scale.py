@@ -43,7 +43,7 @@ from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
 from flowhook.store.executions import encode_cursor
 from flowhook.store.tables import accounts, deliveries, executions, webhooks
-from flowhook.usecases import activity
+from flowhook.usecases import activity, overview
 from flowhook.usecases import deliveries as delivery_cases
 from flowhook.usecases import executions as execution_cases
 from flowhook.usecases.deliveries import DeliveryFilter
@@ -165,7 +165,7 @@ def reads(rt: Runtime, account: Account, s: Samples) -> dict[str, Read]:
         "delivery: detail (request and attempts)": lambda i: delivery_cases.get(
             rt, account, s.deliveries[i % n].id
         ),
-        "home: last 24 h (executions and deliveries)": lambda i: activity.overview(rt, account),
+        "home: last 24 h (executions and deliveries)": lambda i: overview.last_day(rt, account),
         "webhook chart: last 24 h of attempts": lambda i: activity.webhook_activity(
             rt, account, s.webhooks[i % w]
         ),
