@@ -2,24 +2,28 @@
 ``GET /v1/webhooks/{id}/activity``): attempts per minute, success rate, p50/p99 response
 time. The account's last day as a whole is ``usecases/overview.py`` (the home page).
 
-Only the window's attempts are read, through ``(webhook_id, at)``; the sums and
-percentiles are taken here, in Python, as SQLite has no percentile function and the
-window is small beside the table.
+Only the window's attempts are read, through ``(webhook_id, at)``: the database sums them
+per minute; the response-time percentiles are taken here from the newest ``SAMPLE``
+attempts (SQLite has no percentile function).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+
+from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
 from flowhook.runtime import Runtime
 from flowhook.store import activity as activity_repo
+from flowhook.store.activity import MinuteCount
 from flowhook.usecases import webhooks
 from flowhook.usecases.overview import percentile
 
 WINDOW_S = 24 * 3600.0
 MINUTE_S = 60.0
+SAMPLE = 2000
+"""Response-time percentiles are the newest attempts' (as the home page's)."""
 
 
 @dataclass
@@ -51,22 +55,24 @@ async def webhook_activity(rt: Runtime, account: Account, webhook_ref: str) -> W
     saved = await webhooks.get(rt, account, webhook_ref)
     now = rt.now()
     since = now - WINDOW_S
-    rows = await rt.store.read(lambda c: activity_repo.attempts_since(c, saved.id, since))
-    per_minute: dict[float, list[int]] = {}
-    for row in rows:
-        minute = per_minute.setdefault(math.floor(row.at / MINUTE_S) * MINUTE_S, [0, 0])
-        minute[0] += 1
-        minute[1] += row.ok
-    durations = [row.duration_ms for row in rows]
-    succeeded = sum(row.ok for row in rows)
+
+    def read(conn: Connection) -> tuple[list[MinuteCount], list[float]]:
+        return (
+            activity_repo.minutes_since(conn, saved.id, since),
+            activity_repo.durations_since(conn, saved.id, since, SAMPLE),
+        )
+
+    minutes, durations = await rt.store.read(read)
+    attempts = sum(m.attempts for m in minutes)
+    succeeded = sum(m.succeeded for m in minutes)
     return WebhookActivity(
         webhook_id=saved.id,
         since=since,
         until=now,
-        attempts=len(rows),
+        attempts=attempts,
         succeeded=succeeded,
-        success_rate=succeeded / len(rows) if rows else None,
+        success_rate=succeeded / attempts if attempts else None,
         p50_ms=percentile(durations, 0.50),
         p99_ms=percentile(durations, 0.99),
-        minutes=[Minute(at, n, ok) for at, (n, ok) in sorted(per_minute.items())],
+        minutes=[Minute(m.minute * MINUTE_S, m.attempts, m.succeeded) for m in minutes],
     )
