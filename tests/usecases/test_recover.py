@@ -310,10 +310,7 @@ async def test_another_accounts_webhook_and_job_are_not_found(
     with pytest.raises(NotFound) as raised:
         await recoveries.recover_webhook(rt, other, hook, RecoverIn(since=at(0)))
     assert raised.value.code == "WEBHOOK_NOT_FOUND"
-    for attempt in (
-        lambda: recoveries.get(rt, other, job.id),
-        lambda: recoveries.get(rt, acme, "no-such-job"),
-    ):
+    for account, job_id in ((other, job.id), (acme, "no-such-job")):
         with pytest.raises(NotFound) as raised:
-            await attempt()
+            await recoveries.get(rt, account, job_id)
         assert raised.value.code == "JOB_NOT_FOUND"

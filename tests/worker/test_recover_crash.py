@@ -96,7 +96,7 @@ async def test_a_recover_job_resumes_after_a_sigkill(tmp_path: Path) -> None:
         try:
 
             async def finished() -> bool:
-                return (await job_state())["status"] == "DONE"
+                return bool((await job_state())["status"] == "DONE")
 
             await wait_until(finished, server.output)
             done = await job_state()
