@@ -196,7 +196,9 @@ def explain(rt: Runtime, statement: str, params: Any) -> str:
     return rt.store.read_sync(run)
 
 
-async def measure(rt: Runtime, out: Path, label: str) -> list[dict[str, Any]]:
+async def measure(
+    rt: Runtime, out: Path, label: str, only: list[str] | None = None
+) -> list[dict[str, Any]]:
     def biggest(conn: Connection) -> str:
         row = conn.execute(
             text(
@@ -222,6 +224,8 @@ async def measure(rt: Runtime, out: Path, label: str) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     plans: list[str] = []
     for name, read in reads(rt, account, samples).items():
+        if only and not any(word in name for word in only):
+            continue
         for i in range(WARMUP):
             await read(i)
         took: list[float] = []
@@ -270,7 +274,7 @@ async def run_engine(url: str, data_dir: Path, label: str, args: argparse.Namesp
         print(f"seeded {label}: {seeded}", file=sys.stderr)
     rt = Runtime.build(seed_scale.settings_for(url, data_dir))
     try:
-        await measure(rt, args.out, label)
+        await measure(rt, args.out, label, args.only)
     finally:
         await rt.stop()
 
@@ -283,10 +287,15 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=2_000_000)
     parser.add_argument("--days", type=float, default=30.0)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--only", nargs="*", help="measure only the reads whose name contains one of these"
+    )
+    parser.add_argument("--label", default=None, help="name of the results (default: engine)")
     args = parser.parse_args()
     if args.engine == "sqlite":
         args.db.parent.mkdir(parents=True, exist_ok=True)
-        asyncio.run(run_engine(f"sqlite:///{args.db}", args.db.parent, "sqlite", args))
+        label = args.label or "sqlite"
+        asyncio.run(run_engine(f"sqlite:///{args.db}", args.db.parent, label, args))
         return
     sys.path.insert(0, str(ROOT / "tests"))
     from support.postgres import PostgresServer
@@ -295,7 +304,7 @@ def main() -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     with PostgresServer() as server:
         url = server.create_database("scale")
-        asyncio.run(run_engine(url, data_dir, "postgres", args))
+        asyncio.run(run_engine(url, data_dir, args.label or "postgres", args))
 
 
 if __name__ == "__main__":
