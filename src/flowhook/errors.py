@@ -192,6 +192,8 @@ class Code(StrEnum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS", "wrong e-mail or password"
     SESSION_REQUIRED = "SESSION_REQUIRED", "sign in to the console first (or the session has ended)"
     HTTP_NOT_ENABLED = "HTTP_NOT_ENABLED", "plain-HTTP URLs are not enabled for the account"
+    INVALID_WINDOW = "INVALID_WINDOW", "the time window ends before it starts"
+    JOB_NOT_FOUND = "JOB_NOT_FOUND", "no such background job in the account"
 
 
 def table() -> str:

@@ -23,6 +23,7 @@ from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.outbox import FlowCompleteHook
+from flowhook.worker.jobs import JobRunner
 from flowhook.worker.retention import RetentionJob
 from flowhook.worker.runner import ExecutionRunner
 
@@ -49,6 +50,7 @@ class Runtime:
     runner: ExecutionRunner
     deliveries: DeliveryEngine
     flow_complete: FlowCompleteHook
+    jobs: JobRunner
     listener: Listener | None = None
     retention: RetentionJob | None = None
     bounces: BounceServer | None = None
@@ -88,7 +90,10 @@ class Runtime:
         channels = Channels(store, settings, services.clock, runner.nudge, http)
         services.add(channels)
         runner.hooks.insert(0, channels.on_finish)
-        runtime = cls(settings, store, cipher, catalog, services, runner, deliveries, flow_complete)
+        jobs = JobRunner(store, settings, lambda: services.clock(), deliveries.nudge)
+        runtime = cls(
+            settings, store, cipher, catalog, services, runner, deliveries, flow_complete, jobs
+        )
         runtime.retention = RetentionJob(store, settings, lambda: services.clock())
         return runtime
 
@@ -97,6 +102,7 @@ class Runtime:
         if worker:
             await self.runner.start()
             await self.deliveries.start()
+            await self.jobs.start()
             if self.retention is not None:
                 self.retention.start()
             if not self.store.is_sqlite:
@@ -123,6 +129,7 @@ class Runtime:
         """Due work was stored by another process: claim now."""
         self.runner.nudge()
         self.deliveries.nudge()
+        self.jobs.nudge()
 
     async def stop(self) -> None:
         if self.bounces is not None:
@@ -134,6 +141,7 @@ class Runtime:
         if self.retention is not None:
             await self.retention.stop()
         if self.started:
+            await self.jobs.stop()
             await self.runner.stop()
             await self.deliveries.stop()
         await self.services.get(HttpClient).close()

@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     breaker_failures: int = Field(5, ge=0, description="0 turns the breaker off")
     breaker_cooldown_s: float = 30.0
     breaker_max_cooldown_s: float = 600.0
+    # recover jobs (docs/webhooks.md): re-queue this many failed deliveries at a time, and
+    # the next batch only once fewer than that many of the webhook's wait to be sent, so
+    # new deliveries keep flowing beside a large recovery
+    recover_batch: int = Field(100, ge=1, le=10_000)
 
     # e-mail over SMTP (channels/smtp.py): the installation's relay
     smtp_host: str = ""

@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 from flowhook import __version__
 from flowhook.api import (
     accounts,
+    activity,
     agents,
     deliveries,
     docs,
@@ -21,6 +22,7 @@ from flowhook.api import (
     executions,
     flows,
     internal_webhooks,
+    jobs,
     openapi,
     outbound,
     reports,
@@ -100,6 +102,8 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
         agents,
         sim,
         reports,
+        activity,
+        jobs,
     ):
         app.include_router(module.router)
 

@@ -16,7 +16,7 @@ from flowhook.usecases.deliveries import DeliveryFilter
 router = APIRouter()
 
 
-@router.get("/v1/deliveries", responses=error_responses(400))
+@router.get("/v1/deliveries", responses=error_responses(400, 422))
 async def list_deliveries(
     account: AccountDep, rt: RuntimeDep, filters: Annotated[DeliveryFilter, Query()]
 ) -> dict[str, Any]:

@@ -4,15 +4,15 @@ trigger that creates them is in :mod:`flowhook.api.trigger`. The rules are the u
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.api.openapi import error_responses
-from flowhook.engine.state import ExecutionState, Status, within_depth
+from flowhook.engine.state import ExecutionState, within_depth
 from flowhook.usecases import executions
-from flowhook.usecases.executions import ID_PATTERN, ExecutionFilter
+from flowhook.usecases.executions import ExecutionFilter
 
 router = APIRouter()
 
@@ -48,19 +48,11 @@ async def get_execution(uuid: str, account: AccountDep, rt: RuntimeDep) -> dict[
     return execution_view(await executions.get(rt, account, uuid))
 
 
-@router.get("/v1/executions", responses=error_responses(400))
+@router.get("/v1/executions", responses=error_responses(400, 422))
 async def list_executions(
-    account: AccountDep,
-    rt: RuntimeDep,
-    flow_id: str | None = Query(None, pattern=ID_PATTERN),
-    status: Status | None = None,
-    request_id: str | None = Query(None, pattern=ID_PATTERN),
-    limit: int = Query(50, ge=1, le=500),
-    cursor: str | None = None,
+    account: AccountDep, rt: RuntimeDep, filters: Annotated[ExecutionFilter, Query()]
 ) -> dict[str, Any]:
-    filters = ExecutionFilter(
-        flow_id=flow_id, status=status, request_id=request_id, limit=limit, cursor=cursor
-    )
+    """Newest first, a page at a time (``next_cursor``); filters combine."""
     page = await executions.list_page(rt, account, filters)
     return {
         "executions": [
@@ -70,6 +62,7 @@ async def list_executions(
                 "version": r.version,
                 "request_id": r.request_id,
                 "status": r.status,
+                "contact": r.contact,
                 "error_reason": r.error_reason,
                 "created_at": r.created_at,
                 "finished_at": r.finished_at,

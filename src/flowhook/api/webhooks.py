@@ -4,13 +4,14 @@ delete, and check — the button with the green tick. The rules are the use case
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Response
 
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.api.openapi import error_responses
-from flowhook.usecases import webhooks
+from flowhook.usecases import activity, webhooks
 from flowhook.usecases.webhooks import CheckIn, OperationalWebhookIn, WebhookIn
 
 router = APIRouter()
@@ -76,3 +77,10 @@ async def check_unsaved(body: CheckIn, account: AccountDep, rt: RuntimeDep) -> d
 async def check_saved(webhook_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
     """Check a saved webhook; the result and its time are kept on it."""
     return (await webhooks.check_saved(rt, account, webhook_id)).model_dump()
+
+
+@router.get("/v1/webhooks/{webhook_id}/activity")
+async def webhook_activity(webhook_id: str, account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    """The last 24 hours of the webhook's attempts: per minute (minutes without any are
+    left out), success rate, p50/p99 response time in ms."""
+    return asdict(await activity.webhook_activity(rt, account, webhook_id))

@@ -326,6 +326,7 @@ def record_attempt(
             **attempt,
             "delivery_id": delivery_id,
             "of": delivery_id,  # a parameter apart: PostgreSQL types each use on its own
+            "of_delivery": delivery_id,
             "request_headers": json_dumps(attempt["request_headers"]),
         },
     )
@@ -357,11 +358,13 @@ _INSERT_ONCE = Statement.insert(
 )
 _INSERT_ATTEMPT = Statement(
     "INSERT INTO delivery_attempts (delivery_id, number, at, url, status_code, duration_ms,"
-    " request_headers, response_excerpt, error_reason, error_message) VALUES (:delivery_id,"
+    " request_headers, response_excerpt, error_reason, error_message, webhook_id)"
+    " VALUES (:delivery_id,"
     " (SELECT COALESCE(MAX(number), 0) + 1 FROM delivery_attempts"
     " WHERE delivery_id = :of),"
     " :at, :url, :status_code, :duration_ms, :request_headers, :response_excerpt,"
-    " :error_reason, :error_message)"
+    " :error_reason, :error_message,"
+    " (SELECT webhook_id FROM deliveries WHERE id = :of_delivery))"
 )
 _RECORD = Statement(
     "UPDATE deliveries SET attempts = attempts + 1, status = :status, due_at = :due_at,"
@@ -483,9 +486,13 @@ def list_for(
     execution: str | None = None,
     status: str | None = None,
     webhook: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
     limit: int = 50,
     after: tuple[float, str] | None = None,
 ) -> list[dict[str, Any]]:
+    """Newest first, created in [since, until); each filter has an index ending in
+    (created_at, id)."""
     c = deliveries.c
     query = _with_attempts_made(select(deliveries)).where(c.account_id == account_id)
     if execution:
@@ -494,7 +501,9 @@ def list_for(
         query = query.where(c.status == status)
     if webhook:
         query = query.where(c.webhook_id == webhook)
-    query = newest_first(query, c.created_at, c.id, after=after, limit=limit)
+    query = newest_first(
+        query, c.created_at, c.id, after=after, limit=limit, since=since, until=until
+    )
     return [_summary(r) for r in conn.execute(query)]
 
 

@@ -67,6 +67,7 @@ def insert_many(
                 "version": s.version,
                 "request_id": s.request_id,
                 "created_at": s.created_at or now,
+                "contact": s.contact,
                 "due_at": due_at,
                 "lease_owner": lease_owner,
                 "lease_until": lease_until,
@@ -109,7 +110,7 @@ def save(
 _INSERT = Statement.insert(
     "executions",
     "uuid account_id flow_id version request_id created_at due_at lease_owner lease_until"
-    " status state updated_at error_reason finished_at",
+    " status state updated_at error_reason finished_at contact",
 )
 _SET = (
     "UPDATE executions SET status = :status, state = :state, updated_at = :updated_at,"
@@ -209,13 +210,18 @@ def list_for(
     conn: Connection,
     account_id: str,
     *,
+    uuid: str | None = None,
     flow_id: str | None = None,
     status: str | None = None,
     request_id: str | None = None,
+    contact: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
     limit: int = 50,
     after: tuple[float, str] | None = None,
 ) -> list[Any]:
-    """Newest first; ``after`` is the (created_at, uuid) of the last row of the previous page."""
+    """Newest first, created in [since, until); ``after`` is the (created_at, uuid) of the
+    last row of the previous page. Each filter has an index ending in (created_at, uuid)."""
     c = executions.c
     query = select(
         c.uuid,
@@ -223,17 +229,24 @@ def list_for(
         c.version,
         c.request_id,
         c.status,
+        c.contact,
         c.created_at,
         c.finished_at,
         c.error_reason,
     ).where(c.account_id == account_id)
+    if uuid:
+        query = query.where(c.uuid == uuid)
     if flow_id:
         query = query.where(c.flow_id == flow_id)
     if status:
         query = query.where(c.status == status)
     if request_id:
         query = query.where(c.request_id == request_id)
-    query = newest_first(query, c.created_at, c.uuid, after=after, limit=limit)
+    if contact:
+        query = query.where(c.contact == contact)
+    query = newest_first(
+        query, c.created_at, c.uuid, after=after, limit=limit, since=since, until=until
+    )
     return list(conn.execute(query))
 
 

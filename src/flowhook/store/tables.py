@@ -88,10 +88,18 @@ executions = Table(
     # leases taken by claims since the execution last made progress (a checkpoint, a wait,
     # the end): a run that keeps killing its worker shows as a count that only grows
     Column("claims", Integer, nullable=False, default=0, server_default="0"),
+    # the customer number ($user.key values, the console's search by contact)
+    Column("contact", String(32), nullable=True),
     Index("ix_executions_due", "due_at"),
     Index("ix_executions_account_due", "account_id", "due_at"),
-    Index("ix_executions_account", "account_id", "created_at"),
     Index("ix_executions_request", "request_id"),
+    # The lists (newest first, keyset on (created_at, uuid)): one index per filter, each
+    # ending in the page order, so a page reads its rows and no others (docs/performance.md).
+    Index("ix_executions_account_created", "account_id", "created_at", "uuid"),
+    Index("ix_executions_account_flow", "account_id", "flow_id", "created_at", "uuid"),
+    Index("ix_executions_account_status", "account_id", "status", "created_at", "uuid"),
+    Index("ix_executions_account_contact", "account_id", "contact", "created_at", "uuid"),
+    Index("ix_executions_account_request", "account_id", "request_id", "created_at", "uuid"),
 )
 
 webhooks = Table(
@@ -141,8 +149,12 @@ deliveries = Table(
     Column("schedule_started_at", Float, nullable=False),
     Index("ix_deliveries_due", "due_at"),
     Index("ix_deliveries_endpoint_due", "endpoint", "due_at"),  # postponing one endpoint
-    Index("ix_deliveries_account", "account_id", "created_at"),
-    Index("ix_deliveries_execution", "execution_uuid"),
+    # The lists (newest first, keyset on (created_at, id)) and the recovery of failed
+    # deliveries: one index per filter, each ending in the page order.
+    Index("ix_deliveries_account_created", "account_id", "created_at", "id"),
+    Index("ix_deliveries_account_execution", "account_id", "execution_uuid", "created_at", "id"),
+    Index("ix_deliveries_account_status", "account_id", "status", "created_at", "id"),
+    Index("ix_deliveries_account_webhook", "account_id", "webhook_id", "created_at", "id"),
     # each webhook's pending deliveries (metrics, a disabled webhook's parked ones)
     Index(
         "ix_deliveries_pending",
@@ -167,7 +179,11 @@ delivery_attempts = Table(
     Column("response_excerpt", Text, nullable=True),
     Column("error_reason", String(64), nullable=True),
     Column("error_message", Text, nullable=True),
+    # the delivery's webhook, copied at insert: a webhook's chart reads its attempts of the
+    # last 24 h through (webhook_id, at), however old the deliveries they retry are
+    Column("webhook_id", String(36), nullable=True),
     Index("ix_attempts_delivery", "delivery_id", "number"),
+    Index("ix_attempts_webhook", "webhook_id", "at"),
 )
 
 LATENCY_BOUNDS_MS = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
@@ -300,6 +316,32 @@ channel_messages = Table(
     Index("ix_channel_messages_external", "adapter", "external_id"),
 )
 
+
+jobs = Table(
+    "jobs",
+    metadata,
+    # Background work a user asked for and can follow (today: recover a webhook's or an
+    # execution's failed deliveries). Each batch moves ``position`` forward in the same
+    # transaction as the rows it changed, so a job resumes after a crash where it stopped.
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("kind", String(16), nullable=False),  # recover
+    Column("webhook_id", String(36), nullable=True),
+    Column("execution_uuid", String(36), nullable=True),
+    Column("since", Float, nullable=True),
+    Column("until", Float, nullable=True),
+    Column("status", String(16), nullable=False),  # RUNNING, DONE
+    Column("total", Integer, nullable=False, default=0),
+    Column("done", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("position", JSON, nullable=True),  # [created_at, id] of the last row handled
+    Column("due_at", Float, nullable=True),  # next batch; NULL once DONE
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Index("ix_jobs_due", "due_at"),
+    Index("ix_jobs_account", "account_id", "created_at"),
+)
 
 # the console (ui/): its users, their sessions, and failed sign-ins (rate limiting)
 users = Table(

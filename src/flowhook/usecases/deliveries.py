@@ -4,6 +4,7 @@ and the replay of a finished one — never of one whose attempt is in flight."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -15,15 +16,24 @@ from flowhook.runtime import Runtime
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhook_health as health_repo
 from flowhook.store.notify import notify
-from flowhook.usecases.pages import Page, page_of, parse_cursor
+from flowhook.usecases.pages import Page, epoch, page_of, parse_cursor
+
+_ID = r"^[A-Za-z0-9\-]{1,36}$"
+"""What execution and webhook ids look like (filters outside it are mistakes, not queries)."""
 
 
 class DeliveryFilter(BaseModel):
     """Which deliveries to list (newest first), and where the page starts."""
 
-    execution: str | None = None
-    status: Literal["PENDING", "SUCCEEDED", "FAILED"] | None = None
-    webhook: str | None = None
+    execution: str | None = Field(None, pattern=_ID, description="an execution's uuid")
+    status: Literal["PENDING", "SUCCEEDED", "FAILED"] | None = Field(
+        None, description="FAILED: dead letters (out of attempts, or refused)"
+    )
+    webhook: str | None = Field(None, pattern=_ID, description="a saved webhook's id")
+    since: datetime | None = Field(
+        None, description="created at or after (ISO 8601 or epoch seconds; UTC if no zone)"
+    )
+    until: datetime | None = Field(None, description="created before")
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = None
 
@@ -42,6 +52,8 @@ async def list_page(rt: Runtime, account: Account, filters: DeliveryFilter) -> P
             execution=filters.execution,
             status=filters.status,
             webhook=filters.webhook,
+            since=epoch(filters.since),
+            until=epoch(filters.until),
             limit=filters.limit + 1,
             after=after,
         )

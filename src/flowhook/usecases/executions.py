@@ -13,17 +13,19 @@ The form keeps the name the API's OpenAPI document has always published it under
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowhook.domain.account import Account
+from flowhook.domain.numbers import normalise
 from flowhook.engine.state import ExecutionState, Status
 from flowhook.engine.triggers import new_execution
 from flowhook.errors import Code, NotFound
 from flowhook.runtime import Runtime
 from flowhook.store import executions as execution_repo
-from flowhook.usecases.pages import Page, page_of, parse_cursor
+from flowhook.usecases.pages import Page, epoch, page_of, parse_cursor
 
 ID_PATTERN = r"^[A-Za-z0-9\-]{1,64}$"
 """What flow ids and request ids look like (filters outside it are mistakes, not queries)."""
@@ -42,9 +44,20 @@ class Trigger(BaseModel):
 class ExecutionFilter(BaseModel):
     """Which executions to list (newest first), and where the page starts."""
 
+    uuid: str | None = Field(None, pattern=ID_PATTERN, description="this execution only")
     flow_id: str | None = Field(None, pattern=ID_PATTERN)
     status: Status | None = None
     request_id: str | None = Field(None, pattern=ID_PATTERN)
+    contact: str | None = Field(
+        None,
+        max_length=32,
+        description="the customer's number, in any form the trigger accepts "
+        "(read with the account's default region)",
+    )
+    since: datetime | None = Field(
+        None, description="created at or after (ISO 8601 or epoch seconds; UTC if no zone)"
+    )
+    until: datetime | None = Field(None, description="created before")
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = None
 
@@ -82,13 +95,18 @@ async def list_page(rt: Runtime, account: Account, filters: ExecutionFilter) -> 
     """One page of the account's executions (summaries: no steps, no variables)."""
     after = parse_cursor(filters.cursor)
     status = filters.status.value if filters.status else None
+    contact = normalise(filters.contact, account.default_region) if filters.contact else None
     rows = await rt.store.read(
         lambda c: execution_repo.list_for(
             c,
             account.id,
+            uuid=filters.uuid,
             flow_id=filters.flow_id,
             status=status,
             request_id=filters.request_id,
+            contact=contact,
+            since=epoch(filters.since),
+            until=epoch(filters.until),
             limit=filters.limit + 1,
             after=after,
         )

@@ -1,13 +1,15 @@
 """Cursor pagination for the list use cases: newest first, the cursor is the
 (created_at, id) of the last row of a page, opaque to clients (``store/pages.py`` runs
-the keyset query)."""
+the keyset query). No list counts its rows: a count over millions is the one query a
+page must not run (docs/performance.md)."""
 
 from __future__ import annotations
 
 import binascii
 import json
 from collections.abc import Callable, Sequence
-from typing import Generic, NamedTuple, TypeVar
+from datetime import UTC, datetime
+from typing import Generic, NamedTuple, TypeVar, overload
 
 from flowhook.errors import BadRequest, Code
 from flowhook.store.executions import decode_cursor, encode_cursor
@@ -41,4 +43,20 @@ def page_of(rows: Sequence[T], limit: int, position: Callable[[T], tuple[float, 
     return Page(items, encode_cursor(created_at, ident))
 
 
-__all__ = ["Page", "page_of", "parse_cursor"]
+@overload
+def epoch(moment: datetime) -> float: ...
+@overload
+def epoch(moment: None) -> None: ...
+@overload
+def epoch(moment: datetime | None) -> float | None: ...
+def epoch(moment: datetime | None) -> float | None:
+    """A filter's time as the store keeps times (epoch seconds); a time without a zone is
+    UTC. Pydantic reads both ISO 8601 and epoch numbers into the ``datetime``."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+__all__ = ["Page", "epoch", "page_of", "parse_cursor"]

@@ -1,7 +1,7 @@
 """webhook lifecycle: endpoint health, the operational webhook, attempt statistics, retention
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-11-30 09:15:00
 
 Each saved webhook gets a health state (HEALTHY, FAILING since a time, DISABLED at a time
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0003"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,126 @@
+"""Repository functions for jobs: background work a user asked for and follows (today the
+recovery of failed deliveries, ``store/recovery.py``).
+
+A job is due work while ``due_at`` is set, like executions and deliveries. It runs a
+batch at a time, each batch in one transaction with the job row locked (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL; SQLite's single writer is already exclusive): the rows a batch
+changes and the job's new position commit together or not at all, so a job killed at any
+point resumes exactly where its last batch ended, never redoing or skipping one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from flowhook.store.db import is_storable_id
+from flowhook.store.tables import jobs
+
+RUNNING, DONE = "RUNNING", "DONE"
+RECOVER = "recover"
+
+
+@dataclass
+class Job:
+    id: str
+    account_id: str
+    kind: str
+    webhook_id: str | None
+    execution_uuid: str | None
+    since: float | None
+    until: float | None
+    status: str
+    total: int
+    done: int
+    failed: int
+    position: dict[str, Any]
+    due_at: float | None
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+
+
+def _job(row: Any) -> Job:
+    return Job(
+        id=row.id,
+        account_id=row.account_id,
+        kind=row.kind,
+        webhook_id=row.webhook_id,
+        execution_uuid=row.execution_uuid,
+        since=row.since,
+        until=row.until,
+        status=row.status,
+        total=row.total,
+        done=row.done,
+        failed=row.failed,
+        position=dict(row.position or {}),
+        due_at=row.due_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        finished_at=row.finished_at,
+    )
+
+
+def create(conn: Connection, job: Job) -> None:
+    conn.execute(
+        insert(jobs).values(
+            id=job.id,
+            account_id=job.account_id,
+            kind=job.kind,
+            webhook_id=job.webhook_id,
+            execution_uuid=job.execution_uuid,
+            since=job.since,
+            until=job.until,
+            status=job.status,
+            total=job.total,
+            done=job.done,
+            failed=job.failed,
+            position=job.position,
+            due_at=job.due_at,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            finished_at=job.finished_at,
+        )
+    )
+
+
+def get(conn: Connection, account_id: str, job_id: str) -> Job | None:
+    if not is_storable_id(job_id, 36):
+        return None
+    row = conn.execute(
+        select(jobs).where(jobs.c.id == job_id, jobs.c.account_id == account_id)
+    ).first()
+    return _job(row) if row else None
+
+
+def take_due(conn: Connection, now: float) -> Job | None:
+    """The job due first, locked for this transaction (another worker's batch skips it)."""
+    c = jobs.c
+    row = conn.execute(
+        select(jobs)
+        .where(c.due_at <= now)
+        .order_by(c.due_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+    return _job(row) if row else None
+
+
+def save(conn: Connection, job: Job) -> None:
+    """The job's progress, position and next turn, in the transaction of its batch."""
+    conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job.id)
+        .values(
+            status=job.status,
+            total=job.total,
+            done=job.done,
+            failed=job.failed,
+            position=job.position,
+            due_at=job.due_at,
+            updated_at=job.updated_at,
+            finished_at=job.finished_at,
+        )
+    )
