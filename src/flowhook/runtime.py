@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flowhook.engine.context import ExecutionWakeup, Services
 from flowhook.engine.state import ExecutionState
+from flowhook.graphs import GraphRenderer
 from flowhook.internal.dialer import Dialer
 from flowhook.settings import Settings
 from flowhook.store.catalog import Catalog
@@ -48,6 +49,8 @@ class Runtime:
     flow_complete: FlowCompleteHook
     listener: Listener | None = None
     started: bool = False
+    graphs: GraphRenderer = field(default_factory=GraphRenderer)
+    """Draws flows (``dot``), caching each drawing for the process."""
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool = True, eager: bool = True) -> Runtime:

@@ -1,5 +1,5 @@
 """Flows: validate, create, list, read, replace (the test version), delete, publish
-(test → prod), and the diff between the test and the prod version.
+(test → prod), the diff between the test and the prod version, and a version's drawing.
 
 The rules live here: a document is parsed by the bounded loaders (JSON, or YAML) and its
 stored JSON is at most ``flow_max_bytes`` (413 ``FLOW_TOO_LARGE``); saving a flow that
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy import Connection
@@ -30,6 +30,7 @@ from flowhook.domain.credentials import seal_flow
 from flowhook.engine.documents import load_json, load_yaml
 from flowhook.engine.flow import CompiledFlow, compile_flow
 from flowhook.errors import Conflict, FlowTooLarge, NotFound, ValidationFailed
+from flowhook.graphs import Drawing, flow_dot
 from flowhook.runtime import Runtime
 from flowhook.store import flows as flow_repo
 from flowhook.store.flows import FlowRecord
@@ -244,3 +245,25 @@ async def diff(rt: Runtime, account: Account, flow_id: str) -> FlowDiff:
         fields=fields,
         widgets=widgets,
     )
+
+
+def version_document(record: FlowRecord, version: Literal["test", "prod"]) -> dict[str, Any]:
+    """The document of a flow's version as shown (secrets ``***``);
+    FLOW_VERSION_NOT_FOUND for the prod version of a flow never published."""
+    document = record.document(version)
+    if document is None:
+        raise NotFound(
+            f"flow {record.flow_id} has no {version} version (publish it first)",
+            code="FLOW_VERSION_NOT_FOUND",
+        )
+    return document
+
+
+async def drawing(
+    rt: Runtime, account: Account, flow_id: str, version: Literal["test", "prod"] = "test"
+) -> Drawing:
+    """A version of the flow drawn as inline SVG (Graphviz), or why it cannot be (Graphviz
+    missing: the caller lists the widgets instead). Drawn from the document as shown, so
+    no secret can reach the drawing."""
+    record = await get(rt, account, flow_id)
+    return await rt.graphs.svg(flow_dot(version_document(record, version)))
