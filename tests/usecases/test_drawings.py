@@ -134,3 +134,20 @@ async def test_an_execution_whose_flow_was_deleted_has_no_drawing(
     assert drawing == Drawing(
         None, "graph unavailable: the flow of this execution no longer exists"
     )
+
+
+async def test_a_widget_of_a_flow_version_is_read_for_its_details(
+    rt: Runtime, account: Account, make_account: MakeAccount
+) -> None:
+    flow_id = await new_flow(rt, account)
+    assert await flows.widget(rt, account, flow_id, "pause") == FLOW["widgets"]["pause"]
+    with pytest.raises(NotFound) as raised:
+        await flows.widget(rt, account, flow_id, "nope")
+    assert raised.value.code == "WIDGET_NOT_FOUND"
+    with pytest.raises(NotFound) as raised:
+        await flows.widget(rt, account, flow_id, "pause", "prod")
+    assert raised.value.code == "FLOW_VERSION_NOT_FOUND"
+    other = await make_account("other")
+    with pytest.raises(NotFound) as raised:
+        await flows.widget(rt, other, flow_id, "pause")
+    assert raised.value.code == "FLOW_NOT_FOUND"

@@ -267,3 +267,23 @@ async def drawing(
     no secret can reach the drawing."""
     record = await get(rt, account, flow_id)
     return await rt.graphs.svg(flow_dot(version_document(record, version)))
+
+
+async def widget(
+    rt: Runtime,
+    account: Account,
+    flow_id: str,
+    widget_id: str,
+    version: Literal["test", "prod"] = "test",
+) -> dict[str, Any]:
+    """One widget of a version of the flow, as the document shows it (secrets ``***``);
+    WIDGET_NOT_FOUND when that version has no such widget."""
+    record = await get(rt, account, flow_id)
+    widgets = version_document(record, version).get("widgets") or {}
+    body = widgets.get(widget_id) if isinstance(widgets, dict) else None
+    if not isinstance(body, dict):
+        raise NotFound(
+            f"flow {flow_id} has no widget {widget_id!r} in its {version} version",
+            code="WIDGET_NOT_FOUND",
+        )
+    return body
