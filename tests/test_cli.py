@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,107 @@ def test_account_set_http_of_an_unknown_account_exits_1(env: dict[str, str]) -> 
     invoke("db", "upgrade")
     result = CliRunner().invoke(app, ["account", "set-http", "no-such-account", "true"])
     assert result.exit_code == 1
+
+
+def new_account(name: str = "acme") -> str:
+    result = invoke("account", "create", name)
+    assert result.exit_code == 0, result.output
+    account_id: str = json.loads(result.output)["account_id"]
+    return account_id
+
+
+def signs_in(base_url: str, email: str, password: str) -> bool:
+    """Whether the console's sign-in form takes these credentials (urllib, cookies kept)."""
+    import re
+    from urllib.parse import urlencode
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    with opener.open(f"{base_url}/sign-in", timeout=30) as response:
+        form = response.read().decode()
+    match = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert match, form
+    body = urlencode({"csrf_token": match[1], "email": email, "password": password})
+    try:
+        with opener.open(f"{base_url}/sign-in", body.encode(), timeout=30) as response:
+            return response.url == f"{base_url}/" and email in response.read().decode()
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401, exc.read()
+        return False
+
+
+def test_user_create_prints_a_one_time_password_that_signs_in(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    account_id = new_account()
+    result = invoke("user", "create", account_id, "Ops@Acme.test")
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.output)
+    assert created["email"] == "ops@acme.test" and created["role"] == "admin"
+    assert created["account_id"] == account_id and len(created["password"]) >= 16
+
+    from flowhook.runtime import Runtime
+    from flowhook.settings import Settings
+    from flowhook.usecases import users
+
+    async def sign_in(password: str) -> str:
+        rt = Runtime.build(Settings())
+        try:
+            signed = await users.sign_in(rt, "ops@acme.test", password, "127.0.0.1")
+            return signed.visitor.account.id
+        finally:
+            await rt.stop()
+
+    assert asyncio.run(sign_in(created["password"])) == account_id
+
+
+def test_user_create_reads_the_password_from_stdin_and_never_prints_it(
+    env: dict[str, str],
+) -> None:
+    account_id = new_account()
+    result = CliRunner().invoke(
+        app,
+        ["user", "create", account_id, "viewer@acme.test", "--role", "viewer", "--password-stdin"],
+        input="correct horse battery\n",
+    )
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.output)
+    assert "password" not in created and "correct horse" not in result.output
+    assert created["role"] == "viewer"
+
+    from flowhook.runtime import Runtime
+    from flowhook.settings import Settings
+    from flowhook.usecases import users
+
+    async def role() -> str:
+        rt = Runtime.build(Settings())
+        try:
+            signed = await users.sign_in(
+                rt, "viewer@acme.test", "correct horse battery", "127.0.0.1"
+            )
+            return signed.visitor.user.role
+        finally:
+            await rt.stop()
+
+    assert asyncio.run(role()) == "viewer"
+
+
+def test_user_create_refuses_a_taken_address_an_unknown_account_and_a_bad_one(
+    env: dict[str, str],
+) -> None:
+    account_id = new_account()
+    assert invoke("user", "create", account_id, "ops@acme.test").exit_code == 0
+    taken = CliRunner().invoke(app, ["user", "create", new_account("b"), "OPS@acme.test"])
+    assert taken.exit_code == 1 and "USER_EMAIL_TAKEN" in taken.output
+    unknown = CliRunner().invoke(app, ["user", "create", "no-such-account", "x@acme.test"])
+    assert unknown.exit_code == 1 and "ACCOUNT_NOT_FOUND" in unknown.output
+    bad = CliRunner().invoke(app, ["user", "create", account_id, "not an address"])
+    assert bad.exit_code == 2 and "email" in bad.output
+    short = CliRunner().invoke(
+        app, ["user", "create", account_id, "y@acme.test", "--password-stdin"], input="short\n"
+    )
+    assert short.exit_code == 2 and "password" in short.output
+    role = CliRunner().invoke(app, ["user", "create", account_id, "z@acme.test", "--role", "god"])
+    assert role.exit_code == 2 and "role" in role.output
 
 
 def test_db_upgrade_creates_the_schema_and_is_idempotent(env: dict[str, str]) -> None:
@@ -312,7 +414,7 @@ def test_serve_demo_prints_the_same_working_key_at_every_start(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     env = {**env, "FLOWHOOK_LOG_LEVEL": "info"}  # as `make run` logs
-    keys = []
+    keys, passwords = [], []
     for start in range(2):
         port = free_port()
         accepted: list[bool] = []
@@ -333,9 +435,16 @@ def test_serve_demo_prints_the_same_working_key_at_every_start(
             key = server.banner["demo API key"]
             assert get_flows(server.banner["url"], key) == 200
             keys.append(key)
+            # the console's demo user, printed beside the key, signs in
+            assert server.banner["console"] == f"http://127.0.0.1:{port}/"
+            email, password = server.banner["demo user"], server.banner["demo password"]
+            assert signs_in(server.banner["url"], email, password)
+            assert not signs_in(server.banner["url"], email, password + "x")
+            passwords.append(password)
         finally:
             server.stop()
     assert keys[0] == keys[1]
+    assert passwords[0] == passwords[1]
     kept = Path(env["FLOWHOOK_DATA_DIR"]) / "demo.json"
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert json.loads(kept.read_text())["api_key"] == keys[0]

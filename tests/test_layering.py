@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("store", frozenset({"store"})),
     ("engine", frozenset({"engine"})),
     ("domain", frozenset({"domain"})),
-    ("support", frozenset({"text", "logging", "codec", "ids"})),
+    ("support", frozenset({"text", "logging", "codec", "ids", "forwarded"})),
     ("core", frozenset({"errors", "settings", "flowhook"})),
 ]
 
@@ -46,6 +46,7 @@ SIDEWAYS: frozenset[tuple[str, str]] = frozenset(
     {
         ("__main__", "cli"),  # `python -m flowhook`
         ("cli", "localrun"),  # `flowhook run` runs a flow without a server
+        ("api", "ui"),  # create_app mounts the console beside the API (never the reverse)
         ("widgets", "webhooks"),  # the webhook widget sends through the delivery engine
         ("widgets", "internal"),  # agent and internal-method widgets call the internal API
     }

@@ -1,4 +1,5 @@
-"""The command line (Typer): ``serve``, ``worker``, ``run``, ``account create``, ``db upgrade``.
+"""The command line (Typer): ``serve``, ``worker``, ``run``, ``account create``,
+``user create``, ``db upgrade``.
 
 Every command builds one ``Settings`` from the environment and passes it down. Each command
 imports what it needs when it runs: ``flowhook run`` must start in well under a second, so
@@ -40,7 +41,9 @@ app = typer.Typer(
 )
 account_app = typer.Typer(help="Accounts", no_args_is_help=True)
 db_app = typer.Typer(help="Database", no_args_is_help=True)
+user_app = typer.Typer(help="Console users (the web console at /)", no_args_is_help=True)
 app.add_typer(account_app, name="account")
+app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 
 
@@ -78,7 +81,7 @@ def serve(
     from flowhook.api.app import create_app
     from flowhook.logging import configure
     from flowhook.runtime import Runtime
-    from flowhook.usecases import accounts
+    from flowhook.usecases import accounts, users
 
     if reuse_port:
         _die_with_parent()
@@ -96,11 +99,16 @@ def serve(
     runtime = Runtime.build(settings)
     banner = [("flowhook is running at", settings.base_url)]
     banner.append(("API reference", f"{settings.base_url}/docs"))
+    if settings.console:
+        banner.append(("console", f"{settings.base_url}/"))
     if demo:
         demo_account = accounts.ensure_demo(runtime)
         api_key = demo_account.api_key
         banner.append(("demo account", demo_account.account.id))
         banner.append(("demo API key", api_key))
+        demo_user = users.ensure_demo_user(runtime, demo_account.account)
+        banner.append(("demo user", demo_user.user.email))
+        banner.append(("demo password", demo_user.password))
         banner.append(
             ("try", f"curl -H 'Authorization: Bearer {api_key}' {settings.base_url}/v1/flows")
         )
@@ -114,7 +122,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         # X-Forwarded-For is judged by the application, from FLOWHOOK_TRUSTED_PROXIES only
-        # (api/forwarded.py); uvicorn's default believes it from 127.0.0.1
+        # (forwarded.py); uvicorn's default believes it from 127.0.0.1
         proxy_headers=False,
     )
     on_listening = (lambda: None) if reuse_port else (lambda: _print_banner(banner))
@@ -314,6 +322,47 @@ def account_set_http(account_id: str, enabled: bool) -> None:
         typer.echo(f"no account {account_id}", err=True)
         raise typer.Exit(1) from None
     typer.echo(json.dumps({"account_id": account.id, "http_enabled": account.http_enabled}))
+
+
+@user_app.command("create")
+def user_create(
+    account_id: str,
+    email: str,
+    role: Annotated[str, typer.Option(help="admin (changes things) or viewer (reads)")] = "admin",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a console user; prints {user_id, account_id, email, role, password} as JSON.
+
+    Without --password-stdin a password is made up and printed (shown this once: it is
+    stored as an argon2 hash)."""
+    from pydantic import ValidationError
+
+    from flowhook.errors import FlowhookError
+    from flowhook.usecases import users
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    try:
+        form = users.NewUser.model_validate({"email": email, "role": role, "password": password})
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            typer.echo(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        created = _with_runtime(lambda rt: users.create_in(rt, account_id, form))
+    except FlowhookError as exc:
+        typer.echo(f"{exc.code}: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    shown: dict[str, str] = {
+        "user_id": created.user.id,
+        "account_id": created.user.account_id,
+        "email": created.user.email,
+        "role": created.user.role,
+    }
+    if not password_stdin:
+        shown["password"] = created.password
+    typer.echo(json.dumps(shown))
 
 
 def _with_runtime(use_case: Callable[[Runtime], Awaitable[T]]) -> T:

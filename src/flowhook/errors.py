@@ -117,3 +117,10 @@ class StateNotStorable(FlowhookError):
 
     code = "STATE_NOT_STORABLE"
     status = 500
+
+
+class TooManyRequests(FlowhookError):
+    """Refused for now: too many tries in a short time (failed console sign-ins)."""
+
+    code = "TOO_MANY_REQUESTS"
+    status = 429

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     egress_allow: EntryList = Field(default_factory=list)
     egress_deny: EntryList = Field(default_factory=list)
 
-    # proxies (CIDRs) whose X-Forwarded-For is believed (api/forwarded.py); none by default
+    # proxies (CIDRs) whose X-Forwarded-For is believed (forwarded.py); none by default
     trusted_proxies: EntryList = Field(default_factory=list)
 
     # engine
@@ -93,6 +93,14 @@ class Settings(BaseSettings):
 
     # shortener
     short_code_length: int = 8
+
+    # the web console (ui/, docs/console.md): served at / beside the API unless turned off
+    console: bool = True
+    console_session_s: float = Field(12 * 3600.0, gt=0)  # a sign-in lasts this long
+    # failed sign-ins within the window: this many for one e-mail from one address, or
+    # ten times as many from one address for any e-mails, and the next tries are refused
+    sign_in_max_failures: int = Field(5, ge=1)
+    sign_in_window_s: float = Field(15 * 60.0, gt=0)
 
     log_level: str = "info"
     log_json: bool = False

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flowhook.api.forwarded import client_host, networks
+from flowhook.forwarded import client_host, networks
 from support.app import error_code
 from support.process import Process, create_account, flowhook_env, free_port
 

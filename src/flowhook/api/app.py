@@ -32,6 +32,7 @@ from flowhook.api.limits import BodyLimit
 from flowhook.api.text import TextGuard
 from flowhook.runtime import Runtime
 from flowhook.settings import Settings
+from flowhook.ui import app as console
 from flowhook.usecases import deliveries as delivery_cases
 from flowhook.webhooks.metrics import PENDING, REGISTRY
 
@@ -109,6 +110,9 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
     async def healthz() -> dict[str, str | int]:
         return {"status": "ok", "pid": os.getpid()}  # which process of `serve --processes`
 
+    if settings.console:
+        # after the API (its paths keep priority), before GET /{code} (it takes /webhooks …)
+        console.install(app)
     app.include_router(short_urls.redirects)  # last: GET /{code} must not shadow other routes
 
     openapi.install(app)

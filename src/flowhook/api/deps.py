@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from flowhook.api import forwarded
+from flowhook import forwarded
 from flowhook.domain.account import Account
 from flowhook.errors import Unauthorized
 from flowhook.runtime import Runtime
@@ -26,14 +26,13 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 def client_address(request: Request) -> str | None:
     """The address the whitelist judges a request by: the connection's peer, or what a
-    trusted proxy says it forwarded for (api/forwarded.py). Every check of the caller's
+    trusted proxy says it forwarded for (forwarded.py). Every check of the caller's
     address goes through here."""
     peer = request.client.host if request.client else None
     rt: Runtime = request.app.state.runtime
-    if not rt.settings.trusted_proxies:
-        return peer  # the default: no header is believed
-    trusted = forwarded.networks(tuple(rt.settings.trusted_proxies))
-    return forwarded.client_host(peer, request.headers.getlist("x-forwarded-for"), trusted)
+    return forwarded.client_address(
+        peer, request.headers.getlist("x-forwarded-for"), rt.settings.trusted_proxies
+    )
 
 
 async def current_account(request: Request, rt: RuntimeDep) -> Account:

@@ -24,6 +24,8 @@ from flowhook.store.secrets import Cipher, hash_key
 from flowhook.store.tables import accounts
 
 DEMO_NAME = "demo"
+DEMO_EMAIL = "demo@example.com"
+"""The demo account's console user (an admin); its password is kept beside the key."""
 
 
 def key_file(data_dir: Path) -> Path:
@@ -122,12 +124,33 @@ def ensure_demo(
             )
             account = account_repo.get(conn, row[0])
             assert account is not None
-        _keep(key_file, {"account_id": account.id, "api_key": api_key})
+        _keep(key_file, {**_read_all(key_file), "account_id": account.id, "api_key": api_key})
     if not flow_repo.list_for(conn, account.id):
         for document in DEMO_FLOWS:
             record = flow_repo.create(conn, account.id, document, now)
             flow_repo.publish(conn, record.flow_id, account.id, now)
     return account, api_key, created
+
+
+def read_user(key_file: Path) -> str | None:
+    """The demo user's kept password, or None."""
+    password = _read_all(key_file).get("user_password")
+    return password if isinstance(password, str) else None
+
+
+def keep_user(key_file: Path, password: str) -> None:
+    """Keep the demo user's password beside the demo key (the file stays 0600)."""
+    _keep(key_file, {**_read_all(key_file), "user_password": password})
+
+
+def _read_all(key_file: Path) -> dict[str, str]:
+    try:
+        kept = json.loads(key_file.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(kept, dict):
+        return {}
+    return {k: v for k, v in kept.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def _read_kept(key_file: Path) -> dict[str, str] | None:

@@ -216,3 +216,40 @@ dialer_queue = Table(
     Column("expires_at", Float, nullable=False),  # entries past this are ignored and purged
     Index("ix_dialer_queue_account", "account_id", "queued_at"),
 )
+
+# the console (ui/): its users, their sessions, and failed sign-ins (rate limiting)
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False),
+    Column("email", String(254), nullable=False),  # lower-cased; one user per address
+    Column("password_hash", String(255), nullable=False),  # argon2id (usecases/users.py)
+    Column("role", String(16), nullable=False),  # admin | viewer
+    Column("created_at", Float, nullable=False),
+    # an e-mail names one user of the whole platform: the sign-in form asks for no account
+    Index("uq_users_email", "email", unique=True),
+    Index("ix_users_account", "account_id", "created_at"),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the cookie's token
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_console_sessions_user", "user_id"),
+)
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_sign_in_failures_email", "email", "address", "at"),
+    Index("ix_sign_in_failures_address", "address", "at"),
+)

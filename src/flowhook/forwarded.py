@@ -1,5 +1,6 @@
 """Who is calling: the one decision of which address a request comes from, for everything
-that judges it (the IP whitelist, its lock-out check, the outbound API).
+that judges it (the IP whitelist, its lock-out check, the outbound API, the console's
+sign-in and pages). A top-level module so that the API and the console share it.
 
 The peer of the TCP connection is the client, unless it is a proxy the operator trusts
 (``FLOWHOOK_TRUSTED_PROXIES``). Only then is ``X-Forwarded-For`` read, from the right: each
@@ -24,6 +25,16 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 def networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
     """The trusted proxies as networks (the settings validated every entry)."""
     return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def client_address(
+    peer: str | None, forwarded_for: Iterable[str], trusted_proxies: Sequence[str]
+) -> str | None:
+    """The address the whitelist judges a request by: the connection's ``peer``, or what a
+    trusted proxy (``Settings.trusted_proxies``) says it forwarded for."""
+    if not trusted_proxies:
+        return peer  # the default: no header is believed
+    return client_host(peer, forwarded_for, networks(tuple(trusted_proxies)))
 
 
 def client_host(
