@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -34,8 +35,9 @@ from flowhook.usecases.executions import ExecutionFilter
 
 router = page_router()
 
-SEARCH_FIELDS = ("uuid", "contact", "flow_id", "status", "request_id", "since", "until")
-"""The search form's fields, in order; a field the use case's filter lacks is not offered."""
+SEARCH_FIELDS = ("contact", "flow_id", "status", "request_id", "since", "until")
+"""The search form's filters, in order; one the use case's filter lacks is not offered. A
+UUID is not a filter: it names one execution, and the search goes to its page."""
 TIME_FIELDS = ("since", "until")
 PAGE_SIZE = 50
 
@@ -70,7 +72,7 @@ async def execution_list(request: Request, visitor: VisitorDep) -> Response:
     given = {
         name: value.strip()
         for name, value in request.query_params.items()
-        if name in fields or name == "cursor"
+        if name in fields or name in ("uuid", "cursor")
     }
     given = {name: value for name, value in given.items() if value}
     all_flows = await flows.list_all(rt, visitor.account)
@@ -87,15 +89,14 @@ async def execution_list(request: Request, visitor: VisitorDep) -> Response:
         "not_found": None,
     }
     uuid = given.get("uuid")
-    if uuid is not None and "uuid" not in ExecutionFilter.model_fields:
-        # no UUID filter in the use case: go to the execution itself
+    if uuid is not None:  # one execution is asked for: go to it
         try:
             await executions.get(rt, visitor.account, uuid)
         except NotFound:
             context["not_found"] = uuid
             return render(request, "executions/list.html", status_code=404, **context)
         return RedirectResponse(f"/executions/{uuid}", status_code=303)
-    values: dict[str, Any] = dict(given)
+    values: dict[str, Any] = {name: value for name, value in given.items() if name != "uuid"}
     for name in TIME_FIELDS:
         if name in values:
             values[name] = _local_time(values[name], visitor.account.timezone)
@@ -109,7 +110,7 @@ async def execution_list(request: Request, visitor: VisitorDep) -> Response:
     if page.next_cursor is not None:
         query = {name: value for name, value in given.items() if name != "cursor"}
         query["cursor"] = page.next_cursor
-        context["next_url"] = request.url.replace_query_params(**query)
+        context["next_url"] = f"/executions?{urlencode(query)}"
     return render(request, "executions/list.html", **context)
 
 
