@@ -17,7 +17,7 @@ from flowhook.engine.state import ExecutionState, Status
 from flowhook.errors import NotFound
 from flowhook.graphs import Drawing
 from flowhook.runtime import Runtime
-from flowhook.usecases import executions, flows
+from flowhook.usecases import drawings, executions, flows
 from flowhook.usecases.executions import Trigger
 from flowhook.usecases.flows import FlowSource
 from support.graphviz import dot_command
@@ -76,19 +76,19 @@ async def test_a_flow_version_is_drawn_with_its_widgets(
     rt: Runtime, account: Account, make_account: MakeAccount, dot_command: str
 ) -> None:
     flow_id = await new_flow(rt, account)
-    drawn = classes(await flows.drawing(rt, account, flow_id))
+    drawn = classes(await drawings.flow(rt, account, flow_id))
     for widget_id in FLOW["widgets"]:
         assert "widget" in drawn[f"widget-{widget_id}"]
 
     with pytest.raises(NotFound) as raised:
-        await flows.drawing(rt, account, flow_id, "prod")
+        await drawings.flow(rt, account, flow_id, "prod")
     assert raised.value.code == "FLOW_VERSION_NOT_FOUND"
     await flows.publish(rt, account, flow_id)
-    assert "widget-pause" in classes(await flows.drawing(rt, account, flow_id, "prod"))
+    assert "widget-pause" in classes(await drawings.flow(rt, account, flow_id, "prod"))
 
     other = await make_account("other")
     with pytest.raises(NotFound) as raised:
-        await flows.drawing(rt, other, flow_id)
+        await drawings.flow(rt, other, flow_id)
     assert raised.value.code == "FLOW_NOT_FOUND"
 
 
@@ -101,14 +101,14 @@ async def test_an_execution_is_drawn_with_its_path_while_it_waits_and_once_it_en
         rt, account, flow_id, Trigger(version="test", variables={"$flow.key.wait": "yes"})
     )
     await until(rt, account, waiting["uuid"], Status.WAITING)
-    drawn = classes(await executions.drawing(rt, account, waiting["uuid"]))
+    drawn = classes(await drawings.execution(rt, account, waiting["uuid"]))
     assert "visited" in drawn["widget-greet"] and "visited" in drawn["widget-route"]
     assert "current" in drawn["widget-pause"]
     assert not {"visited", "current"} & set(drawn["widget-done"])
 
     ended = await executions.start(rt, account, flow_id, Trigger(version="test"))
     await until(rt, account, ended["uuid"], Status.COMPLETED)
-    drawn = classes(await executions.drawing(rt, account, ended["uuid"]))
+    drawn = classes(await drawings.execution(rt, account, ended["uuid"]))
     assert [w for w in FLOW["widgets"] if "visited" in drawn[f"widget-{w}"]] == [
         "greet",
         "route",
@@ -118,7 +118,7 @@ async def test_an_execution_is_drawn_with_its_path_while_it_waits_and_once_it_en
 
     other = await make_account("other")
     with pytest.raises(NotFound) as raised:
-        await executions.drawing(rt, other, ended["uuid"])
+        await drawings.execution(rt, other, ended["uuid"])
     assert raised.value.code == "EXECUTION_NOT_FOUND"
 
 
@@ -130,7 +130,7 @@ async def test_an_execution_whose_flow_was_deleted_has_no_drawing(
     started = await executions.start(rt, account, flow_id, Trigger(version="test"))
     await until(rt, account, started["uuid"], Status.COMPLETED)
     await flows.delete(rt, account, flow_id)
-    drawing = await executions.drawing(rt, account, started["uuid"])
+    drawing = await drawings.execution(rt, account, started["uuid"])
     assert drawing == Drawing(
         None, "graph unavailable: the flow of this execution no longer exists"
     )

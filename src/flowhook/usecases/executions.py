@@ -1,5 +1,5 @@
 """Executions: start one (the trigger), read one with its step log, list them a page at a
-time, draw the path one took through its flow.
+time.
 
 :func:`start` is the API's hot path (``POST /v1/flows/{flow_id}/executions``, served by
 the bare ASGI endpoint of ``api/trigger.py`` and documented by its FastAPI declaration;
@@ -21,10 +21,8 @@ from flowhook.domain.account import Account
 from flowhook.engine.state import ExecutionState, Status
 from flowhook.engine.triggers import new_execution
 from flowhook.errors import NotFound
-from flowhook.graphs import Drawing, flow_dot, taken_path
 from flowhook.runtime import Runtime
 from flowhook.store import executions as execution_repo
-from flowhook.store import flows as flow_repo
 from flowhook.usecases.pages import Page, page_of, parse_cursor
 
 ID_PATTERN = r"^[A-Za-z0-9\-]{1,64}$"
@@ -96,16 +94,3 @@ async def list_page(rt: Runtime, account: Account, filters: ExecutionFilter) -> 
         )
     )
     return page_of(rows, filters.limit, lambda r: (r.created_at, r.uuid))
-
-
-async def drawing(rt: Runtime, account: Account, uuid: str) -> Drawing:
-    """The execution's flow (the version it runs, as it is now) drawn with the path it took
-    coloured and, while it runs or waits, the widget it is at. A flow deleted since (only a
-    finished execution's can be) has no drawing."""
-    state = await get(rt, account, uuid)
-    record = await rt.store.read(lambda c: flow_repo.get(c, state.flow_id, account.id))
-    document = record.document(state.version) if record is not None else None
-    if document is None:
-        return Drawing(None, "graph unavailable: the flow of this execution no longer exists")
-    current = None if state.status.finished else state.cursor
-    return await rt.graphs.svg(flow_dot(document, taken_path(state.steps, current)))

@@ -1,5 +1,5 @@
 """Flows: validate, create, list, read, replace (the test version), delete, publish
-(test → prod), the diff between the test and the prod version, and a version's drawing.
+(test → prod), the diff between the test and the prod version, one widget of a version.
 
 The rules live here: a document is parsed by the bounded loaders (JSON, or YAML) and its
 stored JSON is at most ``flow_max_bytes`` (413 ``FLOW_TOO_LARGE``); saving a flow that
@@ -30,7 +30,6 @@ from flowhook.domain.credentials import seal_flow
 from flowhook.engine.documents import load_json, load_yaml
 from flowhook.engine.flow import CompiledFlow, compile_flow
 from flowhook.errors import Conflict, FlowTooLarge, NotFound, ValidationFailed
-from flowhook.graphs import Drawing, flow_dot
 from flowhook.runtime import Runtime
 from flowhook.store import flows as flow_repo
 from flowhook.store.flows import FlowRecord
@@ -257,16 +256,6 @@ def version_document(record: FlowRecord, version: Literal["test", "prod"]) -> di
             code="FLOW_VERSION_NOT_FOUND",
         )
     return document
-
-
-async def drawing(
-    rt: Runtime, account: Account, flow_id: str, version: Literal["test", "prod"] = "test"
-) -> Drawing:
-    """A version of the flow drawn as inline SVG (Graphviz), or why it cannot be (Graphviz
-    missing: the caller lists the widgets instead). Drawn from the document as shown, so
-    no secret can reach the drawing."""
-    record = await get(rt, account, flow_id)
-    return await rt.graphs.svg(flow_dot(version_document(record, version)))
 
 
 async def widget(

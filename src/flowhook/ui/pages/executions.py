@@ -29,7 +29,7 @@ from flowhook.ui.drawing import interactive_svg
 from flowhook.ui.render import render
 from flowhook.ui.session import VisitorDep, runtime_of
 from flowhook.ui.sse import live
-from flowhook.usecases import deliveries, executions, flows
+from flowhook.usecases import deliveries, drawings, executions, flows
 from flowhook.usecases.deliveries import DeliveryFilter
 from flowhook.usecases.executions import ExecutionFilter
 
@@ -117,7 +117,7 @@ async def execution_list(request: Request, visitor: VisitorDep) -> Response:
 async def _snapshot(rt: Runtime, account: Account, uuid: str) -> dict[str, Any]:
     """Everything the execution's page shows, read now through the use cases."""
     state = await executions.get(rt, account, uuid)
-    drawing = await executions.drawing(rt, account, uuid)
+    drawing = await drawings.execution(rt, account, uuid)
     svg = interactive_svg(
         drawing,
         lambda widget: f"/flows/{state.flow_id}/widgets/{widget}?version={state.version}",

@@ -23,7 +23,7 @@ from flowhook.ui.app import page_router
 from flowhook.ui.drawing import interactive_svg
 from flowhook.ui.render import is_htmx, render
 from flowhook.ui.session import AdminDep, VisitorDep, runtime_of
-from flowhook.usecases import flows
+from flowhook.usecases import drawings, flows
 from flowhook.usecases.flows import FlowSource
 
 router = page_router()
@@ -185,7 +185,7 @@ async def _flow_page(
         warnings = checked.warnings
     except FlowhookError:  # stored under older rules: the page still shows the flow
         warnings = []
-    drawing = await flows.drawing(rt, visitor.account, flow_id, version)
+    drawing = await drawings.flow(rt, visitor.account, flow_id, version)
     diff = await flows.diff(rt, visitor.account, flow_id)
     svg = interactive_svg(
         drawing, lambda widget: f"/flows/{flow_id}/widgets/{widget}?version={version}"
