@@ -65,10 +65,12 @@ class Visitor:
 
 
 async def account_with_user(
-    api: Api, name: str, role: str = "admin", **settings: Any
+    api: Api, name: str, role: str = "admin", timezone: str = "UTC", **settings: Any
 ) -> tuple[Account, str, Visitor]:
-    """A new account (its API key) and a signed-in user of it with ``role``."""
-    created = await accounts.create(api.runtime, accounts.NewAccount(name=name))
+    """A new account (its API key) and a signed-in user of it with ``role``; ``settings``
+    are the operator's (``http_enabled`` …)."""
+    form = accounts.NewAccount(name=name, timezone=timezone)
+    created = await accounts.create(api.runtime, form)
     account = created.account
     if settings:
         patch = accounts.OperatorPatch(**settings)
@@ -97,13 +99,17 @@ async def signed_in(api: Api) -> AsyncIterator[SignIn]:
     made: list[Visitor] = []
 
     async def make(
-        name: str = "acme", role: str = "admin", account: Account | None = None, **settings: Any
+        name: str = "acme",
+        role: str = "admin",
+        account: Account | None = None,
+        timezone: str = "UTC",
+        **settings: Any,
     ) -> tuple[Account, str, Visitor]:
         if account is not None:
             visitor = await user_of(api, account, role)
             made.append(visitor)
             return account, "", visitor
-        found = await account_with_user(api, name, role, **settings)
+        found = await account_with_user(api, name, role, timezone, **settings)
         made.append(found[2])
         return found
 

@@ -4,12 +4,17 @@ stream, and another account's executions not found."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from flowhook.usecases import flows
+from flowhook.usecases.executions import ExecutionFilter
 from flowhook.usecases.flows import FlowSource
 from support.app import Api
 from support.console_http import SignIn, signed_in
@@ -177,3 +182,30 @@ async def test_another_accounts_execution_is_not_found(api: Api, signed_in: Sign
     assert (await other.get(f"/executions/{uuid}/live"))[0] == 404
     assert (await other.get(f"/executions?uuid={uuid}"))[0] == 404
     assert uuid not in (await other.get("/executions"))[1]
+
+
+@pytest.mark.skipif(
+    "contact" not in ExecutionFilter.model_fields,
+    reason="the contact and time filters come with the lists work (branch h-lists)",
+)
+async def test_the_search_by_contact_number_and_by_time_in_the_accounts_zone(
+    api: Api, signed_in: SignIn
+) -> None:
+    account, key, admin = await signed_in(timezone="Asia/Kolkata")
+    saved = await flows.create(api.runtime, account, FlowSource(json.dumps(FLOW).encode()))
+    uuid = (await run(api, key, saved.record.flow_id))["uuid"]  # dnis 9879964805
+    _, page, _ = await admin.get("/executions?contact=9879964805")
+    assert uuid in page
+    _, page, _ = await admin.get("/executions?contact=9879964806")
+    assert uuid not in page
+    created = (await api.request("GET", f"/v1/executions/{uuid}", key=key))[1]["created_at"]
+    # the form's datetime-local fields are read in the account's time zone, as shown
+    zone = ZoneInfo("Asia/Kolkata")
+    before = dt.datetime.fromtimestamp(created - 60, zone).strftime("%Y-%m-%dT%H:%M:%S")
+    after = dt.datetime.fromtimestamp(created + 60, zone).strftime("%Y-%m-%dT%H:%M:%S")
+    _, page, _ = await admin.get(f"/executions?since={before}&until={after}")
+    assert uuid in page
+    _, page, _ = await admin.get(f"/executions?since={after}")
+    assert uuid not in page
+    status, page, _ = await admin.get("/executions?since=yesterday")
+    assert status == 422 and 'id="f-since-error"' in page
