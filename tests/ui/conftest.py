@@ -4,7 +4,8 @@ download a browser here).
 
 Without ``/usr/bin/chromium`` these tests are skipped, unless
 ``FLOWHOOK_REQUIRE_BROWSER=1`` (CI sets it), which makes that a failure. One browser runs
-for the whole session; each test gets a fresh server, database and browser context.
+per test module (tests here are not async: see ``browser``); each test gets a fresh
+server, database and browser context.
 
 Fixtures: ``console`` (the server; ``console.account()``, ``console.user()``, ``call``),
 ``browser``, ``page`` (a new page, signed in as nobody), ``signed_in(page, credentials)``
@@ -37,8 +38,12 @@ LAUNCH_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module, closed when the module's tests end: Playwright's sync
+    API keeps an event loop running in this thread meanwhile, so every test in tests/ui is
+    a plain (sync) function, and async tests of other modules run once it is closed
+    (pytest's "package" scope does not end with a folder that has no ``__init__.py``)."""
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} not found (apt-get install chromium)"
         if os.environ.get("FLOWHOOK_REQUIRE_BROWSER") == "1":

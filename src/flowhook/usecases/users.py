@@ -198,8 +198,9 @@ async def sign_in(rt: Runtime, email: str, password: str, address: str | None) -
     password —, SIGN_IN_RATE_LIMITED (429) after too many failures, or IP_NOT_WHITELISTED
     (403) from an address the account does not allow."""
     settings = rt.settings
-    email = email.strip().lower()[:254]
-    where = address or "unknown"
+    # stored and compared as given, bounded and without NUL (PostgreSQL refuses it in text)
+    email = email.replace("\x00", "").strip().lower()[:254]
+    where = (address or "unknown").replace("\x00", "")[:64]
     now = rt.now()
     since = now - settings.sign_in_window_s
     pair, anyone = await rt.store.read(lambda c: user_repo.failures(c, email, where, since))

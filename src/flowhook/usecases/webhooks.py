@@ -19,13 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
-from flowhook.domain.request_spec import RequestSpec
-from flowhook.errors import Conflict, NotFound
+from flowhook.domain.credentials import REDACTED, seal_request, unseal_request
+from flowhook.domain.request_spec import BasicAuth, RequestSpec
+from flowhook.errors import Conflict, NotFound, ValidationFailed
+from flowhook.internal.methods import INTERNAL_PATH
 from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhooks as webhook_repo
-from flowhook.store.webhooks import SavedWebhook
+from flowhook.store.webhooks import SavedWebhook as SavedWebhook  # what pages render
 from flowhook.webhooks.check import check_webhook
 from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.directory import WebhookDirectory
@@ -66,6 +68,7 @@ class CheckResult(BaseModel):
     status_code: int | None
     duration_ms: float
     error_reason: str | None
+    error_message: str | None = None  # what went wrong, in words (none before it was kept)
     checked_at: float
 
 
@@ -169,3 +172,50 @@ async def check_saved(rt: Runtime, account: Account, webhook_id: str) -> CheckRe
     result = CheckResult.model_validate(await _check(rt, account, saved.real_spec(rt.cipher)))
     await rt.store.write(lambda c: webhook_repo.record_check(c, saved.id, result.model_dump()))
     return result
+
+
+async def check_changes(
+    rt: Runtime, account: Account, webhook_id: str, form: CheckIn
+) -> CheckResult:
+    """Check an edited, not yet saved, form of a saved webhook (nothing is stored): a
+    secret sent back as ``***`` and a basic-auth password left out are the saved ones, as
+    :func:`replace` would keep them."""
+    saved = await get(rt, account, webhook_id)
+    data = form.spec().model_dump(mode="json")
+    password = data["auth"].pop("password", None) if data["auth"]["type"] == "basic" else None
+    public, values = seal_request(data, saved.secret_values(rt.cipher))
+    real = unseal_request(public, values)
+    if real["auth"]["type"] == "basic":
+        if password in (None, REDACTED) and isinstance(saved.spec.auth, BasicAuth):
+            password = saved.password_plain(rt.cipher)
+        real["auth"] = {**real["auth"], "password": password}
+    return CheckResult.model_validate(await _check(rt, account, RequestSpec.model_validate(real)))
+
+
+HTTP_ADVICE = (
+    "plain http:// is not enabled for this account: use an https:// URL, or ask your "
+    "operator to enable HTTP for the account (flowhook account set-http ACCOUNT true)"
+)
+
+
+def refuse_plain_http(account: Account, spec: RequestSpec) -> None:
+    """HTTP_NOT_ENABLED (at ``$.url``) for a plain-http URL of an account without HTTP.
+
+    The console saves nothing its account could not call; the API still saves such a
+    webhook (its deliveries fail with HTTP_DISABLED until the operator enables HTTP). An
+    internal webhook's URL runs in-process, so it needs no HTTP."""
+    url = spec.url.strip()
+    if account.http_enabled or not url.lower().startswith("http://"):
+        return
+    path = url.split("?", 1)[0].split("#", 1)[0]
+    if INTERNAL_PATH.search(path):
+        return
+    raise ValidationFailed(
+        HTTP_ADVICE, code="HTTP_NOT_ENABLED", details=[{"path": "$.url", "message": HTTP_ADVICE}]
+    )
+
+
+def internal_urls(rt: Runtime) -> dict[str, str]:
+    """The internal webhook's URLs on this server, by stage, ready to paste."""
+    base = rt.settings.base_url.rstrip("/")
+    return {stage: f"{base}/centraloutboundwebhook-v1/{stage}/" for stage in ("prod", "test")}

@@ -43,5 +43,6 @@ async def check_webhook(
         "status_code": result.status,
         "duration_ms": round(result.duration_s * 1000, 3),
         "error_reason": result.error_reason.value if result.error_reason else None,
+        "error_message": result.error_message,
         "checked_at": time.time(),
     }

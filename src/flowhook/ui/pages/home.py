@@ -1,4 +1,5 @@
-"""The home page (``/``): how the account is doing, and where to start."""
+"""The home page (``/``): the account's last 24 hours (executions, deliveries, their
+failures and latencies), the webhooks failing now, and where to start for a new account."""
 
 from __future__ import annotations
 
@@ -7,11 +8,21 @@ from starlette.responses import Response
 
 from flowhook.ui.app import page_router
 from flowhook.ui.render import render
-from flowhook.ui.session import VisitorDep
+from flowhook.ui.session import VisitorDep, runtime_of
+from flowhook.usecases import overview
 
 router = page_router()
 
 
 @router.get("/")
 async def home(request: Request, visitor: VisitorDep) -> Response:
-    return render(request, "home.html", title="Home")
+    rt = runtime_of(request)
+    summary = await overview.last_day(rt, visitor.account)
+    return render(
+        request,
+        "home.html",
+        title="Home",
+        o=summary,
+        # where the browser reached us (the settings' host:port may be 0.0.0.0 or a proxy's)
+        base_url=(rt.settings.public_url or str(request.base_url)).rstrip("/"),
+    )

@@ -1,0 +1,393 @@
+"""The Webhooks page ("Advanced → Webhook"): the list, the add/edit form with its
+**Check** button (a green tick, or a red cross with the reason and status code, beside
+the button without a page reload), delete.
+
+Everything is a plain form that works without JavaScript (the Check button then shows
+the whole form again with its result); htmx makes Check answer in place. The rules are
+the use cases' (:mod:`flowhook.usecases.webhooks`): names taken, webhooks in use, a
+replaced webhook keeping its secrets, plain HTTP for accounts without it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from flowhook.domain.request_spec import BasicAuth
+from flowhook.errors import FlowhookError
+from flowhook.ui.app import page_router
+from flowhook.ui.render import is_htmx, render
+from flowhook.ui.session import AdminDep, VisitorDep, runtime_of
+from flowhook.usecases import overview, webhooks
+from flowhook.usecases.users import Visitor
+from flowhook.usecases.webhooks import CheckIn, CheckResult, SavedWebhook, WebhookIn
+
+router = page_router()
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+BODY_TYPES = ("NONE", "JSON", "XML", "FORM_DATA", "URL_ENCODED", "PLAIN_TEXT")
+FIELDS: tuple[str, ...] = ("name", "method", "url", "auth", "username", "password", "headers")
+FIELDS += ("query", "body_type", "body", "timeout_s", "is_default")
+
+REASONS = {
+    "HTTP_DISABLED": webhooks.HTTP_ADVICE,
+    "BLOCKED_ADDRESS": "the URL is a private, local or reserved address",
+    "EGRESS_DENIED": "this server's egress policy does not allow that address",
+    "INVALID_URL": "the URL is not one that can be called",
+    "TIMEOUT": "no answer within the timeout",
+    "CONNECTION_ERROR": "could not connect",
+    "CLIENT_ERROR": "the endpoint refused the request (4xx)",
+    "SERVER_ERROR": "the endpoint failed (5xx)",
+    "REDIRECTION": "the endpoint answered with a redirect (not followed)",
+}
+"""A check's ``error_reason`` in words (its ``error_message`` adds the details)."""
+
+
+class FormErrors(Exception):
+    """Field errors of a posted form: field name → message (``_`` for the whole form)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+# the form <-> the use case's pydantic form --------------------------------------------------
+
+
+def _pairs(text: str, separator: str, what: str, field: str) -> dict[str, str]:
+    """``Name: value`` (headers) or ``name=value`` lines as a dict."""
+    out: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition(separator)
+        if not sep or not name.strip():
+            raise FormErrors({field: f"line {number}: write each {what} as name{separator}value"})
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _lines(values: dict[str, Any], separator: str) -> str:
+    return "\n".join(f"{name}{separator}{value}" for name, value in values.items())
+
+
+def _body(body_type: str, text: str) -> Any:
+    if body_type == "NONE":
+        return None if not text.strip() else text
+    if body_type == "JSON":
+        if not text.strip():
+            return None
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise FormErrors({"body": f"not valid JSON: {exc}"}) from None
+    if body_type in ("FORM_DATA", "URL_ENCODED"):
+        return _pairs(text, "=", "field", "body")
+    return text
+
+
+def _body_text(body_type: str, body: Any) -> str:
+    if body is None:
+        return ""
+    if body_type == "JSON":
+        return body if isinstance(body, str) else json.dumps(body, indent=2)
+    if isinstance(body, dict):
+        return _lines(body, "=")
+    return str(body)
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    if not loc:
+        return "body"  # the model's own checks are about the body and auth
+    head = str(loc[0])
+    if head == "auth":
+        return "username" if "username" in map(str, loc) else "auth"
+    return head if head in FIELDS else "_"
+
+
+def parse(form: FormData, model: type[WebhookIn] | type[CheckIn]) -> WebhookIn | CheckIn:
+    """The posted fields as the use case's form; FormErrors at the fields otherwise."""
+
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value if isinstance(value, str) else ""
+
+    body_type = text("body_type") or "NONE"
+    data: dict[str, Any] = {
+        "method": text("method") or "POST",
+        "url": text("url"),
+        "headers": _pairs(text("headers"), ":", "header", "headers"),
+        "query": _pairs(text("query"), "=", "parameter", "query"),
+        "body_type": body_type,
+        "body": _body(body_type, text("body")),
+        "is_default": text("is_default") == "on",
+    }
+    if text("timeout_s").strip():
+        data["timeout_s"] = text("timeout_s").strip()
+    if text("name").strip() or model is WebhookIn:
+        data["name"] = text("name").strip()
+    if text("auth") == "basic":
+        data["auth"] = {"type": "basic", "username": text("username")}
+        if text("password"):
+            data["auth"]["password"] = text("password")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors(include_url=False):
+            message = str(error["msg"]).removeprefix("Value error, ")
+            errors.setdefault(_field_of(tuple(error["loc"])), message)
+        raise FormErrors(errors) from None
+
+
+def values_of(saved: SavedWebhook | None, form: FormData | None = None) -> dict[str, Any]:
+    """What the form's fields show: a saved webhook (secrets as stored: ``***``), or what
+    was posted (never the password)."""
+    if form is not None:
+        shown: dict[str, Any] = {n: form.get(n) or "" for n in FIELDS if n != "password"}
+        shown["is_default"] = form.get("is_default") == "on"
+        shown["password_set"] = bool(saved and saved.password)
+        return shown
+    if saved is None:
+        return {
+            "name": "",
+            "method": "POST",
+            "url": "",
+            "auth": "none",
+            "username": "",
+            "headers": "",
+            "query": "",
+            "body_type": "NONE",
+            "body": "",
+            "timeout_s": "10",
+            "is_default": False,
+            "password_set": False,
+        }
+    spec = saved.spec
+    basic = isinstance(spec.auth, BasicAuth)
+    return {
+        "name": saved.name,
+        "method": spec.method,
+        "url": spec.url,
+        "auth": "basic" if basic else "none",
+        "username": spec.auth.username if isinstance(spec.auth, BasicAuth) else "",
+        "headers": _lines(spec.headers, ": "),
+        "query": _lines(spec.query, "="),
+        "body_type": spec.body_type,
+        "body": _body_text(spec.body_type, spec.body),
+        "timeout_s": f"{spec.timeout_s:g}",
+        "is_default": saved.is_default,
+        "password_set": saved.password is not None,
+    }
+
+
+def _errors_of(exc: FlowhookError) -> dict[str, str]:
+    """A use case's refusal at the field it is about (``details[].path``), else on top."""
+    fields: dict[str, str] = {}
+    if isinstance(exc.details, list):
+        for item in exc.details:
+            if isinstance(item, dict) and str(item.get("path", "")).startswith("$."):
+                name = str(item["path"])[2:].split(".")[0]
+                fields.setdefault(name if name in FIELDS else "_", str(item.get("message")))
+    if exc.code == "WEBHOOK_NAME_TAKEN":
+        fields["name"] = exc.message
+    return fields or {"_": exc.message}
+
+
+# pages --------------------------------------------------------------------------------------
+
+
+def _form_page(
+    request: Request,
+    visitor: Visitor,
+    *,
+    saved: SavedWebhook | None,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    result: CheckResult | None = None,
+    status_code: int = 200,
+) -> Response:
+    rt = runtime_of(request)
+    title = f"Webhook {saved.name}" if saved else "Add webhook"
+    return render(
+        request,
+        "webhooks/form.html",
+        status_code=status_code,
+        title=title,
+        saved=saved,
+        v=values,
+        errors=errors or {},
+        result=result,
+        reasons=REASONS,
+        methods=METHODS,
+        body_types=BODY_TYPES,
+        internal_urls=webhooks.internal_urls(rt),
+        http_enabled=visitor.account.http_enabled,
+    )
+
+
+@router.get("/webhooks")
+async def list_page(request: Request, visitor: VisitorDep) -> Response:
+    rt = runtime_of(request)
+    saved = await webhooks.list_all(rt, visitor.account)
+    summary = await overview.last_day(rt, visitor.account)
+    failing = {f["webhook_id"]: f for f in summary.failing_webhooks}
+    return render(
+        request,
+        "webhooks/list.html",
+        title="Webhooks",
+        webhooks=saved,
+        failing=failing,
+        reasons=REASONS,
+    )
+
+
+@router.get("/webhooks/new")
+async def new_page(request: Request, visitor: AdminDep) -> Response:
+    return _form_page(request, visitor, saved=None, values=values_of(None))
+
+
+@router.post("/webhooks")
+async def create(request: Request, visitor: VisitorDep) -> Response:
+    rt = runtime_of(request)
+    form = await request.form()
+    try:
+        parsed = parse(form, WebhookIn)
+        assert isinstance(parsed, WebhookIn)
+        webhooks.refuse_plain_http(visitor.account, parsed.spec())
+        await webhooks.create(rt, visitor.account, parsed)
+    except FormErrors as exc:
+        values = values_of(None, form)
+        return _form_page(
+            request, visitor, saved=None, values=values, errors=exc.errors, status_code=422
+        )
+    except FlowhookError as exc:
+        values = values_of(None, form)
+        return _form_page(
+            request,
+            visitor,
+            saved=None,
+            values=values,
+            errors=_errors_of(exc),
+            status_code=exc.status,
+        )
+    return RedirectResponse("/webhooks", status_code=303)
+
+
+@router.post("/webhooks/check")
+async def check_form(request: Request, visitor: VisitorDep) -> Response:
+    """The Check button of the form: the form as it is now, nothing saved. An edit form
+    sends its ``webhook_id``: secrets left as ``***`` are the saved ones."""
+    rt = runtime_of(request)
+    form = await request.form()
+    webhook_id = form.get("webhook_id")
+    saved = (
+        await webhooks.get(rt, visitor.account, webhook_id)
+        if isinstance(webhook_id, str) and webhook_id
+        else None
+    )
+    result: CheckResult | None = None
+    errors: dict[str, str] = {}
+    try:
+        parsed = parse(form, CheckIn)
+        assert isinstance(parsed, CheckIn)
+        webhooks.refuse_plain_http(visitor.account, parsed.spec())
+        if saved is not None:
+            result = await webhooks.check_changes(rt, visitor.account, saved.id, parsed)
+        else:
+            result = await webhooks.check(rt, visitor.account, parsed)
+    except FormErrors as exc:
+        errors = exc.errors
+    except FlowhookError as exc:
+        errors = _errors_of(exc)
+    status = 422 if errors else 200
+    if is_htmx(request):
+        return render(
+            request,
+            "webhooks/_check.html",
+            status_code=status,
+            result=result,
+            errors=errors,
+            reasons=REASONS,
+        )
+    return _form_page(
+        request,
+        visitor,
+        saved=saved,
+        values=values_of(saved, form),
+        errors=errors,
+        result=result,
+        status_code=status,
+    )
+
+
+@router.get("/webhooks/{webhook_id}")
+async def edit_page(request: Request, webhook_id: str, visitor: VisitorDep) -> Response:
+    """The form for an admin, the same fields read-only for a viewer (secrets are shown
+    as stored: ``***``, and a password only as "set")."""
+    saved = await webhooks.get(runtime_of(request), visitor.account, webhook_id)
+    return _form_page(request, visitor, saved=saved, values=values_of(saved))
+
+
+@router.post("/webhooks/{webhook_id}")
+async def replace(request: Request, webhook_id: str, visitor: VisitorDep) -> Response:
+    rt = runtime_of(request)
+    saved = await webhooks.get(rt, visitor.account, webhook_id)
+    form = await request.form()
+    try:
+        parsed = parse(form, WebhookIn)
+        assert isinstance(parsed, WebhookIn)
+        webhooks.refuse_plain_http(visitor.account, parsed.spec())
+        await webhooks.replace(rt, visitor.account, saved.id, parsed)
+    except FormErrors as exc:
+        return _form_page(
+            request,
+            visitor,
+            saved=saved,
+            values=values_of(saved, form),
+            errors=exc.errors,
+            status_code=422,
+        )
+    except FlowhookError as exc:
+        return _form_page(
+            request,
+            visitor,
+            saved=saved,
+            values=values_of(saved, form),
+            errors=_errors_of(exc),
+            status_code=exc.status,
+        )
+    return RedirectResponse("/webhooks", status_code=303)
+
+
+@router.post("/webhooks/{webhook_id}/delete")
+async def delete(request: Request, webhook_id: str, visitor: VisitorDep) -> Response:
+    rt = runtime_of(request)
+    saved = await webhooks.get(rt, visitor.account, webhook_id)
+    try:
+        await webhooks.delete(rt, visitor.account, saved.id)
+    except FlowhookError as exc:
+        return _form_page(
+            request,
+            visitor,
+            saved=saved,
+            values=values_of(saved),
+            errors={"_": exc.message},
+            status_code=exc.status,
+        )
+    return RedirectResponse("/webhooks", status_code=303)
+
+
+@router.post("/webhooks/{webhook_id}/check")
+async def check_saved(request: Request, webhook_id: str, visitor: VisitorDep) -> Response:
+    """The list's Check button: checks the saved webhook and keeps the result."""
+    rt = runtime_of(request)
+    result = await webhooks.check_saved(rt, visitor.account, webhook_id)
+    if is_htmx(request):
+        return render(request, "webhooks/_check.html", result=result, errors={}, reasons=REASONS)
+    return RedirectResponse("/webhooks", status_code=303)
