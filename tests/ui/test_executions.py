@@ -98,7 +98,7 @@ def test_trigger_a_flow_and_watch_its_execution_finish_live_with_its_path_colour
     call.get_by_text("Response: 200").click()
     expect(call).to_contain_text('"ok": true')
     expect(timeline.locator("li.step[data-widget='greet']")).to_contain_text("$flow.key.greeting")
-    screenshot(page, "execution")
+    screenshot(page, "console-execution")
 
     # the search finds it by flow and status, and by its UUID
     page.goto(f"{console.base_url}/executions")
@@ -109,7 +109,7 @@ def test_trigger_a_flow_and_watch_its_execution_finish_live_with_its_path_colour
     page.get_by_label("Status").select_option("FAILED")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("link", name=uuid)).to_have_count(0)
-    screenshot(page, "executions")
+    screenshot(page, "console-executions")
 
 
 def test_another_accounts_execution_is_not_found(page: Any, console: Console) -> None:

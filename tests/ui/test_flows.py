@@ -56,7 +56,7 @@ def test_upload_a_flow_with_an_error_fix_it_publish_it_and_see_its_graph(
     expect(problems).to_contain_text("no widget 'nowhere' in this flow")
     # the text typed is kept, to be fixed in place
     expect(page.get_by_label("Flow document")).to_have_value(re.compile("nowhere"))
-    screenshot(page, "flow-error")
+    screenshot(page, "console-flow-error")
 
     page.get_by_label("Flow document").fill(json.dumps(FLOW, indent=2))
     page.get_by_role("button", name="Create flow").click()
@@ -74,7 +74,7 @@ def test_upload_a_flow_with_an_error_fix_it_publish_it_and_see_its_graph(
     expect(graph.locator("g#widget-greet")).to_contain_text("store_variable")
     expect(graph.locator("g#widget-greet")).to_contain_text("Say hello")
     expect(graph.locator("g.edge", has_text="vip")).to_be_visible()
-    screenshot(page, "flow")
+    screenshot(page, "console-flow")
 
     # a node opens its widget's details beside the graph, without leaving the page
     url = page.url
