@@ -32,7 +32,8 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("composition root", frozenset({"runtime"})),
     # Runs executions and leases work; the features below must not reach up into it.
     ("worker", frozenset({"worker"})),
-    ("features", frozenset({"widgets", "webhooks", "internal", "channels"})),
+    # graphs: flows drawn with Graphviz (reads flow documents and step logs, runs `dot`).
+    ("features", frozenset({"widgets", "webhooks", "internal", "channels", "graphs"})),
     # Persistence: below the features that save things, above the engine whose state it saves.
     ("store", frozenset({"store"})),
     ("engine", frozenset({"engine"})),

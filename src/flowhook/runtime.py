@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flowhook.channels.bounces import BounceServer
 from flowhook.channels.service import Channels
 from flowhook.engine.context import ExecutionWakeup, Services
 from flowhook.engine.state import ExecutionState
+from flowhook.graphs import GraphRenderer
 from flowhook.internal.dialer import Dialer
 from flowhook.settings import Settings
 from flowhook.store.catalog import Catalog
@@ -55,6 +56,8 @@ class Runtime:
     retention: RetentionJob | None = None
     bounces: BounceServer | None = None
     started: bool = False
+    graphs: GraphRenderer = field(default_factory=GraphRenderer)
+    """Draws flows (``dot``), caching each drawing for the process."""
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool = True, eager: bool = True) -> Runtime:

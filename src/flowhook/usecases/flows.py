@@ -1,5 +1,5 @@
 """Flows: validate, create, list, read, replace (the test version), delete, publish
-(test → prod), and the diff between the test and the prod version.
+(test → prod), the diff between the test and the prod version, one widget of a version.
 
 The rules live here: a document is parsed by the bounded loaders (JSON, or YAML) and its
 stored JSON is at most ``flow_max_bytes`` (413 ``FLOW_TOO_LARGE``); saving a flow that
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy import Connection
@@ -244,3 +244,35 @@ async def diff(rt: Runtime, account: Account, flow_id: str) -> FlowDiff:
         fields=fields,
         widgets=widgets,
     )
+
+
+def version_document(record: FlowRecord, version: Literal["test", "prod"]) -> dict[str, Any]:
+    """The document of a flow's version as shown (secrets ``***``);
+    FLOW_VERSION_NOT_FOUND for the prod version of a flow never published."""
+    document = record.document(version)
+    if document is None:
+        raise NotFound(
+            f"flow {record.flow_id} has no {version} version (publish it first)",
+            code="FLOW_VERSION_NOT_FOUND",
+        )
+    return document
+
+
+async def widget(
+    rt: Runtime,
+    account: Account,
+    flow_id: str,
+    widget_id: str,
+    version: Literal["test", "prod"] = "test",
+) -> dict[str, Any]:
+    """One widget of a version of the flow, as the document shows it (secrets ``***``);
+    WIDGET_NOT_FOUND when that version has no such widget."""
+    record = await get(rt, account, flow_id)
+    widgets = version_document(record, version).get("widgets") or {}
+    body = widgets.get(widget_id) if isinstance(widgets, dict) else None
+    if not isinstance(body, dict):
+        raise NotFound(
+            f"flow {flow_id} has no widget {widget_id!r} in its {version} version",
+            code="WIDGET_NOT_FOUND",
+        )
+    return body
