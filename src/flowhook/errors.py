@@ -194,6 +194,7 @@ class Code(StrEnum):
     HTTP_NOT_ENABLED = "HTTP_NOT_ENABLED", "plain-HTTP URLs are not enabled for the account"
     INVALID_WINDOW = "INVALID_WINDOW", "the time window ends before it starts"
     JOB_NOT_FOUND = "JOB_NOT_FOUND", "no such background job in the account"
+    WIDGET_NOT_FOUND = "WIDGET_NOT_FOUND", "the flow has no widget with this id"
 
 
 def table() -> str:

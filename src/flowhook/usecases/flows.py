@@ -253,7 +253,7 @@ def version_document(record: FlowRecord, version: Literal["test", "prod"]) -> di
     if document is None:
         raise NotFound(
             f"flow {record.flow_id} has no {version} version (publish it first)",
-            code="FLOW_VERSION_NOT_FOUND",
+            code=Code.FLOW_VERSION_NOT_FOUND,
         )
     return document
 
@@ -273,6 +273,6 @@ async def widget(
     if not isinstance(body, dict):
         raise NotFound(
             f"flow {flow_id} has no widget {widget_id!r} in its {version} version",
-            code="WIDGET_NOT_FOUND",
+            code=Code.WIDGET_NOT_FOUND,
         )
     return body

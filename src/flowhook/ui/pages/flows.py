@@ -19,6 +19,7 @@ from fastapi import Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from flowhook.errors import FlowhookError
+from flowhook.statuses import status_of
 from flowhook.ui.app import page_router
 from flowhook.ui.drawing import interactive_svg
 from flowhook.ui.render import is_htmx, render
@@ -148,7 +149,7 @@ async def create_flow(
         saved = await flows.create(runtime_of(request), visitor.account, source)
     except FlowhookError as exc:
         return _editor(
-            request, flow=None, text=document, format=format, error=exc, status_code=exc.status
+            request, flow=None, text=document, format=format, error=exc, status_code=status_of(exc)
         )
     return RedirectResponse(f"/flows/{saved.record.flow_id}", status_code=303)
 
@@ -193,7 +194,7 @@ async def _flow_page(
     return render(
         request,
         "flows/detail.html",
-        status_code=publish_error.status if publish_error is not None else 200,
+        status_code=status_of(publish_error) if publish_error is not None else 200,
         title=record.name,
         flow=record,
         version=version,
@@ -231,7 +232,12 @@ async def replace_flow(
         await flows.replace(rt, visitor.account, flow_id, source)
     except FlowhookError as exc:
         return _editor(
-            request, flow=record, text=document, format=format, error=exc, status_code=exc.status
+            request,
+            flow=record,
+            text=document,
+            format=format,
+            error=exc,
+            status_code=status_of(exc),
         )
     return RedirectResponse(f"/flows/{flow_id}", status_code=303)
 
@@ -241,7 +247,7 @@ async def publish_flow(request: Request, flow_id: str, visitor: VisitorDep) -> R
     try:
         await flows.publish(runtime_of(request), visitor.account, flow_id)
     except FlowhookError as exc:
-        if exc.status == 404:
+        if status_of(exc) == 404:
             raise
         return await _flow_page(request, visitor, flow_id, "test", publish_error=exc)
     return RedirectResponse(f"/flows/{flow_id}?version=prod&published=1", status_code=303)
