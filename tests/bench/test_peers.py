@@ -185,6 +185,7 @@ def test_unreachable_registry_skips_the_peer(tmp_path: Path) -> None:
         # a closed port on this machine: npm's fetch is refused at once
         "npm_config_registry": "http://127.0.0.1:9/",
         "npm_config_fetch_retries": "0",
+        "npm_config_update_notifier": "false",
         "npm_config_cache": str(tmp_path / "npm-cache"),
     }
     found = prepare_node_red(tmp_path / "cache", env)
