@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench lint install clean
+.PHONY: run test test-fast bench bench-peers lint install clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,8 +23,13 @@ test: $(STAMP)
 test-fast: $(STAMP)  # every test but those marked slow (subprocesses, SIGKILL, fuzzing, bench)
 	$(BIN)/pytest -m "not slow"
 
+# BENCH_PEERS=  (empty) leaves Node-RED out; it is skipped with a line where npm is missing
+BENCH_PEERS ?= node-red
 bench: $(STAMP)
-	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.run --peers "$(BENCH_PEERS)" $(BENCH_ARGS)
+
+bench-peers: $(STAMP)  # the ceiling, flowhook on SQLite and Node-RED 5, side by side
+	$(BIN)/python -m bench.run --modes sqlite --peers node-red --no-profile $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench.peers import PEERS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ALL_MODES = ["sqlite", "sqlite2", "pg1", "pg2", "pg4"]
@@ -31,6 +33,8 @@ class Config:
     poll_interval_s: float | None = None
     """``FLOWHOOK_POLL_INTERVAL_S`` of the flowhook processes; None: flowhook's default."""
     profile_mode: str = "sqlite"
+    peers: list[str] = field(default_factory=list)
+    """Other systems measured on the same job after flowhook (``bench.peers``)."""
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -78,6 +82,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
         type=float,
         help="FLOWHOOK_POLL_INTERVAL_S for flowhook (how often idle workers look for work)",
     )
+    parser.add_argument(
+        "--peers",
+        default="",
+        help=f"also run the same job through some of {PEERS} (installed from npm into "
+        "~/.cache/flowhook-bench; skipped with a line where npm is missing)",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
@@ -95,6 +105,10 @@ def parse_args(argv: list[str] | None = None) -> Config:
         modes.insert(at, "sqlite+backlog")
         if "sqlite" not in modes:
             modes.insert(0, "sqlite")
+    peers = [p.strip() for p in args.peers.split(",") if p.strip()]
+    for peer in peers:
+        if peer not in PEERS:
+            parser.error(f"unknown peer {peer!r}: use {PEERS}")
     profile = (not quick) if args.profile is None else bool(args.profile)
     if profile:
         base = args.profile_mode
@@ -116,4 +130,5 @@ def parse_args(argv: list[str] | None = None) -> Config:
         keep=args.keep,
         flows=args.flows,
         poll_interval_s=args.poll_interval,
+        peers=peers,
     )

@@ -86,6 +86,105 @@ def markdown_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# flowhook beside its peers ---------------------------------------------------------------
+def peer_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per flowhook mode, peer and concurrency: both as a ratio of the ceiling, flowhook ÷
+    the peer (flows/s, and CPU per flow), and both p99s. Closed-loop points only."""
+    peers = [n for n, info in (result.get("peers") or {}).items() if not info.get("skipped")]
+    closed = [p for p in result["points"] if p["loop"] == "closed"]
+    rows: list[dict[str, Any]] = []
+    for peer in peers:
+        theirs = {p["concurrency"]: p for p in closed if p["mode"] == peer}
+        for ours in closed:
+            mode = ours["mode"]
+            if mode == "ceiling" or mode in peers or "+" in mode:
+                continue
+            other = theirs.get(ours["concurrency"])
+            if other is None:
+                continue
+            rows.append(
+                {
+                    "mode": mode,
+                    "peer": peer,
+                    "concurrency": ours["concurrency"],
+                    "flows_per_s": ours["flows_per_s"],
+                    "peer_flows_per_s": other["flows_per_s"],
+                    "ratio_to_ceiling": ours.get("ratio_to_ceiling"),
+                    "peer_ratio_to_ceiling": other.get("ratio_to_ceiling"),
+                    "ratio_to_peer": (
+                        round(ours["flows_per_s"] / other["flows_per_s"], 3)
+                        if other["flows_per_s"]
+                        else None
+                    ),
+                    "cpu_per_flow_to_peer": (
+                        round(ours["cpu_s_per_1000_flows"] / other["cpu_s_per_1000_flows"], 3)
+                        if other["cpu_s_per_1000_flows"]
+                        else None
+                    ),
+                    "p99_ms": (ours["latency_ms"] or {}).get("p99"),
+                    "peer_p99_ms": (other["latency_ms"] or {}).get("p99"),
+                }
+            )
+    return rows
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def peer_table(result: dict[str, Any], markdown: bool = False) -> str:
+    """flowhook beside each peer; a line per skipped peer; empty without peers."""
+    lines: list[str] = []
+    for peer, info in (result.get("peers") or {}).items():
+        if info.get("skipped"):
+            lines.append(f"{peer}: SKIPPED: {info['skipped']}")
+        else:
+            lines.append(
+                f"{peer} {info.get('node_red', '?')} on Node {info.get('node', '?')} "
+                "(not durable: keeps nothing on disk) beside flowhook, same run:"
+            )
+    rows = peer_rows(result)
+    if not rows:
+        return "\n".join(lines)
+    head = [
+        "mode",
+        "peer",
+        "load",
+        "flows/s",
+        "peer flows/s",
+        "× ceiling",
+        "peer × ceiling",
+        "÷ peer",
+        "CPU/flow ÷ peer",
+        "p99 ms",
+        "peer p99 ms",
+    ]
+    body = [
+        [
+            r["mode"],
+            r["peer"],
+            f"C={r['concurrency']}",
+            _num(r["flows_per_s"], 0),
+            _num(r["peer_flows_per_s"], 0),
+            _num(r["ratio_to_ceiling"]),
+            _num(r["peer_ratio_to_ceiling"]),
+            _num(r["ratio_to_peer"]),
+            _num(r["cpu_per_flow_to_peer"]),
+            _num(r["p99_ms"], 1),
+            _num(r["peer_p99_ms"], 1),
+        ]
+        for r in rows
+    ]
+    if markdown:
+        lines += ["", "| " + " | ".join(head) + " |", "|---|---|---|" + "---:|" * 8]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+    else:
+        widths = [max(len(str(c)) for c in col) for col in zip(head, *body, strict=True)]
+        lines.append("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
+        lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in body]
+    return "\n".join(lines)
+
+
 def save(result: dict[str, Any], results: Path) -> Path:
     results.mkdir(parents=True, exist_ok=True)
     stamp = result["started_at"].replace(":", "").replace("-", "").replace("+0000", "Z")
@@ -93,5 +192,7 @@ def save(result: dict[str, Any], results: Path) -> Path:
     text = json.dumps(result, indent=2) + "\n"
     path.write_text(text)
     (results / "latest.json").write_text(text)
-    (results / "latest.md").write_text(markdown_table(result) + "\n")
+    beside = peer_table(result, markdown=True)
+    md = markdown_table(result) + ("\n\n" + beside if beside else "")
+    (results / "latest.md").write_text(md + "\n")
     return path

@@ -16,6 +16,9 @@ Modes (``--modes``):
 ``M+profile``  mode M at C=10 with py-spy attached (``--profile``; sqlite unless
               ``--profile-mode``); without py-spy, the API process runs under pyinstrument
 
+Peers (``--peers node-red``): the same job through Node-RED 5 (``bench.peers``), measured
+after flowhook's modes and set beside them per concurrency (``report.peer_rows``).
+
 Results: ``bench/results/<timestamp>.json`` and ``bench/results/latest.json``, and a table
 on stdout with every figure as a ratio of the ceiling.
 """
@@ -37,13 +40,23 @@ from typing import Any
 from bench import procs
 from bench.config import Config, parse_args
 from bench.loadgen import LoadGenerator, Target, Window
+from bench.peers import (
+    TRIGGER_PATH,
+    NodeRed,
+    Skip,
+    cache_dir,
+    node_red_argv,
+    prepare_node_red,
+    write_node_red_files,
+)
 from bench.profile import py_spy, summarise_profile
-from bench.report import format_row, machine, save, table
+from bench.report import format_row, machine, peer_table, save, table
 from bench.seed import configure, insert_backlog, start_postgres
 from bench.stub import Stub
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY_CEILING = "ceiling-key"
+API_KEY_NODE_RED = "node-red-key"
 
 
 # one system under test -----------------------------------------------------------------
@@ -100,6 +113,7 @@ class Bench:
         self.reference: dict[tuple[str, int], float] = {}
         self.profile: dict[str, Any] = {}
         self.postgres_settings: dict[str, str] = {}
+        self.peers: dict[str, NodeRed | Skip] = {}
         from cryptography.fernet import Fernet
 
         self.secret_key = Fernet.generate_key().decode()
@@ -107,12 +121,21 @@ class Bench:
     # lifecycle ---------------------------------------------------------------------------
     async def run(self) -> dict[str, Any]:
         started = datetime.now(UTC)
+        for peer in self.config.peers:
+            # installed (or found) before anything is measured: an install is not a load
+            self.peers[peer] = await asyncio.to_thread(prepare_node_red, cache_dir())
+            found = self.peers[peer]
+            if isinstance(found, Skip):
+                print(found.line(), flush=True)
         async with Stub() as stub, LoadGenerator(stub.receipts) as load:
             self.stub, self.load = stub, load
             try:
                 await self.measure_mode("ceiling")
                 for mode in self.config.modes:
                     await self.measure_mode(mode)
+                for peer, found in self.peers.items():
+                    if isinstance(found, NodeRed):
+                        await self.measure_mode(peer)
             finally:
                 if self.postgres is not None:
                     self.postgres.stop()
@@ -262,6 +285,8 @@ class Bench:
     async def start_system(self, mode: str) -> System:
         if mode == "ceiling":
             return await self.start_ceiling()
+        if mode == "node-red":
+            return await self.start_node_red()
         return await self.start_flowhook(mode)
 
     async def start_ceiling(self) -> System:
@@ -285,6 +310,28 @@ class Bench:
         procs.wait_http(f"http://127.0.0.1:{port}/healthz", proc)
         url = f"http://127.0.0.1:{port}/v1/flows/ceiling1/executions"
         return System("ceiling", Target([url], API_KEY_CEILING), {"ceiling": [proc]})
+
+    async def start_node_red(self) -> System:
+        """Node-RED with the bench's flows file and settings, its user dir in the cache."""
+        assert self.stub is not None
+        installed = self.peers["node-red"]
+        assert isinstance(installed, NodeRed)
+        port = procs.free_port()
+        user_dir = cache_dir() / "node-red-user"
+        _flows, settings = write_node_red_files(
+            user_dir, port, self.stub.api_url, self.stub.hook_url
+        )
+        env = base_env({"BENCH_API_KEY": API_KEY_NODE_RED})
+        proc = procs.start("node-red", node_red_argv(installed, user_dir, settings), env, self.tmp)
+        await wait_log(proc, "Started flows")  # its port answers 404 before that
+        url = f"http://127.0.0.1:{port}{TRIGGER_PATH}"
+        notes = {
+            "node_red": installed.node_red_version,
+            "node": installed.node_version,
+            "durable": False,
+            "user_dir": str(user_dir),
+        }
+        return System("node-red", Target([url], API_KEY_NODE_RED), {"node-red": [proc]}, notes)
 
     def database(self, mode: str) -> tuple[str, dict[str, Any]]:
         slug = mode.replace("+", "_")
@@ -386,7 +433,7 @@ class Bench:
         return proc
 
     async def stop_system(self, system: System) -> None:
-        for name in ("profiler", "worker", "api", "ceiling"):
+        for name in ("profiler", "worker", "api", "ceiling", "node-red"):
             for proc in system.groups.get(name, []):
                 await asyncio.to_thread(procs.stop, proc)
                 if "output" in proc.extra:
@@ -427,11 +474,24 @@ class Bench:
                 "flows": self.config.flows,
                 "poll_interval_s": self.config.poll_interval_s,
                 "postgres": self.postgres_settings,
+                "peers": self.config.peers,
             },
             "ceiling_flows_per_s": {str(k): v for k, v in self.ceiling.items()},
             "points": self.points,
             "modes": self.mode_info,
             "profile": self.profile,
+            "peers": {
+                peer: (
+                    {"skipped": found.reason}
+                    if isinstance(found, Skip)
+                    else {
+                        "node_red": found.node_red_version,
+                        "node": found.node_version,
+                        "durable": False,
+                    }
+                )
+                for peer, found in self.peers.items()
+            },
             "ok": ok,
         }
         return result
@@ -471,6 +531,10 @@ def main(argv: list[str] | None = None) -> int:
     path = save(result, config.results)
     print()
     print(table(result))
+    beside = peer_table(result)
+    if beside:
+        print()
+        print(beside)
     if result["profile"].get("areas_pct"):
         print(f"\nprofile of {result['profile']['process']} at C=10, CPU by area (%):")
         for name, pct in result["profile"]["areas_pct"]:
