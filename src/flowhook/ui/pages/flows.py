@@ -18,7 +18,7 @@ import yaml
 from fastapi import Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from flowhook.errors import FlowhookError
+from flowhook.errors import Code, FlowhookError
 from flowhook.statuses import status_of
 from flowhook.ui.app import page_router
 from flowhook.ui.drawing import interactive_svg
@@ -74,7 +74,7 @@ def problems_of(exc: FlowhookError) -> list[dict[str, Any]]:
     details = exc.details
     if isinstance(details, list) and all(isinstance(d, dict) for d in details) and details:
         return [dict(d) for d in details]
-    if exc.code == "FLOW_NAME_TAKEN":
+    if exc.code == Code.FLOW_NAME_TAKEN:
         return [{"path": "$.name", "code": exc.code, "message": exc.message}]
     path = details.get("path") if isinstance(details, dict) else None
     return [{"path": path or "$", "code": exc.code, "message": exc.message}]

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from flowhook.errors import FlowhookError
+from flowhook.errors import Code, FlowhookError
 from flowhook.statuses import status_of
 from flowhook.ui.app import page_router
 from flowhook.ui.render import is_htmx, render
@@ -95,7 +95,7 @@ async def save_settings(request: Request, visitor: VisitorDep) -> Response:
             field = str(error["loc"][0]) if error["loc"] else "_"
             errors.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
     except FlowhookError as exc:
-        at = {"WHITELIST_LOCKOUT": "ip_whitelist", "SHORT_DOMAIN_TAKEN": "short_domain"}
+        at = {Code.WHITELIST_LOCKOUT: "ip_whitelist", Code.SHORT_DOMAIN_TAKEN: "short_domain"}
         errors[at.get(exc.code, "_")] = exc.message
     if errors:
         return await _page(request, visitor, values=values, errors=errors, status_code=422)

@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from flowhook.domain.request_spec import BasicAuth
-from flowhook.errors import FlowhookError
+from flowhook.errors import Code, FlowhookError
 from flowhook.statuses import status_of
 from flowhook.ui.app import page_router
 from flowhook.ui.render import is_htmx, render
@@ -36,15 +36,15 @@ FIELDS: tuple[str, ...] = ("name", "method", "url", "auth", "username", "passwor
 FIELDS += ("query", "body_type", "body", "timeout_s", "is_default")
 
 REASONS = {
-    "HTTP_DISABLED": webhooks.HTTP_ADVICE,
-    "BLOCKED_ADDRESS": "the URL is a private, local or reserved address",
-    "EGRESS_DENIED": "this server's egress policy does not allow that address",
-    "INVALID_URL": "the URL is not one that can be called",
-    "TIMEOUT": "no answer within the timeout",
-    "CONNECTION_ERROR": "could not connect",
-    "CLIENT_ERROR": "the endpoint refused the request (4xx)",
-    "SERVER_ERROR": "the endpoint failed (5xx)",
-    "REDIRECTION": "the endpoint answered with a redirect (not followed)",
+    Code.HTTP_DISABLED: webhooks.HTTP_ADVICE,
+    Code.BLOCKED_ADDRESS: "the URL is a private, local or reserved address",
+    Code.EGRESS_DENIED: "this server's egress policy does not allow that address",
+    Code.INVALID_URL: "the URL is not one that can be called",
+    Code.TIMEOUT: "no answer within the timeout",
+    Code.CONNECTION_ERROR: "could not connect",
+    Code.CLIENT_ERROR: "the endpoint refused the request (4xx)",
+    Code.SERVER_ERROR: "the endpoint failed (5xx)",
+    Code.REDIRECTION: "the endpoint answered with a redirect (not followed)",
 }
 """A check's ``error_reason`` in words (its ``error_message`` adds the details)."""
 
@@ -195,7 +195,7 @@ def _errors_of(exc: FlowhookError) -> dict[str, str]:
             if isinstance(item, dict) and str(item.get("path", "")).startswith("$."):
                 name = str(item["path"])[2:].split(".")[0]
                 fields.setdefault(name if name in FIELDS else "_", str(item.get("message")))
-    if exc.code == "WEBHOOK_NAME_TAKEN":
+    if exc.code == Code.WEBHOOK_NAME_TAKEN:
         fields["name"] = exc.message
     return fields or {"_": exc.message}
 
