@@ -90,7 +90,7 @@ async def test_get_list_put_publish_delete(api_any: Any) -> None:
 
 def created_doc(doc: dict[str, Any]) -> dict[str, Any]:
     """A flow as stored: the validated document with defaults filled in."""
-    return {"type": "outbound", "webhook_enabled": False, **doc}
+    return {"type": "outbound", "webhook_enabled": False, "dids": [], **doc}
 
 
 async def test_an_invalid_flow_is_422_with_every_path_and_nothing_is_stored(api: Any) -> None:
