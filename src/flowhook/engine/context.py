@@ -26,16 +26,6 @@ READ_ONLY_PREFIXES = ("call.", "sys.")
 
 
 @dataclass(frozen=True)
-class ExecutionWakeup:
-    """Wakes this process's execution runner when executions were added that are due now or
-    after ``delay`` seconds. Lent by processes that run executions; an API-only process has
-    none (its workers poll the table). A callable rather than the runner itself, so that
-    features that add executions need not import the worker."""
-
-    nudge: Callable[[float], None]
-
-
-@dataclass(frozen=True)
 class WidgetSettings:
     """The settings a widget (or an internal method it calls) may read, as ``ctx.settings``:
     what shapes its behaviour, never the database URL, the secret key or the operator token.
