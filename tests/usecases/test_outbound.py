@@ -124,7 +124,7 @@ async def test_an_identical_body_repeated_is_refused(rt: Runtime, account: Accou
 
 async def test_calls_accepted_wake_this_processs_runner(database_url: str, tmp_path: Path) -> None:
     """In a process that runs executions, calls due now start at once: the use case wakes the
-    runner through the ExecutionWakeup the runtime lends, instead of leaving them to the next
+    runner through the admission the runtime lends (ExecutionIntake), instead of leaving them to the next
     poll (an hour away here). Without the wake-up this test never ends (pytest's timeout)."""
     rt = Runtime.build(settings_for(database_url, tmp_path, poll_interval_s=3600.0))
     try:
