@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from flowhook.domain.account import AccountInfo
 from flowhook.engine import templating
 from flowhook.engine.state import ExecutionState
+from flowhook.engine.steps import WidgetLog
 from flowhook.errors import Code
 from flowhook.settings import Settings
 
@@ -94,7 +95,7 @@ class StepContext:
         self.settings = services.widget_settings
         self.changed: dict[str, Any] = {}
         self.warnings: list[str] = []
-        self.log: dict[str, Any] = {}  # extra step-log data (request sent, response received)
+        self.log: WidgetLog = {}  # extra step-log data (request sent, response received)
 
     # time ---------------------------------------------------------------------------
     def now(self) -> float:

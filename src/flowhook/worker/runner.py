@@ -25,7 +25,7 @@ import contextlib
 import os
 import socket
 import uuid as uuid_mod
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection
 
@@ -360,7 +360,8 @@ def _drop_unstorable(state: ExecutionState) -> list[str]:
     for name, value in list(state.variables.items()):
         if not storable(value, f"${name}"):
             state.variables[name] = None
-    for number, step in enumerate(state.steps):
+    for number, logged in enumerate(state.steps):
+        step = cast(dict[str, Any], logged)  # walked as the JSON it is stored as
         for key, value in list(step.items()):
             entries = value if isinstance(value, dict) else {key: value}
             target = value if isinstance(value, dict) else step
