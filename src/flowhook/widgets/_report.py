@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowhook.channels.adapter import FINAL_STATUSES
+from flowhook.channels.adapter import FINAL_STATUSES, Handed
 from flowhook.channels.service import Channels
 from flowhook.engine.context import StepContext
-from flowhook.engine.widget import Exit, Outcome, WidgetConfig
+from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig
 from flowhook.widgets._call import exit_or_next, wait
 
 REPORT_EXITS = frozenset({"delivered", "undelivered", "no_report"})
@@ -33,3 +33,24 @@ async def report_outcome(
     if ctx.now() >= float(mine["deadline"]):
         return Exit("no_report")
     return wait(ctx, float(mine["deadline"]))
+
+
+async def after_handing(
+    ctx: StepContext,
+    widget: Widget[Any],
+    wait_report_s: float | None,
+    records: list[dict[str, Any]],
+    message_id: str,
+    handed: Handed,
+    sent_at: float,
+) -> Outcome:
+    """Once the gateway had the message: ``failed`` if it refused it, ``next`` when the
+    widget does not wait for a report, else wait for one until ``wait_report_s`` after
+    ``sent_at``."""
+    if handed.failed:
+        return Exit("failed")
+    if wait_report_s is None:
+        return Exit("next")
+    deadline = sent_at + ctx.settings.scaled(wait_report_s)
+    mine = ctx.state.scratch[widget.id] = {"id": message_id, "deadline": deadline}
+    return await report_outcome(ctx, widget.config, records, mine)

@@ -18,10 +18,10 @@ from flowhook.channels.adapter import OutgoingMessage
 from flowhook.channels.service import Channels
 from flowhook.engine import templating
 from flowhook.engine.context import StepContext
-from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
+from flowhook.engine.widget import Outcome, Widget, WidgetConfig, register
 from flowhook.errors import Code, WidgetError
 from flowhook.widgets._call import loop_back
-from flowhook.widgets._report import REPORT_EXITS, report_outcome
+from flowhook.widgets._report import REPORT_EXITS, after_handing, report_outcome
 
 _TAG = re.compile(r"<[^>]+>")
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
@@ -93,10 +93,6 @@ class Email(Widget[EmailConfig]):
             }
         )
         ctx.log["email"] = {"id": message.id, "status": handed.status, "detail": handed.detail}
-        if handed.failed:
-            return Exit("failed")
-        if self.config.wait_report_s is None:
-            return Exit("next")
-        deadline = ctx.now() + ctx.settings.scaled(self.config.wait_report_s)
-        mine = ctx.state.scratch[self.id] = {"id": message.id, "deadline": deadline}
-        return await report_outcome(ctx, self.config, ctx.state.emails, mine)
+        return await after_handing(
+            ctx, self, self.config.wait_report_s, ctx.state.emails, message.id, handed, ctx.now()
+        )

@@ -15,9 +15,9 @@ from flowhook.channels.adapter import OutgoingMessage
 from flowhook.channels.service import Channels
 from flowhook.domain.numbers import normalise
 from flowhook.engine.context import StepContext
-from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
+from flowhook.engine.widget import Outcome, Widget, WidgetConfig, register
 from flowhook.widgets._call import loop_back
-from flowhook.widgets._report import REPORT_EXITS, report_outcome
+from flowhook.widgets._report import REPORT_EXITS, after_handing, report_outcome
 
 
 class SmsConfig(WidgetConfig):
@@ -68,10 +68,6 @@ class Sms(Widget[SmsConfig]):
             }
         )
         ctx.log["sms"] = {"id": message.id, "status": handed.status, "detail": handed.detail}
-        if handed.failed:
-            return Exit("failed")
-        if self.config.wait_report_s is None:
-            return Exit("next")
-        deadline = now + ctx.settings.scaled(self.config.wait_report_s)
-        mine = ctx.state.scratch[self.id] = {"id": message.id, "deadline": deadline}
-        return await report_outcome(ctx, self.config, ctx.state.sms, mine)
+        return await after_handing(
+            ctx, self, self.config.wait_report_s, ctx.state.sms, message.id, handed, now
+        )
