@@ -124,8 +124,9 @@ async def test_an_identical_body_repeated_is_refused(rt: Runtime, account: Accou
 
 async def test_calls_accepted_wake_this_processs_runner(database_url: str, tmp_path: Path) -> None:
     """In a process that runs executions, calls due now start at once: the use case wakes the
-    runner through the admission the runtime lends (ExecutionIntake), instead of leaving them to the next
-    poll (an hour away here). Without the wake-up this test never ends (pytest's timeout)."""
+    runner through the admission the runtime lends (ExecutionIntake), instead of leaving them
+    to the next poll (an hour away here). Without the wake-up this test never ends (pytest's
+    timeout)."""
     rt = Runtime.build(settings_for(database_url, tmp_path, poll_interval_s=3600.0))
     try:
         account = (await accounts.create(rt, accounts.NewAccount(name="acme"))).account
