@@ -171,7 +171,7 @@ class _Finished:
         return (lambda conn: None), (lambda result: self.event.set())
 
 
-def _print_trace(console: Console, state: Any) -> None:
+def _print_trace(console: Console, state: ExecutionState) -> None:
     table = Table(title=f"execution {state.uuid}")
     for column in ("#", "widget", "type", "exit", "ms", "changed / warnings"):
         table.add_column(column)

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 
 from flowhook.channels.bounces import BounceServer
 from flowhook.channels.service import Channels
-from flowhook.engine.context import ExecutionWakeup, Services
+from flowhook.engine.context import Services
 from flowhook.engine.state import ExecutionState
 from flowhook.graphs import GraphRenderer
 from flowhook.internal.dialer import Dialer
 from flowhook.settings import Settings
 from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
+from flowhook.store.intake import ExecutionIntake
 from flowhook.store.notify import Listener
 from flowhook.store.secrets import Cipher
 from flowhook.webhooks import metrics
@@ -77,7 +78,7 @@ class Runtime:
         services.add(WebhookDirectory(store, ttl=settings.cache_ttl_s))
         runner = ExecutionRunner(store, catalog, services)
         services.add(runner)
-        services.add(ExecutionWakeup(runner.nudge))
+        services.add(ExecutionIntake(runner.admit))
         deliveries = DeliveryEngine(
             store, catalog, http, cipher, settings, runner.owner, clock=lambda: services.clock()
         )

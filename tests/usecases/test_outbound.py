@@ -124,8 +124,9 @@ async def test_an_identical_body_repeated_is_refused(rt: Runtime, account: Accou
 
 async def test_calls_accepted_wake_this_processs_runner(database_url: str, tmp_path: Path) -> None:
     """In a process that runs executions, calls due now start at once: the use case wakes the
-    runner through the ExecutionWakeup the runtime lends, instead of leaving them to the next
-    poll (an hour away here). Without the wake-up this test never ends (pytest's timeout)."""
+    runner through the admission the runtime lends (ExecutionIntake), instead of leaving them
+    to the next poll (an hour away here). Without the wake-up this test never ends (pytest's
+    timeout)."""
     rt = Runtime.build(settings_for(database_url, tmp_path, poll_interval_s=3600.0))
     try:
         account = (await accounts.create(rt, accounts.NewAccount(name="acme"))).account
@@ -149,3 +150,31 @@ async def test_calls_accepted_wake_this_processs_runner(database_url: str, tmp_p
         await completed(await accept("9876543211"))
     finally:
         await rt.stop()
+
+
+@pytest.mark.slow
+async def test_calls_accepted_by_an_api_only_process_wake_the_workers_of_others(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """On PostgreSQL, calls due now that an API-only process (``serve --no-worker``) accepted
+    start at once in a worker process: they are admitted as a trigger's executions are, which
+    notifies the listening workers, instead of waiting for their next poll (an hour away
+    here). Without the notification this test never ends (pytest's timeout)."""
+    settings = settings_for(postgres_url, tmp_path, poll_interval_s=3600.0)
+    worker = Runtime.build(settings)
+    api_only = Runtime.build(settings, migrate=False)
+    try:
+        account = (await accounts.create(api_only, accounts.NewAccount(name="acme"))).account
+        flow = await a_flow(api_only, account)
+        await worker.start()
+        await api_only.start(worker=False)
+        await asyncio.sleep(0.2)  # the worker's first look at the table has come and gone
+        outcome = await outbound.create(
+            api_only, body(flow, "9876543210"), kind="outbound", address="127.0.0.1"
+        )
+        assert outcome.request_id is not None
+        while (await outbound.summary(api_only, account, outcome.request_id)).records_completed < 1:
+            await asyncio.sleep(0.01)
+    finally:
+        await api_only.stop()
+        await worker.stop()

@@ -17,22 +17,13 @@ from zoneinfo import ZoneInfo
 from flowhook.domain.account import AccountInfo
 from flowhook.engine import templating
 from flowhook.engine.state import ExecutionState
+from flowhook.engine.steps import WidgetLog
 from flowhook.errors import Code
 from flowhook.settings import Settings
 
 T = TypeVar("T")
 
 READ_ONLY_PREFIXES = ("call.", "sys.")
-
-
-@dataclass(frozen=True)
-class ExecutionWakeup:
-    """Wakes this process's execution runner when executions were added that are due now or
-    after ``delay`` seconds. Lent by processes that run executions; an API-only process has
-    none (its workers poll the table). A callable rather than the runner itself, so that
-    features that add executions need not import the worker."""
-
-    nudge: Callable[[float], None]
 
 
 @dataclass(frozen=True)
@@ -104,7 +95,7 @@ class StepContext:
         self.settings = services.widget_settings
         self.changed: dict[str, Any] = {}
         self.warnings: list[str] = []
-        self.log: dict[str, Any] = {}  # extra step-log data (request sent, response received)
+        self.log: WidgetLog = {}  # extra step-log data (request sent, response received)
 
     # time ---------------------------------------------------------------------------
     def now(self) -> float:

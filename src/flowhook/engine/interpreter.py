@@ -19,6 +19,7 @@ from flowhook.domain.account import AccountInfo
 from flowhook.engine.context import Services, StepContext
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState, Phase, Status
+from flowhook.engine.steps import Step
 from flowhook.engine.widget import REMOTE_HANGUP, Outcome, Wait, Widget
 from flowhook.errors import Code, FlowhookError
 from flowhook.logging import get_logger
@@ -140,11 +141,11 @@ def _next_widget(
 
 async def _run_widget(
     state: ExecutionState, widget: Widget[Any], account: AccountInfo, services: Services
-) -> tuple[dict[str, Any], Outcome | None, FlowhookError | None]:
+) -> tuple[Step, Outcome | None, FlowhookError | None]:
     """Run one widget: its step-log entry, and its outcome or the error it ended with (a
     crash of the widget itself becomes ``INTERNAL_ERROR``)."""
     ctx = StepContext(state, widget.id, account, services)
-    step: dict[str, Any] = {"widget": widget.id, "type": widget.type, "at": services.clock()}
+    step: Step = {"widget": widget.id, "type": widget.type, "at": services.clock()}
     t0 = time.perf_counter()
     outcome: Outcome | None = None
     error: FlowhookError | None = None
@@ -161,7 +162,8 @@ async def _run_widget(
         step["changed"] = ctx.changed
     if ctx.warnings:
         step["warnings"] = ctx.warnings
-    step.update(ctx.log)
+    if ctx.log:
+        step = {**step, **ctx.log}
     return step, outcome, error
 
 
@@ -169,7 +171,7 @@ def _follow(
     state: ExecutionState,
     flow: CompiledFlow,
     widget: Widget[Any],
-    step: dict[str, Any],
+    step: Step,
     outcome: Outcome | None,
     error: FlowhookError | None,
     clock: Callable[[], float],
@@ -207,6 +209,6 @@ def _remote_hangup(state: ExecutionState, flow: CompiledFlow) -> str | None:
     return None
 
 
-def _log_step(state: ExecutionState, step: dict[str, Any]) -> None:
+def _log_step(state: ExecutionState, step: Step) -> None:
     if len(state.steps) < MAX_LOGGED_STEPS:
         state.steps.append(step)

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from flowhook import text
+from flowhook.engine.steps import Step
 
 MAX_DEPTH = 64
 """How deeply lists and objects may nest in a flow document or a variable given by a caller:
@@ -110,7 +111,7 @@ class ExecutionState:
     wake_at: float | None = None
     variables: dict[str, Any] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
     step_count: int = 0
     call_legs: list[dict[str, Any]] = field(default_factory=list)
     sms: list[dict[str, Any]] = field(default_factory=list)

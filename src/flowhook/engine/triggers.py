@@ -51,23 +51,48 @@ def new_execution(
     request_id: str | None = None,
     now: float,
 ) -> ExecutionState:
-    """A PENDING execution; the contact whose ``$user.key`` values apply is the customer:
-    the called number on outbound and dialer flows, the caller on inbound ones."""
+    """A PENDING execution from what a caller sent: variable names and values checked,
+    numbers normalised with the account's region (``pending_execution``)."""
     values = input_variables(variables or {})
-    cli_n = normalise(cli, account.default_region) if cli else None
-    dnis_n = normalise(dnis, account.default_region) if dnis else None
-    if cli_n:
-        values["call.cli.number"] = cli_n
-    if dnis_n:
-        values["call.dnis.number"] = dnis_n
-    contact = cli_n if flow_type == "inbound" else dnis_n
+    return pending_execution(
+        account.id,
+        flow_id,
+        flow_type,
+        version=version,
+        variables=values,
+        cli=normalise(cli, account.default_region) if cli else None,
+        dnis=normalise(dnis, account.default_region) if dnis else None,
+        request_id=request_id,
+        now=now,
+    )
+
+
+def pending_execution(
+    account_id: str,
+    flow_id: str,
+    flow_type: str,
+    *,
+    version: str,
+    variables: dict[str, Any],
+    cli: str | None,
+    dnis: str | None,
+    request_id: str | None,
+    now: float,
+) -> ExecutionState:
+    """A PENDING execution from checked variables (names without ``$``, owned by the new
+    state) and normalised numbers; the contact whose ``$user.key`` values apply is the
+    customer: the called number on outbound and dialer flows, the caller on inbound ones."""
+    if cli:
+        variables["call.cli.number"] = cli
+    if dnis:
+        variables["call.dnis.number"] = dnis
     return ExecutionState(
         uuid=str(uuid.uuid4()),
-        account_id=account.id,
+        account_id=account_id,
         flow_id=flow_id,
         version=version,
         request_id=request_id or str(uuid.uuid4()),
-        variables=values,
+        variables=variables,
         created_at=now,
-        contact=contact,
+        contact=cli if flow_type == "inbound" else dnis,
     )

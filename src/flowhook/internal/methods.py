@@ -66,6 +66,17 @@ def _put(ctx: StepContext, values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _failing(ctx: StepContext, result: str) -> Callable[[str, Code], InternalMethodError]:
+    """The failure of a method whose documented result is ``true``/``false``: it writes
+    ``false`` to ``result`` first, then returns the error to raise."""
+
+    def fail(message: str, code: Code) -> InternalMethodError:
+        _put(ctx, {result: False})
+        return InternalMethodError(message, code=code)
+
+    return fail
+
+
 def _text(value: Any) -> str | None:
     """A parameter as text (numbers too); None when absent or empty."""
     if value is None or isinstance(value, bool | dict | list):
@@ -207,11 +218,7 @@ async def short_url(ctx: StepContext, stage: str) -> dict[str, Any]:
 async def update_user_preferences(ctx: StepContext, stage: str) -> dict[str, Any]:
     """Keep every ``$user.key.*`` of this execution for ``$user.syskey.contactNumber``."""
     result = "$flow.key.user_preferences_update"
-
-    def fail(message: str, code: Code) -> InternalMethodError:
-        _put(ctx, {result: False})
-        return InternalMethodError(message, code=code)
-
+    fail = _failing(ctx, result)
     contact = _text(ctx.get("$user.syskey.contactNumber"))
     if contact is None:
         raise fail("$user.syskey.contactNumber is required", Code.INVALID_PARAMETERS)
@@ -241,11 +248,7 @@ async def update_user_preferences(ctx: StepContext, stage: str) -> dict[str, Any
 async def update_pause_status_for_cli(ctx: StepContext, stage: str) -> dict[str, Any]:
     """Pause (``$flow.key.pause`` true) or unpause the direct-dial agent ``$flow.key.cli``."""
     result = "$flow.key.cli_pause_update"
-
-    def fail(message: str, code: Code) -> InternalMethodError:
-        _put(ctx, {result: False})
-        return InternalMethodError(message, code=code)
-
+    fail = _failing(ctx, result)
     pause = _flag(ctx.get("$flow.key.pause"))
     if pause is None:
         raise fail("$flow.key.pause must be true or false", Code.INVALID_PARAMETERS)

@@ -15,6 +15,8 @@ from flowhook.channels.config import VoiceScript
 from flowhook.channels.service import ENDED, Channels, leg_record
 from flowhook.domain.account import Account
 from flowhook.domain.numbers import normalise
+from flowhook.engine.flow import CompiledFlow
+from flowhook.engine.state import ExecutionState
 from flowhook.engine.triggers import new_execution
 from flowhook.errors import Code, Conflict, FlowhookError, NotFound
 from flowhook.runtime import Runtime
@@ -74,15 +76,24 @@ async def _flow_for(rt: Runtime, account: Account, did: str) -> tuple[FlowRecord
     raise NoFlowForDid(f"no flow of this account lists the DID {did} in its dids")
 
 
+async def _inbound(
+    rt: Runtime, account: Account, cli: str, dnis: str
+) -> tuple[FlowRecord, CompiledFlow, ExecutionState]:
+    """A new execution of the flow that lists the DID ``dnis``, from ``cli``: the flow's
+    record, its compiled version and the execution, created now (not yet accepted)."""
+    record, version = await _flow_for(rt, account, dnis)
+    flow = rt.catalog.compiled(record, version)
+    state = new_execution(
+        account, record.flow_id, "inbound", version=version, cli=cli, dnis=dnis, now=rt.now()
+    )
+    return record, flow, state
+
+
 async def inbound_call(rt: Runtime, account: Account, form: SimCall) -> dict[str, str]:
     """A call rings the DID: a new execution of its flow, with the ringing leg as its call."""
     cli, dnis = _number(form.cli, account), _number(form.dnis, account)
-    record, version = await _flow_for(rt, account, dnis)
-    flow = rt.catalog.compiled(record, version)
-    now = rt.now()
-    state = new_execution(
-        account, record.flow_id, "inbound", version=version, cli=cli, dnis=dnis, now=now
-    )
+    record, flow, state = await _inbound(rt, account, cli, dnis)
+    now = state.created_at
     channels = rt.services.get(Channels)
     row = await channels.new_leg(
         account, state.uuid, incoming=True, cli=cli, dnis=dnis, script=form.script.model_dump()
@@ -124,12 +135,8 @@ async def hangup(rt: Runtime, account: Account, call_id: str) -> dict[str, Any]:
 async def inbound_sms(rt: Runtime, account: Account, form: SimSms) -> dict[str, str]:
     """An SMS to the DID ``to``: a new execution of its flow, with ``$call.sms.*`` set."""
     sender, to = _number(form.sender, account), _number(form.to, account)
-    record, version = await _flow_for(rt, account, to)
-    flow = rt.catalog.compiled(record, version)
-    now = rt.now()
-    state = new_execution(
-        account, record.flow_id, "inbound", version=version, cli=sender, dnis=to, now=now
-    )
+    record, flow, state = await _inbound(rt, account, sender, to)
+    now = state.created_at
     state.variables.update({"call.sms.text": form.text, "call.sms.from": sender, "call.sms.to": to})
     message_id = str(uuid.uuid4())
     state.sms.append(

@@ -13,20 +13,22 @@ safety net for an event stored while the widget was reading the log, every
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from flowhook.channels.service import ENDED, Channels, end_leg, hangup_event
 from flowhook.domain.call import CallRow
 from flowhook.engine.context import StepContext
 from flowhook.engine.flow import END
 from flowhook.engine.state import Phase
-from flowhook.engine.widget import REMOTE_HANGUP, Exit, Wait, WidgetConfig
+from flowhook.engine.widget import REMOTE_HANGUP, Exit, Outcome, Wait, Widget, WidgetConfig
 from flowhook.errors import Code, WidgetError
 
 CALL_ID = "call.id"
 LOOP = "_channel_wait"
 """Internal exit back to the waiting widget (added after validation, never user-set)."""
 RECHECK_S = 5.0
+
+C = TypeVar("C", bound=WidgetConfig)
 
 
 def loop_back(widget_id: str, config: WidgetConfig) -> None:
@@ -117,3 +119,30 @@ def listening_since(leg: dict[str, Any], now: float) -> float:
     the caller types ahead (during a prompt, before the menu began) are not lost."""
     since = leg.get("heard_until", leg.get("connect"))
     return float(since) if isinstance(since, int | float) else now
+
+
+class CallWidget(Widget[C]):
+    """A widget that acts on the execution's live call: ``on_call`` runs while the call is
+    up; otherwise the widget leaves by the exit ``live_call`` gives (the remote hangup, or
+    the end of the phase). A ``waits`` widget loops back to itself while it waits."""
+
+    side_effect = True
+    waits: ClassVar[bool] = False
+
+    def __init__(self, widget_id: str, config: C) -> None:
+        if self.waits:
+            loop_back(widget_id, config)
+        super().__init__(widget_id, config)
+
+    async def run(self, ctx: StepContext) -> Outcome:
+        live = await live_call(ctx)
+        if isinstance(live, Exit):
+            self.call_over(ctx, live)
+            return live
+        return await self.on_call(ctx, *live)
+
+    async def on_call(self, ctx: StepContext, row: CallRow, leg: dict[str, Any]) -> Outcome:
+        raise NotImplementedError
+
+    def call_over(self, ctx: StepContext, exit: Exit) -> None:
+        """The call is over (``exit`` is how the widget leaves): keep what it had made."""

@@ -1,16 +1,16 @@
 """Waiting for a message's delivery report (``wait_report_s`` of ``sms`` and ``email``): a
 durable wait that the report itself ends (the channel layer makes the execution due when
-one arrives), else its deadline."""
+one arrives), else its deadline; and ``MessageWidget``, what the two widgets share around it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flowhook.channels.adapter import FINAL_STATUSES
+from flowhook.channels.adapter import FINAL_STATUSES, Handed
 from flowhook.channels.service import Channels
 from flowhook.engine.context import StepContext
-from flowhook.engine.widget import Exit, Outcome, WidgetConfig
-from flowhook.widgets._call import exit_or_next, wait
+from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig
+from flowhook.widgets._call import C, exit_or_next, loop_back, wait
 
 REPORT_EXITS = frozenset({"delivered", "undelivered", "no_report"})
 
@@ -33,3 +33,50 @@ async def report_outcome(
     if ctx.now() >= float(mine["deadline"]):
         return Exit("no_report")
     return wait(ctx, float(mine["deadline"]))
+
+
+class MessageWidget(Widget[C]):
+    """``sms`` and ``email``: ``send`` hands the message over and ends with ``handed_over``;
+    a run after that (the report arrived, or the deadline) reads the report instead."""
+
+    side_effect = True
+
+    def __init__(self, widget_id: str, config: C) -> None:
+        loop_back(widget_id, config)
+        super().__init__(widget_id, config)
+
+    @classmethod
+    def exit_names(cls, config: Any) -> set[str]:
+        return {"failed", *REPORT_EXITS}
+
+    def records(self, ctx: StepContext) -> list[dict[str, Any]]:
+        """The execution's records of this kind of message (``smsDetails``, …)."""
+        raise NotImplementedError
+
+    async def send(self, ctx: StepContext) -> Outcome:
+        raise NotImplementedError
+
+    async def run(self, ctx: StepContext) -> Outcome:
+        mine: dict[str, Any] | None = ctx.state.scratch.get(self.id)
+        if mine is not None:
+            return await report_outcome(ctx, self.config, self.records(ctx), mine)
+        return await self.send(ctx)
+
+    async def handed_over(
+        self,
+        ctx: StepContext,
+        wait_report_s: float | None,
+        message_id: str,
+        handed: Handed,
+        sent_at: float,
+    ) -> Outcome:
+        """Once the gateway had the message: ``failed`` if it refused it, ``next`` when the
+        widget does not wait for a report, else wait for one until ``wait_report_s`` after
+        ``sent_at``."""
+        if handed.failed:
+            return Exit("failed")
+        if wait_report_s is None:
+            return Exit("next")
+        deadline = sent_at + ctx.settings.scaled(wait_report_s)
+        mine = ctx.state.scratch[self.id] = {"id": message_id, "deadline": deadline}
+        return await report_outcome(ctx, self.config, self.records(ctx), mine)

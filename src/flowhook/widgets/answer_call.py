@@ -6,10 +6,13 @@ A caller who hung up while it rang takes the flow to ``on_remote_hangup``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flowhook.channels.service import ANSWERED, Channels
+from flowhook.domain.call import CallRow
 from flowhook.engine.context import StepContext
-from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
-from flowhook.widgets._call import live_call, publish
+from flowhook.engine.widget import Exit, Outcome, WidgetConfig, register
+from flowhook.widgets._call import CallWidget, publish
 
 
 class AnswerCallConfig(WidgetConfig):
@@ -17,16 +20,11 @@ class AnswerCallConfig(WidgetConfig):
 
 
 @register
-class AnswerCall(Widget[AnswerCallConfig]):
+class AnswerCall(CallWidget[AnswerCallConfig]):
     type = "answer_call"
     Config = AnswerCallConfig
-    side_effect = True
 
-    async def run(self, ctx: StepContext) -> Outcome:
-        live = await live_call(ctx)
-        if isinstance(live, Exit):
-            return live
-        row, leg = live
+    async def on_call(self, ctx: StepContext, row: CallRow, leg: dict[str, Any]) -> Outcome:
         if row.status == ANSWERED or leg.get("connect"):
             return Exit("next")  # answered already (a replay after a crash)
         channels = ctx.services.get(Channels)

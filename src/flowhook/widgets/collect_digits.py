@@ -12,11 +12,10 @@ from pydantic import Field
 
 from flowhook.domain.call import CallRow
 from flowhook.engine.context import StepContext
-from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
+from flowhook.engine.widget import Exit, Outcome, WidgetConfig, register
 from flowhook.widgets._call import (
+    CallWidget,
     listening_since,
-    live_call,
-    loop_back,
     presses,
     record_press,
     wait,
@@ -35,24 +34,16 @@ class CollectDigitsConfig(WidgetConfig):
 
 
 @register
-class CollectDigits(Widget[CollectDigitsConfig]):
+class CollectDigits(CallWidget[CollectDigitsConfig]):
     type = "collect_digits"
     Config = CollectDigitsConfig
-    side_effect = True
-
-    def __init__(self, widget_id: str, config: CollectDigitsConfig) -> None:
-        loop_back(widget_id, config)
-        super().__init__(widget_id, config)
+    waits = True
 
     @classmethod
     def exit_names(cls, config: Any) -> set[str]:
         return {"timeout"}
 
-    async def run(self, ctx: StepContext) -> Outcome:
-        live = await live_call(ctx)
-        if isinstance(live, Exit):
-            return live
-        row, leg = live
+    async def on_call(self, ctx: StepContext, row: CallRow, leg: dict[str, Any]) -> Outcome:
         now = ctx.now()
         mine: dict[str, Any] | None = ctx.state.scratch.get(self.id)
         if mine is None:

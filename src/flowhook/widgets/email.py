@@ -18,10 +18,9 @@ from flowhook.channels.adapter import OutgoingMessage
 from flowhook.channels.service import Channels
 from flowhook.engine import templating
 from flowhook.engine.context import StepContext
-from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
+from flowhook.engine.widget import Outcome, WidgetConfig, register
 from flowhook.errors import Code, WidgetError
-from flowhook.widgets._call import loop_back
-from flowhook.widgets._report import REPORT_EXITS, report_outcome
+from flowhook.widgets._report import MessageWidget
 
 _TAG = re.compile(r"<[^>]+>")
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
@@ -47,23 +46,14 @@ class EmailConfig(WidgetConfig):
 
 
 @register
-class Email(Widget[EmailConfig]):
+class Email(MessageWidget[EmailConfig]):
     type = "email"
     Config = EmailConfig
-    side_effect = True
 
-    def __init__(self, widget_id: str, config: EmailConfig) -> None:
-        loop_back(widget_id, config)
-        super().__init__(widget_id, config)
+    def records(self, ctx: StepContext) -> list[dict[str, Any]]:
+        return ctx.state.emails
 
-    @classmethod
-    def exit_names(cls, config: Any) -> set[str]:
-        return {"failed", *REPORT_EXITS}
-
-    async def run(self, ctx: StepContext) -> Outcome:
-        mine: dict[str, Any] | None = ctx.state.scratch.get(self.id)
-        if mine is not None:
-            return await report_outcome(ctx, self.config, ctx.state.emails, mine)
+    async def send(self, ctx: StepContext) -> Outcome:
         if self.config.html:
             body_html: str | None = ctx.render(self.config.body, templating.xml)
             text = html.unescape(_TAG.sub("", body_html or ""))
@@ -93,10 +83,4 @@ class Email(Widget[EmailConfig]):
             }
         )
         ctx.log["email"] = {"id": message.id, "status": handed.status, "detail": handed.detail}
-        if handed.failed:
-            return Exit("failed")
-        if self.config.wait_report_s is None:
-            return Exit("next")
-        deadline = ctx.now() + ctx.settings.scaled(self.config.wait_report_s)
-        mine = ctx.state.scratch[self.id] = {"id": message.id, "deadline": deadline}
-        return await report_outcome(ctx, self.config, ctx.state.emails, mine)
+        return await self.handed_over(ctx, self.config.wait_report_s, message.id, handed, ctx.now())

@@ -11,12 +11,12 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from flowhook.domain.call import CallRow
 from flowhook.engine.context import StepContext
-from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
+from flowhook.engine.widget import Exit, Outcome, WidgetConfig, register
 from flowhook.widgets._call import (
+    CallWidget,
     listening_since,
-    live_call,
-    loop_back,
     presses,
     record_press,
     wait,
@@ -48,24 +48,16 @@ class MenuConfig(WidgetConfig):
 
 
 @register
-class Menu(Widget[MenuConfig]):
+class Menu(CallWidget[MenuConfig]):
     type = "menu"
     Config = MenuConfig
-    side_effect = True
-
-    def __init__(self, widget_id: str, config: MenuConfig) -> None:
-        loop_back(widget_id, config)
-        super().__init__(widget_id, config)
+    waits = True
 
     @classmethod
     def exit_names(cls, config: Any) -> set[str]:
         return set(config.options) | {"timeout", "invalid"}
 
-    async def run(self, ctx: StepContext) -> Outcome:
-        live = await live_call(ctx)
-        if isinstance(live, Exit):
-            return live
-        row, leg = live
+    async def on_call(self, ctx: StepContext, row: CallRow, leg: dict[str, Any]) -> Outcome:
         now = ctx.now()
         prompt = prompt_of(ctx, self.config.text, self.config.audio)
         mine: dict[str, Any] | None = ctx.state.scratch.get(self.id)

@@ -10,8 +10,8 @@ from pydantic import Field, model_validator
 from flowhook.channels.service import Channels
 from flowhook.domain.call import CallRow
 from flowhook.engine.context import StepContext
-from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
-from flowhook.widgets._call import live_call
+from flowhook.engine.widget import Exit, Outcome, WidgetConfig, register
+from flowhook.widgets._call import CallWidget
 
 
 class PlayConfig(WidgetConfig):
@@ -37,15 +37,10 @@ def prompt_of(ctx: StepContext, text: str | None, audio: str | None) -> str:
 
 
 @register
-class Play(Widget[PlayConfig]):
+class Play(CallWidget[PlayConfig]):
     type = "play"
     Config = PlayConfig
-    side_effect = True
 
-    async def run(self, ctx: StepContext) -> Outcome:
-        live = await live_call(ctx)
-        if isinstance(live, Exit):
-            return live
-        row, leg = live
+    async def on_call(self, ctx: StepContext, row: CallRow, leg: dict[str, Any]) -> Outcome:
         await play_prompt(ctx, prompt_of(ctx, self.config.text, self.config.audio), leg, row)
         return Exit("next")

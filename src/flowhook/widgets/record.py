@@ -11,12 +11,12 @@ from typing import Any
 from pydantic import Field
 
 from flowhook.channels.service import Channels
+from flowhook.domain.call import CallRow
 from flowhook.engine.context import StepContext
-from flowhook.engine.widget import REMOTE_HANGUP, Exit, Outcome, Widget, WidgetConfig, register
+from flowhook.engine.widget import REMOTE_HANGUP, Exit, Outcome, WidgetConfig, register
 from flowhook.widgets._call import (
+    CallWidget,
     listening_since,
-    live_call,
-    loop_back,
     presses,
     record_press,
     wait,
@@ -33,23 +33,18 @@ class RecordConfig(WidgetConfig):
 
 
 @register
-class Record(Widget[RecordConfig]):
+class Record(CallWidget[RecordConfig]):
     type = "record"
     Config = RecordConfig
-    side_effect = True
+    waits = True
 
-    def __init__(self, widget_id: str, config: RecordConfig) -> None:
-        loop_back(widget_id, config)
-        super().__init__(widget_id, config)
-
-    async def run(self, ctx: StepContext) -> Outcome:
+    def call_over(self, ctx: StepContext, exit: Exit) -> None:
         mine: dict[str, Any] | None = ctx.state.scratch.get(self.id)
-        live = await live_call(ctx)
-        if isinstance(live, Exit):
-            if mine is not None and live.name == REMOTE_HANGUP:
-                self._keep(ctx, mine)  # what was said before the hangup is kept
-            return live
-        row, leg = live
+        if mine is not None and exit.name == REMOTE_HANGUP:
+            self._keep(ctx, mine)  # what was said before the hangup is kept
+
+    async def on_call(self, ctx: StepContext, row: CallRow, leg: dict[str, Any]) -> Outcome:
+        mine: dict[str, Any] | None = ctx.state.scratch.get(self.id)
         now = ctx.now()
         channels = ctx.services.get(Channels)
         adapter = channels.voice(ctx.account)

@@ -15,9 +15,8 @@ from flowhook.channels.adapter import OutgoingMessage
 from flowhook.channels.service import Channels
 from flowhook.domain.numbers import normalise
 from flowhook.engine.context import StepContext
-from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
-from flowhook.widgets._call import loop_back
-from flowhook.widgets._report import REPORT_EXITS, report_outcome
+from flowhook.engine.widget import Outcome, WidgetConfig, register
+from flowhook.widgets._report import MessageWidget
 
 
 class SmsConfig(WidgetConfig):
@@ -30,23 +29,14 @@ class SmsConfig(WidgetConfig):
 
 
 @register
-class Sms(Widget[SmsConfig]):
+class Sms(MessageWidget[SmsConfig]):
     type = "sms"
     Config = SmsConfig
-    side_effect = True
 
-    def __init__(self, widget_id: str, config: SmsConfig) -> None:
-        loop_back(widget_id, config)
-        super().__init__(widget_id, config)
+    def records(self, ctx: StepContext) -> list[dict[str, Any]]:
+        return ctx.state.sms
 
-    @classmethod
-    def exit_names(cls, config: Any) -> set[str]:
-        return {"failed", *REPORT_EXITS}
-
-    async def run(self, ctx: StepContext) -> Outcome:
-        mine: dict[str, Any] | None = ctx.state.scratch.get(self.id)
-        if mine is not None:
-            return await report_outcome(ctx, self.config, ctx.state.sms, mine)
+    async def send(self, ctx: StepContext) -> Outcome:
         to = normalise(ctx.render(self.config.to), ctx.account.default_region)
         message = OutgoingMessage(
             id=str(uuid.uuid4()),
@@ -68,10 +58,4 @@ class Sms(Widget[SmsConfig]):
             }
         )
         ctx.log["sms"] = {"id": message.id, "status": handed.status, "detail": handed.detail}
-        if handed.failed:
-            return Exit("failed")
-        if self.config.wait_report_s is None:
-            return Exit("next")
-        deadline = now + ctx.settings.scaled(self.config.wait_report_s)
-        mine = ctx.state.scratch[self.id] = {"id": message.id, "deadline": deadline}
-        return await report_outcome(ctx, self.config, ctx.state.sms, mine)
+        return await self.handed_over(ctx, self.config.wait_report_s, message.id, handed, now)

@@ -25,7 +25,7 @@ import contextlib
 import os
 import socket
 import uuid as uuid_mod
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection
 
@@ -41,6 +41,7 @@ from flowhook.store import preferences
 from flowhook.store.catalog import Catalog
 from flowhook.store.commit import AfterCommit, Write
 from flowhook.store.db import Store
+from flowhook.store.intake import Admission
 from flowhook.store.leased import LeasedWorker
 from flowhook.store.notify import notify
 
@@ -93,17 +94,19 @@ class ExecutionRunner(LeasedWorker):
     def capacity(self) -> int:
         return self.settings.worker_concurrency - len(self.in_flight)
 
-    async def accept(
+    def admit(
         self,
         states: list[ExecutionState],
         *,
         start_at: float | None = None,
         flow: CompiledFlow | None = None,
         run_here: bool = True,
-    ) -> None:
-        """Persist new executions (the trigger is durable once this returns) and run them
-        here at once when they are due now and this process has room."""
-        now = self.services.clock()
+        now: float,
+    ) -> Admission:
+        """New executions, for the caller to write in its transaction and follow up after
+        its commit: due at ``start_at`` (None or past: now), run here at once when they
+        are due now, ``run_here`` allows it and this process has room; otherwise left to
+        the claim loops (woken: this one after the delay, the other processes' at once)."""
         due = now if start_at is None or start_at <= now else start_at
         local = run_here and self.local and due <= now and len(states) <= self.capacity
         lease_until = now + self.settings.lease_seconds if local else None
@@ -120,12 +123,30 @@ class ExecutionRunner(LeasedWorker):
             if not local and due <= now:
                 notify(c)  # wake the workers of other processes
 
-        await self.store.write(insert)
-        if local:
-            for state in states:
-                self._spawn(state, flow)
-        else:
-            self.nudge(due - now)
+        def start() -> None:
+            if local:
+                for state in states:
+                    self._spawn(state, flow)
+            else:
+                self.nudge(due - now)
+
+        return Admission(insert, start)
+
+    async def accept(
+        self,
+        states: list[ExecutionState],
+        *,
+        start_at: float | None = None,
+        flow: CompiledFlow | None = None,
+        run_here: bool = True,
+    ) -> None:
+        """Persist new executions (the trigger is durable once this returns) and run them
+        here at once when they are due now and this process has room (``admit``)."""
+        admission = self.admit(
+            states, start_at=start_at, flow=flow, run_here=run_here, now=self.services.clock()
+        )
+        await self.store.write(admission.write)
+        admission.after_commit()
 
     def _spawn(
         self, state: ExecutionState, flow: CompiledFlow | None = None, *, claims: int = 0
@@ -339,7 +360,8 @@ def _drop_unstorable(state: ExecutionState) -> list[str]:
     for name, value in list(state.variables.items()):
         if not storable(value, f"${name}"):
             state.variables[name] = None
-    for number, step in enumerate(state.steps):
+    for number, logged in enumerate(state.steps):
+        step = cast(dict[str, Any], logged)  # walked as the JSON it is stored as
         for key, value in list(step.items()):
             entries = value if isinstance(value, dict) else {key: value}
             target = value if isinstance(value, dict) else step
