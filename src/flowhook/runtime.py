@@ -147,6 +147,7 @@ class Runtime:
             await self.jobs.stop()
             await self.runner.stop()
             await self.deliveries.stop()
+        await self.services.get(Channels).close()
         await self.services.get(HttpClient).close()
         self.store.close()
         self.started = False

@@ -63,6 +63,15 @@ class Channels:
         self.settings = settings
         self.clock = clock
         self.wake = wake  # the worker's nudge: look for due work now
+        self.sessions: dict[str, Any] = {}
+        """Long-lived connections adapters keep for the process (an SMPP bind), by a key of
+        the adapter's choosing; each has ``async close()``, called by :meth:`close`."""
+
+    async def close(self) -> None:
+        """End the adapters' long-lived connections (the process is stopping)."""
+        sessions, self.sessions = list(self.sessions.values()), {}
+        for session in sessions:
+            await session.close()
 
     # adapters ---------------------------------------------------------------------------
     def options(self, account: AccountInfo | Account) -> ChannelSettings:
@@ -203,6 +212,12 @@ class Channels:
         row = await self.store.write(write)
         self._nudge()
         return row
+
+    async def set_external_id(self, message_id: str, external_id: str) -> None:
+        await self.store.write(lambda c: message_repo.set_external_id(c, message_id, external_id))
+
+    async def message_by_external_id(self, adapter: str, external_id: str) -> MessageRow | None:
+        return await self.store.read(lambda c: message_repo.by_external_id(c, adapter, external_id))
 
     async def message(self, message_id: str) -> MessageRow | None:
         return await self.store.read(lambda c: message_repo.get(c, message_id))
