@@ -15,7 +15,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -109,7 +109,7 @@ class Smsc:
             else:
                 self.refused_binds += 1
             await self._send(writer, BindTransceiverResp(seq, status, system_id="testsmsc"))
-            return ok
+            return bool(ok)
         if command == SmppCommand.ENQUIRE_LINK:
             await self._send(writer, EnquireLinkResp(seq))
             return True
@@ -123,9 +123,7 @@ class Smsc:
             return True
         submit = SubmitSm.from_pdu(pdu, header, ENCODING)
         text = submit.short_message or submit.message_payload
-        record = Submit(
-            time.monotonic(), submit.source.number, submit.destination.number, text, ""
-        )
+        record = Submit(time.monotonic(), submit.source.number, submit.destination.number, text, "")
         self.submits.append(record)
         if self.drop_first > 0:
             self.drop_first -= 1
@@ -170,10 +168,8 @@ class Smsc:
             esm_class=0b00000100,  # a delivery receipt
             registered_delivery=0,
         )
-        try:
+        with suppress(ConnectionError):
             await self._send(writer, receipt)
-        except ConnectionError:
-            pass
 
     async def _send(self, writer: asyncio.StreamWriter, message: SmppMessage) -> None:
         writer.write(message.pdu())

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flowhook.channels.registry import adapter_names
+from flowhook.channels.secrets import public
 from flowhook.domain.request_spec import RequestSpec
 
 Outcome = Literal["answer", "busy", "no_answer", "failed", "rejected"]
@@ -162,5 +163,6 @@ class ChannelSettings(BaseModel):
 
     @classmethod
     def of(cls, stored: dict[str, Any] | None) -> ChannelSettings:
-        """The settings as stored on an account (validated when they were saved)."""
-        return cls.model_validate(stored or {})
+        """The settings as stored on an account (validated when they were saved), as they
+        are shown: passwords ``***`` (``Channels.options`` gives adapters the real ones)."""
+        return cls.model_validate(public(stored or {}))

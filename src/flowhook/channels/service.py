@@ -29,6 +29,7 @@ from flowhook.channels.adapter import (
 )
 from flowhook.channels.config import ChannelSettings
 from flowhook.channels.registry import adapter_class
+from flowhook.channels.secrets import Sealer, unseal
 from flowhook.domain.account import Account, AccountInfo
 from flowhook.domain.call import CallRow
 from flowhook.engine.flow import CompiledFlow
@@ -57,8 +58,10 @@ class Channels:
         clock: Callable[[], float],
         wake: Callable[[float], None] | None = None,
         http: HttpClient | None = None,
+        cipher: Sealer | None = None,
     ) -> None:
         self.http = http
+        self.cipher = cipher  # opens the channel passwords sealed in account settings
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -75,7 +78,11 @@ class Channels:
 
     # adapters ---------------------------------------------------------------------------
     def options(self, account: AccountInfo | Account) -> ChannelSettings:
-        return ChannelSettings.of(account.channels)
+        """The account's channel settings with their real passwords (for adapters only)."""
+        stored = account.channels or {}
+        if self.cipher is None or not stored:
+            return ChannelSettings.of(stored)
+        return ChannelSettings.model_validate(unseal(stored, self.cipher))
 
     def _adapter(self, kind: str, account: AccountInfo | Account) -> Any:
         options = self.options(account)

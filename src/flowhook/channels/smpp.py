@@ -206,7 +206,7 @@ class SmppSession:
             await task
         except asyncio.CancelledError:
             pass
-        except Exception as exc:  # noqa: BLE001 - the ESME's last error: log it, we are stopping
+        except Exception as exc:
             log.warning("SMPP session ended with an error", error=repr(exc))
 
     # the PDUs the SMSC sends -----------------------------------------------------------
