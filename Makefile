@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench lint install clean
+.PHONY: run test test-fast bench bench-calls lint install clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,9 @@ test-fast: $(STAMP)  # every test but those marked slow (subprocesses, SIGKILL, 
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-calls: $(STAMP)  # 1,000 concurrent simulated calls: calls/s and CPU per call (bench/calls.py)
+	$(BIN)/python -m bench.calls $(BENCH_CALLS_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
