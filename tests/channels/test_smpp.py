@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from typing import Any
 
 from channels.conftest import create_flow, default_webhook, wait_status
@@ -143,3 +144,32 @@ async def test_max_per_second_spaces_the_submits(sim_api: Any) -> None:
     assert len(times) == 6
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.2 * 0.8, gaps  # five a second: one every 200 ms
+
+
+async def test_a_refused_bind_fails_the_message_with_the_smscs_reason(sim_api: Any) -> None:
+    api = sim_api
+    async with smsc() as center:
+        _, key = await api.account()
+        channels = smpp_channels(center)
+        channels["smpp"]["password"] = "wrong"
+        status, body = await api.request(
+            "PUT", "/v1/account/settings", key=key, json={"channels": channels}
+        )
+        assert status == 200, body
+        flow = {
+            **FLOW,
+            "widgets": {
+                **FLOW["widgets"],
+                "text": {**FLOW["widgets"]["text"], "exits": {"failed": "bad"}},
+            },
+        }
+        flow_id = await create_flow(api, key, flow)
+        uuid = await start(api, key, flow_id, "9876500001")
+        done = await wait_status(api, key, uuid, ("COMPLETED", "FAILED"), timeout=30)
+    assert done["variables"]["$flow.key.outcome"] == "not delivered", done
+    [sms] = done["sms_details"]
+    assert sms["delivery_status"] == "FAILED"
+    logged = [s for s in done["steps"] if s["widget"] == "text"]
+    assert "ESME_RINVPASWD" in json.dumps(logged), logged
+    assert center.binds == 0 and center.refused_binds >= 1
+    assert center.submits == []

@@ -11,6 +11,8 @@ module adds what a flow needs from it:
 - **no message is lost to a dropped bind**: a message taken from the queue or written on
   a bind that ended without its answer is queued again for the next bind (at least once:
   an SMSC that accepted it but lost the answer may get it twice);
+- a **refused bind** (wrong credentials) fails the waiting messages at once with the
+  SMSC's reason, while the ESME keeps trying to bind;
 - **throttling**: ``max_per_second`` spaces submits evenly; an ``ESME_RTHROTTLED`` (or
   ``ESME_RMSGQFUL``) answer pauses the bind ``throttle_backoff_s`` (doubling while they go
   on) and the message is submitted again;
@@ -166,6 +168,8 @@ class SmppSession:
     rebound: asyncio.Event = field(default_factory=asyncio.Event)
     esme: Any = None
     task: asyncio.Task[None] | None = None
+    refused: str | None = None
+    """Why the SMSC refused the last bind (``ESME_RINVPASWD`` …); None once one succeeds."""
 
     def __post_init__(self) -> None:
         self.queue = _Queue(self)
@@ -214,8 +218,11 @@ class SmppSession:
         if isinstance(message, BindTransceiverResp):
             if message.command_status == SmppCommandStatus.ESME_ROK:
                 self.bind += 1
-                self.rebound.set()
-                self.rebound = asyncio.Event()
+                self.refused = None
+            else:  # the ESME tries again later; messages waiting for a bind fail now
+                self.refused = message.command_status.name
+            self.rebound.set()
+            self.rebound = asyncio.Event()
             return
         if isinstance(message, (SubmitSmResp, GenericNack)):
             pending = self.pending.get(message.log_id)
@@ -278,6 +285,8 @@ class SmppSession:
                     return Handed("REJECTED", detail=f"generic_nack {answer.command_status.name}")
                 elif isinstance(answer, ValueError):
                     return Handed("REJECTED", detail=f"cannot encode the message: {answer}")
+                elif answer == "refused":
+                    return Handed("FAILED", detail=f"the SMSC refused the bind: {self.refused}")
                 elif answer is None:
                     return Handed(
                         "FAILED",
@@ -292,7 +301,7 @@ class SmppSession:
 
     async def _answer(self, pending: _Pending, deadline: float) -> Any:
         """The SMSC's answer; ``"lost"`` when the bind that took the message ended without
-        one; None at the deadline."""
+        one, ``"refused"`` when the SMSC refused to bind; None at the deadline."""
         loop = asyncio.get_running_loop()
         while True:
             remaining = deadline - loop.time()
@@ -307,6 +316,8 @@ class SmppSession:
                 rebound.cancel()
             if pending.answer.done():
                 return pending.answer.result()
+            if self.refused is not None and pending.written_on is None:
+                return "refused"
             taken = pending.written_on or pending.taken_on
             if taken is not None and taken < self.bind:
                 return "lost"
