@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench bench-peers lint install clean
+.PHONY: run test test-fast bench bench-peers bench-calls lint install clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,9 @@ bench: $(STAMP)
 
 bench-peers: $(STAMP)  # the ceiling, flowhook on SQLite and Node-RED 5, side by side
 	$(BIN)/python -m bench.run --modes sqlite --peers node-red --no-profile $(BENCH_ARGS)
+
+bench-calls: $(STAMP)  # 1,000 concurrent simulated calls: calls/s and CPU per call (bench/calls.py)
+	$(BIN)/python -m bench.calls $(BENCH_CALLS_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -91,7 +91,7 @@ class Runtime:
         services.add(dialer)
         runner.hooks.append(dialer.on_finish)
         # The channel layer ends the legs a flow left open before the payload is built.
-        channels = Channels(store, settings, services.clock, runner.nudge, http)
+        channels = Channels(store, settings, services.clock, runner.nudge, http, cipher)
         services.add(channels)
         runner.hooks.insert(0, channels.on_finish)
         jobs = JobRunner(store, settings, lambda: services.clock(), deliveries.nudge)
@@ -148,6 +148,7 @@ class Runtime:
             await self.jobs.stop()
             await self.runner.stop()
             await self.deliveries.stop()
+        await self.services.get(Channels).close()
         await self.services.get(HttpClient).close()
         self.store.close()
         self.started = False

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flowhook.channels.registry import adapter_names
+from flowhook.channels.secrets import public
 from flowhook.domain.request_spec import RequestSpec
 
 Outcome = Literal["answer", "busy", "no_answer", "failed", "rejected"]
@@ -100,6 +101,25 @@ class KannelSettings(BaseModel):
         return value
 
 
+class SmppSettings(BaseModel):
+    """An SMS centre (SMSC) spoken to over SMPP 3.4 as a transceiver (channels/smpp.py)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(2775, ge=1, le=65_535)
+    system_id: str = Field(min_length=1, max_length=15)  # SMPP 3.4: 16 octets with the NUL
+    password: str = Field(min_length=1, max_length=8)  # SMPP 3.4: 9 octets with the NUL
+    system_type: str = Field("", max_length=12)
+    max_per_second: float | None = Field(None, gt=0, le=10_000)
+    """At most this many submit_sm a second on the bind (the SMSC's contracted rate)."""
+    throttle_backoff_s: float = Field(1.0, gt=0, le=300)
+    """The first pause after an ESME_RTHROTTLED answer; it doubles while they go on."""
+    submit_timeout_s: float = Field(60.0, ge=1, le=3_600)
+    """How long a message may take to be accepted, rebinds and retries included."""
+    enquire_link_s: float = Field(30.0, ge=1, le=3_600)
+
+
 class HttpGatewaySettings(BaseModel):
     """Any HTTP SMS gateway: a request template whose variables are ``$sys.sms_to``,
     ``$sys.sms_from``, ``$sys.sms_text``, ``$sys.sms_id`` and ``$sys.report_url`` (where the
@@ -124,6 +144,7 @@ class ChannelSettings(BaseModel):
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     kannel: KannelSettings | None = None
     http_sms: HttpGatewaySettings | None = None
+    smpp: SmppSettings | None = None
 
     @model_validator(mode="after")
     def _known_adapters(self) -> ChannelSettings:
@@ -134,11 +155,14 @@ class ChannelSettings(BaseModel):
                 raise ValueError(f"no {kind} adapter {name!r} (adapters: {', '.join(known)})")
         if self.sms == "kannel" and self.kannel is None:
             raise ValueError("the kannel SMS adapter needs its settings under kannel")
+        if self.sms == "smpp" and self.smpp is None:
+            raise ValueError("the smpp SMS adapter needs its settings under smpp")
         if self.sms == "http" and self.http_sms is None:
             raise ValueError("the http SMS adapter needs its settings under http_sms")
         return self
 
     @classmethod
     def of(cls, stored: dict[str, Any] | None) -> ChannelSettings:
-        """The settings as stored on an account (validated when they were saved)."""
-        return cls.model_validate(stored or {})
+        """The settings as stored on an account (validated when they were saved), as they
+        are shown: passwords ``***`` (``Channels.options`` gives adapters the real ones)."""
+        return cls.model_validate(public(stored or {}))

@@ -13,6 +13,7 @@ PLUGIN_MODULES: list[str] = [
     "flowhook.channels.simulator",
     "flowhook.channels.smtp",
     "flowhook.channels.http_sms",
+    "flowhook.channels.smpp",
 ]
 """Modules whose import registers adapters."""
 

@@ -29,6 +29,7 @@ from flowhook.channels.adapter import (
 )
 from flowhook.channels.config import ChannelSettings
 from flowhook.channels.registry import adapter_class
+from flowhook.channels.secrets import Sealer, unseal
 from flowhook.domain.account import Account, AccountInfo
 from flowhook.domain.call import CallRow
 from flowhook.engine.flow import CompiledFlow
@@ -57,16 +58,31 @@ class Channels:
         clock: Callable[[], float],
         wake: Callable[[float], None] | None = None,
         http: HttpClient | None = None,
+        cipher: Sealer | None = None,
     ) -> None:
         self.http = http
+        self.cipher = cipher  # opens the channel passwords sealed in account settings
         self.store = store
         self.settings = settings
         self.clock = clock
         self.wake = wake  # the worker's nudge: look for due work now
+        self.sessions: dict[str, Any] = {}
+        """Long-lived connections adapters keep for the process (an SMPP bind), by a key of
+        the adapter's choosing; each has ``async close()``, called by :meth:`close`."""
+
+    async def close(self) -> None:
+        """End the adapters' long-lived connections (the process is stopping)."""
+        sessions, self.sessions = list(self.sessions.values()), {}
+        for session in sessions:
+            await session.close()
 
     # adapters ---------------------------------------------------------------------------
     def options(self, account: AccountInfo | Account) -> ChannelSettings:
-        return ChannelSettings.of(account.channels)
+        """The account's channel settings with their real passwords (for adapters only)."""
+        stored = account.channels or {}
+        if self.cipher is None or not stored:
+            return ChannelSettings.of(stored)
+        return ChannelSettings.model_validate(unseal(stored, self.cipher))
 
     def _adapter(self, kind: str, account: AccountInfo | Account) -> Any:
         options = self.options(account)
@@ -203,6 +219,12 @@ class Channels:
         row = await self.store.write(write)
         self._nudge()
         return row
+
+    async def set_external_id(self, message_id: str, external_id: str) -> None:
+        await self.store.write(lambda c: message_repo.set_external_id(c, message_id, external_id))
+
+    async def message_by_external_id(self, adapter: str, external_id: str) -> MessageRow | None:
+        return await self.store.read(lambda c: message_repo.by_external_id(c, adapter, external_id))
 
     async def message(self, message_id: str) -> MessageRow | None:
         return await self.store.read(lambda c: message_repo.get(c, message_id))

@@ -93,3 +93,23 @@ def set_status(
         query = query.where(channel_messages.c.status == only_if)
     conn.execute(query.values(**values))
     return get(conn, message_id)
+
+
+def set_external_id(conn: Connection, message_id: str, external_id: str) -> None:
+    """The gateway's id for the message, as soon as the gateway gave it (its delivery
+    reports name the message by it)."""
+    conn.execute(
+        update(channel_messages)
+        .where(channel_messages.c.id == message_id)
+        .values(external_id=external_id[:128])
+    )
+
+
+def by_external_id(conn: Connection, adapter: str, external_id: str) -> MessageRow | None:
+    row = conn.execute(
+        select(channel_messages).where(
+            channel_messages.c.adapter == adapter,
+            channel_messages.c.external_id == external_id[:128],
+        )
+    ).first()
+    return MessageRow.from_row(row) if row else None

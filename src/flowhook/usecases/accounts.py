@@ -31,6 +31,7 @@ from pydantic import (
 from sqlalchemy import Connection
 
 from flowhook.channels.config import ChannelSettings
+from flowhook.channels.secrets import seal as seal_channels
 from flowhook.domain.account import Account
 from flowhook.domain.signing import Keyring
 from flowhook.errors import Code, Conflict, Forbidden, NotFound, Unauthorized
@@ -254,6 +255,8 @@ async def update_settings(
             _lockout_message(address), code=Code.WHITELIST_LOCKOUT, details={"address": address}
         )
     values = form.model_dump()
+    # passwords kept encrypted; "***" sent back keeps the stored one (UNKNOWN_SECRET if none)
+    values["channels"] = seal_channels(values["channels"], account.channels, rt.cipher)
 
     def update(conn: Connection) -> Account | None:
         domain = values["short_domain"]

@@ -12,6 +12,9 @@ from flowhook.channels.service import Channels
 from flowhook.errors import Code, NotFound, ValidationFailed
 from flowhook.runtime import Runtime
 
+REPORTED_OVER_HTTP = frozenset({"http", "kannel"})
+"""The adapters whose gateways report here (an SMPP receipt comes on the bind; the token
+is only in the report URLs these adapters give)."""
 STATUSES = frozenset({"DELIVERED", "UNDELIVERED", "BUFFERED", "SENT", "REJECTED", "FAILED"})
 
 
@@ -39,8 +42,10 @@ async def delivery_report(
         )
     channels = rt.services.get(Channels)
     message = await channels.message(message_id)
-    if message is None or not hmac.compare_digest(
-        (message.external_id or "").encode(), token.encode()
+    if (
+        message is None
+        or message.adapter not in REPORTED_OVER_HTTP
+        or not hmac.compare_digest((message.external_id or "").encode(), token.encode())
     ):
         raise NotFound(f"no message {message_id}", code=Code.MESSAGE_NOT_FOUND)
     updated = await channels.report(message_id, new, f"report: {new}")
