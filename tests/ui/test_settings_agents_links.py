@@ -111,6 +111,7 @@ def test_agents_show_who_is_busy_and_an_admin_pauses_and_unpauses(
     ravi_row = page.get_by_role("row").filter(has_text="Ravi")
     ravi_row.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("row").filter(has_text="Ravi")).to_contain_text("paused")
+    screenshot(page, "console-agents")
     assert [a.paused for a in console.call(agents.list_all(rt, acme)) if a.name == "Ravi"] == [True]
     page.get_by_role("row").filter(has_text="Ravi").get_by_role("button", name="Unpause").click()
     expect(page.get_by_role("row").filter(has_text="Ravi")).to_contain_text("idle")
@@ -130,6 +131,7 @@ def test_short_links_are_listed_with_their_clicks(
     row = page.get_by_role("row").filter(has_text=made.code)
     expect(row).to_contain_text("https://example.test/offer?id=7")
     expect(row.get_by_role("cell").nth(1)).to_have_text("3")
+    screenshot(page, "console-short-links")
 
 
 def test_another_accounts_agent_cannot_be_paused(
