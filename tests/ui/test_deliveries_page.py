@@ -67,7 +67,7 @@ def test_recover_after_the_receiver_is_fixed_then_replay_one(
     page.get_by_label("Status").select_option("")
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_role("img", name="3 attempts in the last 24 hours")).to_be_visible()
-    screenshot(page, "deliveries")
+    screenshot(page, "console-deliveries")
     page.get_by_role("button", name="Recover").click()  # since an hour ago (the default)
     expect(page.locator("#job-status")).to_have_text("DONE", timeout=20_000)  # htmx polls
     expect(page.locator("#job-progress")).to_have_text(f"{COUNT} of {COUNT} re-queued")
@@ -85,7 +85,7 @@ def test_recover_after_the_receiver_is_fixed_then_replay_one(
     expect(page.get_by_role("heading", name="Attempt 2")).to_contain_text("200")
     page.get_by_text("Request headers").first.click()
     expect(page.get_by_text('"webhook-id"').first).to_be_visible()
-    screenshot(page, "delivery")
+    screenshot(page, "console-delivery")
     page.get_by_role("button", name="Replay").click()
     expect(page.get_by_role("status")).to_contain_text("Replayed")
     deadline = time.monotonic() + 20

@@ -133,3 +133,81 @@ def test_another_accounts_flow_is_not_found(
     for path in (f"/flows/{flow_id}", f"/flows/{flow_id}/widgets/greet", f"/flows/{flow_id}/edit"):
         response = page.goto(console.base_url + path)
         assert response is not None and response.status == 404, path
+
+
+def test_check_without_saving_shows_problems_or_valid_and_stores_nothing(
+    admin_page: Any, console: Console, acme: Any
+) -> None:
+    page = admin_page
+    page.goto(f"{console.base_url}/flows/new")
+    broken = json.loads(json.dumps(FLOW))
+    broken["widgets"]["greet"]["next"] = "nowhere"
+    page.get_by_label("Flow document").fill(json.dumps(broken, indent=2))
+    page.get_by_role("button", name="Check without saving").click()
+    expect(page.get_by_role("alert")).to_contain_text("$.widgets.greet.next")
+    expect(page.get_by_label("Flow document")).to_have_value(re.compile("nowhere"))
+    page.get_by_label("Flow document").fill(json.dumps(FLOW, indent=2))
+    page.get_by_role("button", name="Check without saving").click()
+    expect(page.locator("#check-result")).to_contain_text("Valid: nothing was saved")
+    expect(page.get_by_role("button", name="Create flow")).to_be_visible()  # still the editor
+    assert console.call(flows.list_all(console.runtime, acme)) == []
+
+
+def test_an_admin_deletes_a_flow_after_confirming_unless_executions_are_unfinished(
+    admin_page: Any, console: Console, acme: Any
+) -> None:
+    from flowhook.usecases import executions
+
+    waiting = json.loads(json.dumps(FLOW))
+    waiting["widgets"]["greet"]["next"] = "pause"
+    waiting["widgets"]["pause"] = {"type": "delay", "seconds": 3600, "next": "route"}
+    busy = console.call(
+        flows.create(console.runtime, acme, FlowSource(json.dumps(waiting).encode()))
+    )
+    idle = console.call(
+        flows.create(
+            console.runtime, acme, FlowSource(json.dumps({**FLOW, "name": "idle"}).encode())
+        )
+    )
+    trigger = executions.Trigger(version="test")
+    console.call(executions.start(console.runtime, acme, busy.record.flow_id, trigger))
+
+    page = admin_page
+    page.goto(f"{console.base_url}/flows/{busy.record.flow_id}")
+    page.get_by_label("Yes, delete remind").check()
+    page.get_by_role("button", name="Delete flow").click()
+    expect(page.locator("#delete-error")).to_contain_text("unfinished executions")
+    assert console.call(flows.get(console.runtime, acme, busy.record.flow_id))
+
+    page.goto(f"{console.base_url}/flows/{idle.record.flow_id}")
+    unconfirmed = page.request.post(
+        f"{console.base_url}/flows/{idle.record.flow_id}/delete",
+        form={"csrf_token": page.locator("input[name=csrf_token]").first.get_attribute("value")},
+        max_redirects=0,
+    )
+    assert unconfirmed.status == 422 and "tick the confirmation" in unconfirmed.text()
+    page.get_by_label("Yes, delete idle").check()
+    page.get_by_role("button", name="Delete flow").click()
+    page.wait_for_url(re.compile(r"/flows\?deleted="))
+    expect(page.get_by_role("status")).to_contain_text("Deleted flow idle")
+    names = [r.name for r in console.call(flows.list_all(console.runtime, acme))]
+    assert names == ["remind"]
+
+
+def test_a_viewer_has_no_delete_or_check_controls_and_cannot_delete(
+    viewer_page: Any, console: Console, acme: Any
+) -> None:
+    saved = console.call(flows.create(console.runtime, acme, FlowSource(json.dumps(FLOW).encode())))
+    viewer_page.goto(f"{console.base_url}/flows/{saved.record.flow_id}")
+    expect(viewer_page.get_by_role("button", name="Delete flow")).to_have_count(0)
+    answer = viewer_page.request.post(
+        f"{console.base_url}/flows/{saved.record.flow_id}/delete",
+        form={
+            "csrf_token": viewer_page.locator("input[name=csrf_token]").first.get_attribute("value")
+            or "",
+            "confirm": "yes",
+        },
+        max_redirects=0,
+    )
+    assert answer.status == 403
+    assert console.call(flows.get(console.runtime, acme, saved.record.flow_id))

@@ -11,7 +11,7 @@ from flowhook.store.tables import agents as agent_table
 from flowhook.usecases import accounts, agents, short_urls, users
 from flowhook.usecases.agents import NewAgent
 from flowhook.usecases.short_urls import NewShortUrl
-from support.console import Console, Credentials, sign_in
+from support.console import Console, Credentials, screenshot, sign_in
 
 
 def test_the_whitelist_cannot_lock_the_admin_out_and_settings_are_saved(
@@ -40,7 +40,7 @@ def test_the_whitelist_cannot_lock_the_admin_out_and_settings_are_saved(
 def test_an_admin_reveals_and_rotates_the_signing_secret_a_viewer_cannot(
     admin_page: Any, viewer_page: Any, console: Console, acme: Any
 ) -> None:
-    secret = console.call(accounts.signing_secret(console.runtime, acme))
+    secret = console.call(accounts.signing_secret(console.runtime, acme)).signing_secret
     page = admin_page
     page.goto(f"{console.base_url}/settings")
     assert secret not in page.content()  # not until asked for
@@ -48,7 +48,7 @@ def test_an_admin_reveals_and_rotates_the_signing_secret_a_viewer_cannot(
     expect(page.locator("#signing-secret")).to_have_text(secret)
     page.get_by_role("button", name="Rotate signing secret").click()
     expect(page.get_by_role("status").first).to_contain_text("new signing secret")
-    rotated = console.call(accounts.signing_secret(console.runtime, acme))
+    rotated = console.call(accounts.signing_secret(console.runtime, acme)).signing_secret
     assert rotated != secret
     expect(page.locator("#signing-secret")).to_have_text(rotated)
 
@@ -111,6 +111,7 @@ def test_agents_show_who_is_busy_and_an_admin_pauses_and_unpauses(
     ravi_row = page.get_by_role("row").filter(has_text="Ravi")
     ravi_row.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("row").filter(has_text="Ravi")).to_contain_text("paused")
+    screenshot(page, "console-agents")
     assert [a.paused for a in console.call(agents.list_all(rt, acme)) if a.name == "Ravi"] == [True]
     page.get_by_role("row").filter(has_text="Ravi").get_by_role("button", name="Unpause").click()
     expect(page.get_by_role("row").filter(has_text="Ravi")).to_contain_text("idle")
@@ -130,6 +131,7 @@ def test_short_links_are_listed_with_their_clicks(
     row = page.get_by_role("row").filter(has_text=made.code)
     expect(row).to_contain_text("https://example.test/offer?id=7")
     expect(row.get_by_role("cell").nth(1)).to_have_text("3")
+    screenshot(page, "console-short-links")
 
 
 def test_another_accounts_agent_cannot_be_paused(
@@ -149,3 +151,66 @@ def test_another_accounts_agent_cannot_be_paused(
     )
     assert response.status == 404
     assert not console.call(agents.get(console.runtime, other, theirs.id)).paused
+
+
+def test_rotation_overlap_public_key_operational_webhook_and_retention_on_settings(
+    admin_page: Any, viewer_page: Any, console: Console, acme: Any
+) -> None:
+    from flowhook.usecases import webhooks
+    from flowhook.usecases.webhooks import WebhookIn
+
+    ops = WebhookIn.model_validate({"name": "ops", "url": "https://127.0.0.1:9/ops"})
+    saved = console.call(webhooks.create(console.runtime, acme, ops))
+    page = admin_page
+    page.goto(f"{console.base_url}/settings")
+
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value") or ""
+    too_long = page.request.post(  # past the field's max (the browser would not send it)
+        f"{console.base_url}/settings/signing-secret/rotate",
+        form={"csrf_token": token, "overlap_h": "800"},
+        max_redirects=0,
+    )
+    assert too_long.status == 422 and "the overlap is 0 to 720 hours" in too_long.text()
+    assert console.call(accounts.signing_secret(console.runtime, acme)).previous_valid_until == []
+    page.get_by_label("Old secret keeps signing for (hours)").fill("2")
+    page.get_by_role("button", name="Rotate signing secret").click()
+    shown = console.call(accounts.signing_secret(console.runtime, acme))
+    [until] = shown.previous_valid_until
+    assert 2 * 3600 - 60 < until - console.runtime.now() <= 2 * 3600
+    expect(page.locator("#secret-overlap")).to_contain_text("still signs deliveries")
+
+    page.get_by_role("button", name="Turn on v1a signatures").click()
+    key = console.call(accounts.signing_secret(console.runtime, acme)).public_key
+    assert key and key.startswith("whpk_")
+    expect(page.locator("#public-key")).to_have_text(key)
+
+    page.get_by_label("Webhook for operational events").select_option(label="ops")
+    page.get_by_role("region", name="Operational events and retention").get_by_role(
+        "button", name="Save"
+    ).first.click()
+    expect(page.get_by_role("status")).to_contain_text("Settings saved")
+    chosen = console.call(webhooks.operational_webhook(console.runtime, acme))
+    assert chosen is not None and chosen.id == saved.id
+
+    zero = page.request.post(
+        f"{console.base_url}/settings/retention",
+        form={"csrf_token": token, "retention_days": "0"},
+        max_redirects=0,
+    )
+    assert zero.status == 422 and 'id="retention_days-error"' in zero.text()
+    page.get_by_label("Keep executions and deliveries (days)").fill("7")
+    page.get_by_role("region", name="Operational events and retention").get_by_role(
+        "button", name="Save"
+    ).last.click()
+    expect(page.get_by_role("status")).to_contain_text("Settings saved")
+    assert console.call(accounts.retention(console.runtime, acme)).days == 7
+    expect(page.get_by_label("Keep executions and deliveries (days)")).to_have_value("7")
+    screenshot(page, "console-settings")
+
+    viewer_page.goto(f"{console.base_url}/settings")
+    expect(viewer_page.locator("#public-key")).to_have_text(key)  # public by design
+    expect(viewer_page.locator("#secret-overlap")).to_contain_text("still signs")
+    expect(viewer_page.get_by_label("Webhook for operational events")).to_be_disabled()
+    expect(viewer_page.get_by_role("button", name="Turn off v1a signatures")).to_have_count(0)
+    html = viewer_page.content()
+    assert shown.signing_secret not in html

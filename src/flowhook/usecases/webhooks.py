@@ -120,6 +120,8 @@ async def get(rt: Runtime, account: Account, webhook_id: str) -> SavedWebhook:
 
 
 STATS_WINDOW_S = 24 * 3600.0
+DISABLED_GONE, DISABLED_FAILING_TOO_LONG = health_repo.GONE, health_repo.FAILING_TOO_LONG
+"""Why a webhook was disabled (``health.disabled_reason``): a 410 Gone, or failing too long."""
 
 
 async def get_with_stats(rt: Runtime, account: Account, webhook_id: str) -> dict[str, Any]:
@@ -134,6 +136,20 @@ async def get_with_stats(rt: Runtime, account: Account, webhook_id: str) -> dict
 
     saved, stats = await rt.store.read(read)
     return {**_found(saved, webhook_id).to_api(), "stats": {"window_s": STATS_WINDOW_S, **stats}}
+
+
+async def list_with_stats(
+    rt: Runtime, account: Account
+) -> list[tuple[SavedWebhook, dict[str, Any]]]:
+    """The account's webhooks, each with its statistics of the last 24 h (what
+    :func:`get_with_stats` answers for one), in one read."""
+    since = rt.now() - STATS_WINDOW_S
+
+    def read(conn: Connection) -> list[tuple[SavedWebhook, dict[str, Any]]]:
+        saved = webhook_repo.list_for(conn, account.id)
+        return [(w, dict(stats_repo.summary(conn, w.id, since))) for w in saved]
+
+    return await rt.store.read(read)
 
 
 async def enable(rt: Runtime, account: Account, webhook_id: str) -> dict[str, Any]:

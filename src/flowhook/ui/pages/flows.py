@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import re
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 import yaml
 from fastapi import Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from flowhook.errors import Code, FlowhookError
+from flowhook.errors import Code, FlowhookError, ValidationFailed
 from flowhook.statuses import status_of
 from flowhook.ui.app import page_router
 from flowhook.ui.drawing import interactive_svg
@@ -107,6 +108,7 @@ def _editor(
     text: str,
     format: Format,
     error: FlowhookError | None = None,
+    checked: flows.Checked | None = None,
     status_code: int = 200,
 ) -> Response:
     title = f"Edit {flow.name}" if flow is not None else "New flow"
@@ -119,6 +121,7 @@ def _editor(
         text=text,
         format=format,
         error=error,
+        checked=checked,
         problems=[
             {**problem, "line": line_of(text, str(problem.get("path", "")))}
             for problem in (problems_of(error) if error is not None else [])
@@ -129,7 +132,8 @@ def _editor(
 @router.get("/flows")
 async def flow_list(request: Request, visitor: VisitorDep) -> Response:
     records = await flows.list_all(runtime_of(request), visitor.account)
-    return render(request, "flows/list.html", title="Flows", flows=records)
+    deleted = request.query_params.get("deleted")
+    return render(request, "flows/list.html", title="Flows", flows=records, deleted=deleted)
 
 
 @router.get("/flows/new")
@@ -154,6 +158,33 @@ async def create_flow(
     return RedirectResponse(f"/flows/{saved.record.flow_id}", status_code=303)
 
 
+@router.post("/flows/check")
+async def check_flow(
+    request: Request,
+    visitor: VisitorDep,
+    document: Annotated[str, Form(max_length=MAX_DOCUMENT_CHARS)] = "",
+    format: Annotated[Format, Form()] = "json",
+    flow_id: Annotated[str, Form()] = "",
+) -> Response:
+    """ "Check without saving": the editor again, with the validation's problems at their
+    paths, or that the document is valid (and its warnings); nothing is stored."""
+    rt = runtime_of(request)
+    record = await flows.get(rt, visitor.account, flow_id) if flow_id else None
+    source = FlowSource(document.encode(), CONTENT_TYPES[format])
+    try:
+        checked = await flows.validate(rt, visitor.account, source)
+    except FlowhookError as exc:
+        return _editor(
+            request,
+            flow=record,
+            text=document,
+            format=format,
+            error=exc,
+            status_code=status_of(exc),
+        )
+    return _editor(request, flow=record, text=document, format=format, checked=checked)
+
+
 @router.get("/flows/{flow_id}")
 async def flow_page(
     request: Request,
@@ -173,6 +204,7 @@ async def _flow_page(
     *,
     published: bool = False,
     publish_error: FlowhookError | None = None,
+    delete_error: FlowhookError | None = None,
 ) -> Response:
     rt = runtime_of(request)
     record = await flows.get(rt, visitor.account, flow_id)
@@ -194,7 +226,7 @@ async def _flow_page(
     return render(
         request,
         "flows/detail.html",
-        status_code=status_of(publish_error) if publish_error is not None else 200,
+        status_code=status_of(failed) if (failed := publish_error or delete_error) else 200,
         title=record.name,
         flow=record,
         version=version,
@@ -206,6 +238,7 @@ async def _flow_page(
         diff=diff,
         published=published,
         publish_error=publish_error,
+        delete_error=delete_error,
     )
 
 
@@ -251,6 +284,30 @@ async def publish_flow(request: Request, flow_id: str, visitor: VisitorDep) -> R
             raise
         return await _flow_page(request, visitor, flow_id, "test", publish_error=exc)
     return RedirectResponse(f"/flows/{flow_id}?version=prod&published=1", status_code=303)
+
+
+@router.post("/flows/{flow_id}/delete")
+async def delete_flow(
+    request: Request,
+    flow_id: str,
+    visitor: VisitorDep,
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    """Delete a flow, once the admin has ticked the confirmation (a form that works
+    without JavaScript); the use case refuses while executions are unfinished."""
+    rt = runtime_of(request)
+    record = await flows.get(rt, visitor.account, flow_id)
+    try:
+        if confirm != "yes":
+            raise ValidationFailed(
+                "tick the confirmation to delete the flow", code=Code.VALIDATION_FAILED
+            )
+        await flows.delete(rt, visitor.account, flow_id)
+    except FlowhookError as exc:
+        if status_of(exc) == 404:
+            raise
+        return await _flow_page(request, visitor, flow_id, "test", delete_error=exc)
+    return RedirectResponse(f"/flows?deleted={quote(record.name)}", status_code=303)
 
 
 @router.get("/flows/{flow_id}/widgets/{widget_id}")

@@ -1,7 +1,8 @@
 """The Settings page: the account's IP whitelist (with the API's lockout guard), time
 zone, default region, short-URL token and domain, the signing secret (revealed to admins
-only, rotated by them), the console's users, and HTTP enablement (read-only: the
-operator's to change)."""
+only, rotated by them with an overlap; the ``v1a`` public key), the operational-events
+webhook, retention, the console's users, and HTTP enablement (read-only: the operator's to
+change)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,16 @@ from flowhook.statuses import status_of
 from flowhook.ui.app import page_router
 from flowhook.ui.render import is_htmx, render
 from flowhook.ui.session import AdminDep, VisitorDep, client_address, runtime_of
-from flowhook.usecases import accounts, users
-from flowhook.usecases.accounts import AccountSettings
+from flowhook.usecases import accounts, users, webhooks
+from flowhook.usecases.accounts import (
+    MAX_SIGNING_OVERLAP_S,
+    AccountSettings,
+    AsymmetricSigning,
+    RetentionIn,
+    Rotation,
+)
 from flowhook.usecases.users import CreatedUser, NewUser, Visitor
+from flowhook.usecases.webhooks import OperationalWebhookIn
 
 router = page_router()
 
@@ -48,6 +56,8 @@ async def _page(
         "default_region": account.default_region,
         "short_domain": account.short_domain or "",
     }
+    rt = runtime_of(request)
+    signing = await accounts.signing_secret(rt, account)
     return render(
         request,
         "settings.html",
@@ -56,7 +66,13 @@ async def _page(
         v=shown,
         errors=errors or {},
         user_errors=user_errors or {},
-        users=await users.list_all(runtime_of(request), account),
+        users=await users.list_all(rt, account),
+        webhooks=await webhooks.list_all(rt, account),
+        operational=await webhooks.operational_webhook(rt, account),
+        retention=await accounts.retention(rt, account),
+        old_secret_until=signing.previous_valid_until,  # not secret: when, not what
+        public_key=signing.public_key,  # public by design
+        default_overlap_h=rt.settings.signing_overlap_s / 3600,
         created=created,
         secret=secret,
         notice=notice or ("Settings saved." if request.query_params.get("saved") else None),
@@ -111,15 +127,72 @@ async def reveal_secret(request: Request, visitor: AdminDep) -> Response:
     return await _page(request, visitor, secret=secret)
 
 
+def _field_errors(exc: ValidationError, field: str) -> dict[str, str]:
+    """A one-field form's validation errors, at that field."""
+    first = exc.errors(include_url=False)[0]
+    return {field: str(first["msg"]).removeprefix("Value error, ")}
+
+
 @router.post("/settings/signing-secret/rotate")
 async def rotate_secret(request: Request, visitor: VisitorDep) -> Response:
-    rotated = await accounts.rotate_signing_secret(runtime_of(request), visitor.account)
+    """A new secret; the old one keeps signing for the overlap typed in hours (empty: the
+    server's default)."""
+    form = await request.form()
+    hours = _text(form, "overlap_h").strip()
+    try:
+        overlap_s = float(hours) * 3600 if hours else None
+    except ValueError:
+        errors = {"overlap_h": "the overlap is a number of hours"}
+        return await _page(request, visitor, errors=errors, status_code=422)
+    try:
+        rotation = Rotation.model_validate({"overlap_s": overlap_s})
+    except ValidationError:  # out of range
+        most = MAX_SIGNING_OVERLAP_S / 3600
+        errors = {"overlap_h": f"the overlap is 0 to {most:g} hours"}
+        return await _page(request, visitor, errors=errors, status_code=422)
+    rotated = await accounts.rotate_signing_secret(runtime_of(request), visitor.account, rotation)
     secret = rotated.signing_secret
     notice = (
         "A new signing secret is in force. Until the overlap ends, deliveries carry a"
         " signature with the old secret too: update your receivers' verification by then."
     )
     return await _page(request, visitor, secret=secret, notice=notice)
+
+
+@router.post("/settings/signing-secret/asymmetric")
+async def asymmetric(request: Request, visitor: VisitorDep) -> Response:
+    """Switch the ed25519 (``v1a``) signatures on or off."""
+    form = await request.form()
+    enabled = AsymmetricSigning(enabled=_text(form, "enabled") == "true")
+    await accounts.set_asymmetric_signing(runtime_of(request), visitor.account, enabled)
+    return RedirectResponse("/settings?saved=1", status_code=303)
+
+
+@router.post("/settings/operational-webhook")
+async def operational_webhook(request: Request, visitor: VisitorDep) -> Response:
+    """The webhook that receives the account's operational events (empty: none)."""
+    form = await request.form()
+    chosen = OperationalWebhookIn(webhook=_text(form, "webhook") or None)
+    try:
+        await webhooks.set_operational_webhook(runtime_of(request), visitor.account, chosen)
+    except FlowhookError as exc:
+        errors = {"operational_webhook": exc.message}
+        return await _page(request, visitor, errors=errors, status_code=status_of(exc))
+    return RedirectResponse("/settings?saved=1", status_code=303)
+
+
+@router.post("/settings/retention")
+async def retention(request: Request, visitor: VisitorDep) -> Response:
+    """Days to keep finished executions and deliveries (empty: the server's default)."""
+    form = await request.form()
+    days = _text(form, "retention_days").strip()
+    try:
+        parsed = RetentionIn.model_validate({"days": days or None})
+    except ValidationError as exc:
+        errors = _field_errors(exc, "retention_days")
+        return await _page(request, visitor, errors=errors, status_code=422)
+    await accounts.set_retention(runtime_of(request), visitor.account, parsed)
+    return RedirectResponse("/settings?saved=1", status_code=303)
 
 
 @router.post("/settings/users")

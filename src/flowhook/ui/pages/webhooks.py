@@ -24,7 +24,7 @@ from flowhook.statuses import status_of
 from flowhook.ui.app import page_router
 from flowhook.ui.render import is_htmx, render
 from flowhook.ui.session import AdminDep, VisitorDep, runtime_of
-from flowhook.usecases import overview, webhooks
+from flowhook.usecases import webhooks
 from flowhook.usecases.users import Visitor
 from flowhook.usecases.webhooks import CheckIn, CheckResult, SavedWebhook, WebhookIn
 
@@ -47,6 +47,12 @@ REASONS = {
     Code.REDIRECTION: "the endpoint answered with a redirect (not followed)",
 }
 """A check's ``error_reason`` in words (its ``error_message`` adds the details)."""
+
+DISABLED_REASONS = {
+    webhooks.DISABLED_GONE: "the endpoint answered 410 Gone",
+    webhooks.DISABLED_FAILING_TOO_LONG: "its deliveries failed for too long",
+}
+"""Why a webhook was disabled (``health.disabled_reason``), in words."""
 
 
 class FormErrors(Exception):
@@ -203,7 +209,7 @@ def _errors_of(exc: FlowhookError) -> dict[str, str]:
 # pages --------------------------------------------------------------------------------------
 
 
-def _form_page(
+async def _form_page(
     request: Request,
     visitor: Visitor,
     *,
@@ -215,6 +221,7 @@ def _form_page(
 ) -> Response:
     rt = runtime_of(request)
     title = f"Webhook {saved.name}" if saved else "Add webhook"
+    stats = (await webhooks.get_with_stats(rt, visitor.account, saved.id))["stats"] if saved else {}
     return render(
         request,
         "webhooks/form.html",
@@ -229,28 +236,28 @@ def _form_page(
         body_types=BODY_TYPES,
         internal_urls=webhooks.internal_urls(rt),
         http_enabled=visitor.account.http_enabled,
+        stats=stats,
+        disabled_reasons=DISABLED_REASONS,
     )
 
 
 @router.get("/webhooks")
 async def list_page(request: Request, visitor: VisitorDep) -> Response:
-    rt = runtime_of(request)
-    saved = await webhooks.list_all(rt, visitor.account)
-    summary = await overview.last_day(rt, visitor.account)
-    failing = {f["webhook_id"]: f for f in summary.failing_webhooks}
+    listed = await webhooks.list_with_stats(runtime_of(request), visitor.account)
     return render(
         request,
         "webhooks/list.html",
         title="Webhooks",
-        webhooks=saved,
-        failing=failing,
+        webhooks=[saved for saved, _stats in listed],
+        stats={saved.id: stats for saved, stats in listed},
         reasons=REASONS,
+        disabled_reasons=DISABLED_REASONS,
     )
 
 
 @router.get("/webhooks/new")
 async def new_page(request: Request, visitor: AdminDep) -> Response:
-    return _form_page(request, visitor, saved=None, values=values_of(None))
+    return await _form_page(request, visitor, saved=None, values=values_of(None))
 
 
 @router.post("/webhooks")
@@ -264,12 +271,12 @@ async def create(request: Request, visitor: VisitorDep) -> Response:
         await webhooks.create(rt, visitor.account, parsed)
     except FormErrors as exc:
         values = values_of(None, form)
-        return _form_page(
+        return await _form_page(
             request, visitor, saved=None, values=values, errors=exc.errors, status_code=422
         )
     except FlowhookError as exc:
         values = values_of(None, form)
-        return _form_page(
+        return await _form_page(
             request,
             visitor,
             saved=None,
@@ -316,7 +323,7 @@ async def check_form(request: Request, visitor: VisitorDep) -> Response:
             errors=errors,
             reasons=REASONS,
         )
-    return _form_page(
+    return await _form_page(
         request,
         visitor,
         saved=saved,
@@ -332,7 +339,7 @@ async def edit_page(request: Request, webhook_id: str, visitor: VisitorDep) -> R
     """The form for an admin, the same fields read-only for a viewer (secrets are shown
     as stored: ``***``, and a password only as "set")."""
     saved = await webhooks.get(runtime_of(request), visitor.account, webhook_id)
-    return _form_page(request, visitor, saved=saved, values=values_of(saved))
+    return await _form_page(request, visitor, saved=saved, values=values_of(saved))
 
 
 @router.post("/webhooks/{webhook_id}")
@@ -346,7 +353,7 @@ async def replace(request: Request, webhook_id: str, visitor: VisitorDep) -> Res
         webhooks.refuse_plain_http(visitor.account, parsed.spec())
         await webhooks.replace(rt, visitor.account, saved.id, parsed)
     except FormErrors as exc:
-        return _form_page(
+        return await _form_page(
             request,
             visitor,
             saved=saved,
@@ -355,7 +362,7 @@ async def replace(request: Request, webhook_id: str, visitor: VisitorDep) -> Res
             status_code=422,
         )
     except FlowhookError as exc:
-        return _form_page(
+        return await _form_page(
             request,
             visitor,
             saved=saved,
@@ -373,7 +380,7 @@ async def delete(request: Request, webhook_id: str, visitor: VisitorDep) -> Resp
     try:
         await webhooks.delete(rt, visitor.account, saved.id)
     except FlowhookError as exc:
-        return _form_page(
+        return await _form_page(
             request,
             visitor,
             saved=saved,
@@ -382,6 +389,13 @@ async def delete(request: Request, webhook_id: str, visitor: VisitorDep) -> Resp
             status_code=status_of(exc),
         )
     return RedirectResponse("/webhooks", status_code=303)
+
+
+@router.post("/webhooks/{webhook_id}/enable")
+async def enable(request: Request, webhook_id: str, visitor: VisitorDep) -> Response:
+    """Enable a disabled webhook: its kept deliveries are sent again."""
+    await webhooks.enable(runtime_of(request), visitor.account, webhook_id)
+    return RedirectResponse(f"/webhooks/{webhook_id}", status_code=303)
 
 
 @router.post("/webhooks/{webhook_id}/check")
