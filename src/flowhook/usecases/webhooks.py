@@ -66,8 +66,14 @@ class _Form(RequestSpec):
             self.model_dump(exclude={"name", "is_default", "rate_limit", "max_in_flight"})
         )
 
-    def limits(self) -> webhook_repo.Limits:
-        return self.rate_limit, self.max_in_flight
+    def limits(self, kept: webhook_repo.Limits = (None, None)) -> webhook_repo.Limits:
+        """The limits given; one left out (not even ``null``) is ``kept``'s: a form that
+        does not show them (the console's) does not lift them."""
+        given = self.model_fields_set
+        return (
+            self.rate_limit if "rate_limit" in given else kept[0],
+            self.max_in_flight if "max_in_flight" in given else kept[1],
+        )
 
 
 class WebhookIn(_Form):
@@ -232,7 +238,7 @@ async def replace(rt: Runtime, account: Account, webhook_id: str, form: WebhookI
             form.is_default,
             rt.cipher,
             now,
-            form.limits(),
+            form.limits((current.rate_limit, current.max_in_flight)),
         )
         if saved is not None and endpoint is not None:
             delivery_repo.retarget(conn, account.id, current.id, endpoint)
