@@ -10,6 +10,8 @@ more; 15 s keeps the test's run time (and the shared machine's load) down."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -45,6 +47,7 @@ class Receiver:
         self.now = 0
         self.most = 0
         self.peak = 0  # the most at once since the test last reset it
+        self.open_from: set[int] = set()  # the client ports of the requests open now
         self.port = free_port()
         self._runner: web.AppRunner | None = None
 
@@ -52,12 +55,16 @@ class Receiver:
         self.now += 1
         self.most = max(self.most, self.now)
         self.peak = max(self.peak, self.now)
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        port = int(peer[1]) if peer else 0
+        self.open_from.add(port)
         try:
             self.arrivals.append(time.monotonic())
             self.ids[request.headers["webhook-id"]] += 1
             await asyncio.sleep(self.delay)
         finally:
             self.now -= 1
+            self.open_from.discard(port)
         return web.json_response({"ok": True})
 
     async def __aenter__(self) -> Receiver:
@@ -71,6 +78,25 @@ class Receiver:
     async def __aexit__(self, *exc: object) -> None:
         assert self._runner is not None
         await self._runner.cleanup()
+
+
+def sender_of(ports: set[int], workers: list[Process]) -> Process | None:
+    """The worker whose socket has one of the local ``ports`` (read from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) in ports:
+                    inodes.add(f"socket:[{fields[9]}]")
+    for worker in workers:
+        fds = Path(f"/proc/{worker.proc.pid}/fd")
+        with contextlib.suppress(OSError):
+            for fd in fds.iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in inodes:
+                        return worker
+    return None
 
 
 async def run_backlog(
@@ -154,9 +180,12 @@ async def test_a_concurrency_limit_holds_across_three_workers_and_a_killed_one_l
     async with Receiver(delay=0.2) as receiver:
 
         async def kill_one(workers: list[Process]) -> None:
-            while len(receiver.ids) < count // 3 or receiver.now < MAX_IN_FLIGHT:
+            victim = None
+            while victim is None:
                 await asyncio.sleep(0.005)
-            workers[0].kill()  # it dies holding some of the five slots
+                if len(receiver.ids) >= count // 3 and receiver.now == MAX_IN_FLIGHT:
+                    victim = sender_of(receiver.open_from, workers)
+            victim.kill()  # it dies holding some of the five slots
             seen = len(receiver.ids)
             receiver.peak = 0
             # its leases expire (3 s) and the others fill all five slots again
@@ -172,4 +201,5 @@ async def test_a_concurrency_limit_holds_across_three_workers_and_a_killed_one_l
     print(f"most in flight: {receiver.most}; after the kill: {refilled}; sent again: {again}")
     assert receiver.most <= MAX_IN_FLIGHT, receiver.most
     assert refilled == [MAX_IN_FLIGHT]  # the dead worker's slots came back
+    assert again >= 1  # it died mid-send: what it held was sent again, same webhook-id
     assert len(receiver.ids) == count
