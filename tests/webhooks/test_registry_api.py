@@ -216,3 +216,26 @@ async def test_check_takes_the_whole_form_a_save_would_send_and_stores_nothing(a
     for bad in ({**form, "nmae": "x"}, {**form, "name": ""}):
         status, body = await api.request("POST", "/v1/webhooks/check", key=key, json=bad)
         assert status == 422 and error_code(body) == "VALIDATION_FAILED", body
+
+
+async def test_a_webhook_keeps_its_rate_and_concurrency_limits(api_any: Any) -> None:
+    _, key = await api_any.account(http_enabled=True)
+    form = hook("https://crm.example.com/in", rate_limit=20, max_in_flight=5)
+    status, created = await api_any.request("POST", "/v1/webhooks", key=key, json=form)
+    assert status == 201, created
+    assert (created["rate_limit"], created["max_in_flight"]) == (20, 5)
+    status, got = await api_any.request("GET", f"/v1/webhooks/{created['id']}", key=key)
+    assert (got["rate_limit"], got["max_in_flight"]) == (20, 5)
+    # a replacement that leaves one out keeps it (the console's form has no such field);
+    # null lifts it
+    without = {k: v for k, v in form.items() if k != "max_in_flight"}
+    status, replaced = await api_any.request(
+        "PUT", f"/v1/webhooks/{created['id']}", key=key, json={**without, "rate_limit": None}
+    )
+    assert status == 200, replaced
+    assert (replaced["rate_limit"], replaced["max_in_flight"]) == (None, 5)
+    for bad in ({"rate_limit": 0}, {"rate_limit": -1}, {"max_in_flight": 0}, {"rate_limit": "x"}):
+        status, body = await api_any.request(
+            "POST", "/v1/webhooks", key=key, json={**form, "name": "other", **bad}
+        )
+        assert status == 422 and error_code(body) == "VALIDATION_FAILED", (bad, body)

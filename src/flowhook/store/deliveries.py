@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -90,6 +90,8 @@ def _delivery(row: Any) -> Delivery:
             row.webhook_secrets,
             row.webhook_updated_at,
             row.webhook_health,
+            row.webhook_rate_limit,
+            row.webhook_max_in_flight,
         )
     return Delivery(
         id=row.id,
@@ -118,6 +120,8 @@ def _for_send() -> Any:
         w.secrets.label("webhook_secrets"),
         w.updated_at.label("webhook_updated_at"),
         w.health.label("webhook_health"),
+        w.rate_limit.label("webhook_rate_limit"),
+        w.max_in_flight.label("webhook_max_in_flight"),
     ).select_from(
         deliveries.outerjoin(accounts, accounts.c.id == deliveries.c.account_id).outerjoin(
             webhooks,
@@ -180,8 +184,12 @@ def claim_due(
     *,
     per_endpoint: int | None = None,
     rooms: Mapping[str, int] | None = None,
+    limited: Collection[str] = (),
 ) -> list[Delivery]:
     """Lease up to ``limit`` due deliveries whose lease is free or expired, oldest first.
+
+    The deliveries of the ``limited`` webhooks are left out: they are claimed through
+    their limiters (``store/webhook_limits.py``).
 
     At most ``per_endpoint`` of them to one endpoint, or ``rooms[endpoint]`` for the
     endpoints listed there (0 leaves the endpoint out): the backlog of one receiver cannot
@@ -191,6 +199,8 @@ def claim_due(
     free = or_(c.lease_until.is_(None), c.lease_until < now)
     rooms = rooms or {}
     query = select(c.id, c.endpoint).where(c.due_at <= now, free)
+    if limited:
+        query = query.where(or_(c.webhook_id.is_(None), c.webhook_id.not_in(sorted(limited))))
     full = sorted(endpoint for endpoint, room in rooms.items() if room <= 0)
     if full:
         query = query.where(c.endpoint.not_in(full))
@@ -203,8 +213,18 @@ def claim_due(
         if taken[row.endpoint] < rooms.get(row.endpoint, default):
             taken[row.endpoint] += 1
             ids.append(row.id)
+    return lease(conn, owner, ids, now, lease_until)
+
+
+def lease(
+    conn: Connection, owner: str, ids: list[str], now: float, lease_until: float
+) -> list[Delivery]:
+    """Lease the deliveries ``ids`` (locked by the caller's claim) to ``owner``: those
+    whose lease is still free, read with what sending them needs."""
     if not ids:
         return []
+    c = deliveries.c
+    free = or_(c.lease_until.is_(None), c.lease_until < now)
     conn.execute(
         update(deliveries)
         .where(c.id.in_(ids), free)

@@ -120,8 +120,23 @@ webhooks = Table(
     Column("failing_since", Float, nullable=True),
     Column("disabled_at", Float, nullable=True),
     Column("disabled_reason", String(32), nullable=True),
+    # limits across every worker (webhook_limits holds their state): None is no limit
+    Column("rate_limit", Float, nullable=True),  # deliveries per second
+    Column("max_in_flight", Integer, nullable=True),
     UniqueConstraint("account_id", "name", name="uq_webhooks_account_name"),
     Index("ix_webhooks_health", "health"),
+)
+
+# One row per saved webhook with a rate or concurrency limit (store/webhook_limits.py):
+# the limiter every worker's claim locks, its token bucket, and nothing for the others.
+webhook_limits = Table(
+    "webhook_limits",
+    metadata,
+    Column("webhook_id", String(36), primary_key=True),
+    Column("rate", Float, nullable=True),  # deliveries per second
+    Column("max_in_flight", Integer, nullable=True),
+    Column("tokens", Float, nullable=False, default=0.0),
+    Column("refilled_at", Float, nullable=False),
 )
 
 deliveries = Table(

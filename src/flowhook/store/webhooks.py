@@ -19,7 +19,10 @@ from sqlalchemy import Connection, delete, or_, select, update
 from flowhook.domain.credentials import REDACTED, seal_request, unseal_request
 from flowhook.domain.request_spec import BasicAuth, RequestSpec
 from flowhook.store.secrets import Cipher
-from flowhook.store.tables import flows, webhooks
+from flowhook.store.tables import flows, webhook_limits, webhooks
+
+Limits = tuple[float | None, int | None]
+"""A webhook's (rate limit in deliveries per second, deliveries in flight): None, none."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,10 @@ class SavedWebhook:
     failing_since: float | None = None
     disabled_at: float | None = None
     disabled_reason: str | None = None
+    rate_limit: float | None = None
+    """Deliveries per second across every worker (None: no limit; store/webhook_limits.py)."""
+    max_in_flight: int | None = None
+    """Deliveries in flight at once across every worker (None: no limit)."""
     _real: list[RequestSpec] = field(default_factory=list, compare=False, repr=False)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """What callers work out once per version of the webhook (an instance is one version:
@@ -49,6 +56,11 @@ class SavedWebhook:
     @property
     def disabled(self) -> bool:
         return self.health == "DISABLED"
+
+    @property
+    def limited(self) -> bool:
+        """Its deliveries are claimed through its limiter, never sent at once on creation."""
+        return self.rate_limit is not None or self.max_in_flight is not None
 
     def password_plain(self, cipher: Cipher) -> str | None:
         return cipher.decrypt(self.password) if self.password else None
@@ -82,6 +94,8 @@ class SavedWebhook:
             "name": self.name,
             **spec,
             "is_default": self.is_default,
+            "rate_limit": self.rate_limit,
+            "max_in_flight": self.max_in_flight,
             "last_check": self.last_check,
             "health": {
                 "state": self.health,
@@ -110,6 +124,8 @@ def _saved(row: Any) -> SavedWebhook:
         failing_since=row.failing_since,
         disabled_at=row.disabled_at,
         disabled_reason=row.disabled_reason,
+        rate_limit=row.rate_limit,
+        max_in_flight=row.max_in_flight,
     )
 
 
@@ -124,6 +140,8 @@ def for_sending(
     secrets: bytes | None,
     updated_at: float,
     health: str = "HEALTHY",
+    rate_limit: float | None = None,
+    max_in_flight: int | None = None,
 ) -> SavedWebhook:
     """A webhook read with a delivery claim, parsed once per version (id, updated_at): the
     delivery engine asks for it on every attempt. Disabling and enabling a webhook change
@@ -145,6 +163,8 @@ def for_sending(
             updated_at=updated_at,
             secrets=secrets,
             health=health,
+            rate_limit=rate_limit,
+            max_in_flight=max_in_flight,
         )
         _SENDING[key] = saved
     return saved
@@ -170,6 +190,7 @@ def create(
     is_default: bool,
     cipher: Cipher,
     now: float,
+    limits: Limits = (None, None),
 ) -> SavedWebhook:
     webhook_id = str(uuid.uuid4())
     password = spec.auth.password if isinstance(spec.auth, BasicAuth) else None
@@ -187,8 +208,11 @@ def create(
             is_default=is_default,
             created_at=now,
             updated_at=now,
+            rate_limit=limits[0],
+            max_in_flight=limits[1],
         )
     )
+    set_limiter(conn, webhook_id, limits, now)
     saved = get(conn, account_id, webhook_id)
     assert saved is not None
     return saved
@@ -203,6 +227,7 @@ def replace(
     is_default: bool,
     cipher: Cipher,
     now: float,
+    limits: Limits = (None, None),
 ) -> SavedWebhook | None:
     """Replace a webhook; a basic-auth password left out keeps the stored one, and so does
     a secret sent back as ``***``."""
@@ -217,6 +242,8 @@ def replace(
         "is_default": is_default,
         "updated_at": now,
         "last_check": None,
+        "rate_limit": limits[0],
+        "max_in_flight": limits[1],
     }
     if isinstance(spec.auth, BasicAuth):
         if spec.auth.password is not None and spec.auth.password != REDACTED:
@@ -226,7 +253,26 @@ def replace(
     if is_default:
         _clear_default(conn, account_id)
     conn.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(**values))
+    if limits != (current.rate_limit, current.max_in_flight):
+        set_limiter(conn, webhook_id, limits, now)
     return get(conn, account_id, webhook_id)
+
+
+def set_limiter(conn: Connection, webhook_id: str, limits: Limits, now: float) -> None:
+    """Give the webhook the limiter row its limits need (none without limits): the row
+    every worker's claim locks. A new or changed rate starts with one token."""
+    conn.execute(delete(webhook_limits).where(webhook_limits.c.webhook_id == webhook_id))
+    rate, max_in_flight = limits
+    if rate is not None or max_in_flight is not None:
+        conn.execute(
+            webhook_limits.insert().values(
+                webhook_id=webhook_id,
+                rate=rate,
+                max_in_flight=max_in_flight,
+                tokens=1.0,
+                refilled_at=now,
+            )
+        )
 
 
 def _clear_default(conn: Connection, account_id: str) -> None:
@@ -313,6 +359,7 @@ def _targets(document: dict[str, Any], refs: set[str]) -> bool:
 
 
 def remove(conn: Connection, account_id: str, webhook_id: str) -> None:
+    set_limiter(conn, webhook_id, (None, None), 0.0)
     conn.execute(
         delete(webhooks).where(webhooks.c.account_id == account_id, webhooks.c.id == webhook_id)
     )

@@ -36,13 +36,44 @@ from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.outbox import target_endpoint
 
+MAX_RATE_LIMIT = 10_000.0
+"""The highest rate limit (deliveries per second) a webhook may have."""
+MAX_IN_FLIGHT = 1_000
+"""The highest concurrency limit a webhook may have."""
+
 
 class _Form(RequestSpec):
     """A request spec with the registry's fields beside it."""
 
+    rate_limit: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_RATE_LIMIT,
+        description="At most this many deliveries per second to this webhook, across every"
+        " worker (the excess waits its turn; null: no limit).",
+    )
+    max_in_flight: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_IN_FLIGHT,
+        description="At most this many deliveries to this webhook in flight at once, across"
+        " every worker (null: no limit).",
+    )
+
     def spec(self) -> RequestSpec:
         """The request alone, as it is sent and stored."""
-        return RequestSpec.model_validate(self.model_dump(exclude={"name", "is_default"}))
+        return RequestSpec.model_validate(
+            self.model_dump(exclude={"name", "is_default", "rate_limit", "max_in_flight"})
+        )
+
+    def limits(self, kept: webhook_repo.Limits = (None, None)) -> webhook_repo.Limits:
+        """The limits given; one left out (not even ``null``) is ``kept``'s: a form that
+        does not show them (the console's) does not lift them."""
+        given = self.model_fields_set
+        return (
+            self.rate_limit if "rate_limit" in given else kept[0],
+            self.max_in_flight if "max_in_flight" in given else kept[1],
+        )
 
 
 class WebhookIn(_Form):
@@ -100,7 +131,7 @@ async def create(rt: Runtime, account: Account, form: WebhookIn) -> SavedWebhook
     def write(conn: Connection) -> SavedWebhook:
         _claim_name(conn, account.id, form.name)
         return webhook_repo.create(
-            conn, account.id, form.name, spec, form.is_default, rt.cipher, now
+            conn, account.id, form.name, spec, form.is_default, rt.cipher, now, form.limits()
         )
 
     saved = await rt.store.write(write)
@@ -215,7 +246,15 @@ async def replace(rt: Runtime, account: Account, webhook_id: str, form: WebhookI
         current = _found(webhook_repo.get(conn, account.id, webhook_id), webhook_id)
         _claim_name(conn, account.id, form.name, owner=current.id)
         saved = webhook_repo.replace(
-            conn, account.id, current.id, form.name, spec, form.is_default, rt.cipher, now
+            conn,
+            account.id,
+            current.id,
+            form.name,
+            spec,
+            form.is_default,
+            rt.cipher,
+            now,
+            form.limits((current.rate_limit, current.max_in_flight)),
         )
         if saved is not None and endpoint is not None:
             delivery_repo.retarget(conn, account.id, current.id, endpoint)

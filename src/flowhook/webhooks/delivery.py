@@ -44,6 +44,7 @@ from flowhook.logging import get_logger
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
 from flowhook.store import deliveries as delivery_repo
+from flowhook.store import webhook_limits as limit_repo
 from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
 from flowhook.store.deliveries import Delivery, Inserted
@@ -245,7 +246,8 @@ class DeliveryEngine(LeasedWorker):
             secret_headers=secret,
             due_at=self.due_at(endpoint, now),
             now=now,
-            local=self.takes(endpoint),
+            # a limited webhook's deliveries go through its limiter: claimed, never taken
+            local=self.takes(endpoint) and not (webhook is not None and webhook.limited),
         )
 
     def hand_over(self, delivery_id: str, delivery: Delivery | None = None) -> None:
@@ -369,6 +371,8 @@ class DeliveryEngine(LeasedWorker):
             return self.lifecycle.recorded(c, delivery, result, ok=ok, status=status)
 
         self.lifecycle.committed(await self.store.write(record))
+        if delivery.target is not None and delivery.target.max_in_flight is not None:
+            self.nudge()  # a slot of its limiter is free again
         if opened is not None:
             await self._postpone(endpoint, opened, now)
         if next_due is not None:
@@ -505,11 +509,23 @@ class DeliveryEngine(LeasedWorker):
         rooms = {endpoint: ahead - held for endpoint, held in self._held.items()}
         for endpoint, limit in self.breaker.limits(now).items():
             rooms[endpoint] = min(rooms.get(endpoint, limit), limit - self._held[endpoint])
-        claimed = await self.store.write(
-            lambda c: delivery_repo.claim_due(
-                c, self.owner, now, until, free, per_endpoint=ahead, rooms=rooms
+
+        def claim(c: Connection) -> limit_repo.Claimed:
+            limited = limit_repo.limited(c)  # the one check for webhooks without limits
+            got = delivery_repo.claim_due(
+                c, self.owner, now, until, free, per_endpoint=ahead, rooms=rooms, limited=limited
             )
-        )
+            if not limited or len(got) >= free:
+                return limit_repo.Claimed(got)
+            through = limit_repo.claim(
+                c, self.owner, limited, now, until, free - len(got), rooms, ahead
+            )
+            return limit_repo.Claimed(got + through.deliveries, through.wake_at)
+
+        result = await self.store.write(claim)
+        claimed = result.deliveries
+        if result.wake_at is not None:
+            self.nudge(result.wake_at - now)
         for delivery in claimed:
             finishing = self.in_flight.get(delivery.id)
             if finishing is None:
