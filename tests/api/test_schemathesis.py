@@ -174,6 +174,12 @@ RULES_BEYOND_JSON_SCHEMA = {
     # depth, is refused all the same (NUL_NOT_ALLOWED), which JSON Schema cannot say of
     # values it leaves free
     "POST /UrlShortner/phonon/shortUrl": "no NUL at any depth of the fields it ignores",
+    # a time (ISO 8601 or epoch seconds) must fall in years 1 to 9999; a contact must be a
+    # phone number of the account's region
+    "GET /v1/executions": "times in years 1 to 9999, phone numbers valid for the region",
+    "GET /v1/deliveries": "times in years 1 to 9999",
+    "POST /v1/webhooks/{webhook_id}/recover": "times in years 1 to 9999, until after since",
+    "POST /v1/executions/{uuid}/recover": "times in years 1 to 9999, until after since",
 }
 
 # A cursor is opaque: one this API did not give is refused with 400 INVALID_CURSOR, so a

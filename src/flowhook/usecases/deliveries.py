@@ -4,7 +4,6 @@ and the replay of a finished one — never of one whose attempt is in flight."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -16,7 +15,7 @@ from flowhook.runtime import Runtime
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhook_health as health_repo
 from flowhook.store.notify import notify
-from flowhook.usecases.pages import Page, epoch, page_of, parse_cursor
+from flowhook.usecases.pages import Moment, Page, epoch, page_of, parse_cursor
 
 _ID = r"^[A-Za-z0-9\-]{1,36}$"
 """What execution and webhook ids look like (filters outside it are mistakes, not queries)."""
@@ -30,10 +29,10 @@ class DeliveryFilter(BaseModel):
         None, description="FAILED: dead letters (out of attempts, or refused)"
     )
     webhook: str | None = Field(None, pattern=_ID, description="a saved webhook's id")
-    since: datetime | None = Field(
+    since: Moment | None = Field(
         None, description="created at or after (ISO 8601 or epoch seconds; UTC if no zone)"
     )
-    until: datetime | None = Field(None, description="created before")
+    until: Moment | None = Field(None, description="created before")
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = None
 

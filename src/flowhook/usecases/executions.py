@@ -13,7 +13,6 @@ The form keeps the name the API's OpenAPI document has always published it under
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,7 +24,7 @@ from flowhook.engine.triggers import new_execution
 from flowhook.errors import Code, NotFound
 from flowhook.runtime import Runtime
 from flowhook.store import executions as execution_repo
-from flowhook.usecases.pages import Page, epoch, page_of, parse_cursor
+from flowhook.usecases.pages import Moment, Page, epoch, page_of, parse_cursor
 
 ID_PATTERN = r"^[A-Za-z0-9\-]{1,64}$"
 """What flow ids and request ids look like (filters outside it are mistakes, not queries)."""
@@ -54,10 +53,10 @@ class ExecutionFilter(BaseModel):
         description="the customer's number, in any form the trigger accepts "
         "(read with the account's default region)",
     )
-    since: datetime | None = Field(
+    since: Moment | None = Field(
         None, description="created at or after (ISO 8601 or epoch seconds; UTC if no zone)"
     )
-    until: datetime | None = Field(None, description="created before")
+    until: Moment | None = Field(None, description="created before")
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = None
 

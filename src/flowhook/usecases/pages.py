@@ -9,7 +9,9 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Generic, NamedTuple, TypeVar, overload
+from typing import Annotated, Generic, NamedTuple, TypeVar, overload
+
+from pydantic import WithJsonSchema
 
 from flowhook.errors import BadRequest, Code
 from flowhook.store.executions import decode_cursor, encode_cursor
@@ -41,6 +43,19 @@ def page_of(rows: Sequence[T], limit: int, position: Callable[[T], tuple[float, 
         return Page(items, None)
     created_at, ident = position(items[-1])
     return Page(items, encode_cursor(created_at, ident))
+
+
+Moment = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
+            "description": "ISO 8601 (UTC if no zone) or epoch seconds",
+        }
+    ),
+]
+"""A point in time given by a caller: what pydantic reads into a ``datetime`` (ISO 8601 or
+epoch seconds), and an OpenAPI schema that says both (so the document tells the truth)."""
 
 
 @overload

@@ -14,7 +14,6 @@ deliveries created after that are new traffic, not what is being recovered.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,7 +26,7 @@ from flowhook.store import jobs as job_repo
 from flowhook.store import recovery
 from flowhook.store.jobs import Job
 from flowhook.usecases import executions, webhooks
-from flowhook.usecases.pages import epoch
+from flowhook.usecases.pages import Moment, epoch
 
 
 class RecoverIn(BaseModel):
@@ -36,8 +35,8 @@ class RecoverIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    since: datetime
-    until: datetime | None = Field(None)
+    since: Moment
+    until: Moment | None = Field(None)
 
 
 def view(job: Job) -> dict[str, Any]:
