@@ -51,3 +51,13 @@ def test_a_webhook_without_attempts_draws_an_empty_chart() -> None:
     svg = ElementTree.fromstring(webhook_chart(activity([])))
     assert list(svg.iter(f"{SVG}polyline")) == []
     assert "no attempts" in (svg.get("aria-label") or "")
+
+
+def test_attempts_of_the_current_minute_are_drawn_at_the_right_edge() -> None:
+    current = (NOW // 60) * 60  # the minute bucket "now" is in
+    svg = ElementTree.fromstring(webhook_chart(activity([Minute(current, 3, 0)])))
+    [bar] = [r for r in svg.iter(f"{SVG}rect") if r.get("fill") == "#c62828"]
+    right_edge = 720 - 34  # WIDTH - RIGHT: where "now" is written
+    assert right_edge - 1 < float(bar.get("x", "0")) < right_edge
+    [line] = svg.iter(f"{SVG}polyline")  # the current hour has a success rate (0 %)
+    assert len(line.get("points", "").split()) == 1

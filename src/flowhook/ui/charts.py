@@ -24,7 +24,9 @@ def webhook_chart(activity: WebhookActivity) -> str:
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
     slots = int(WINDOW_S / MINUTE_S)
-    start = math.floor(activity.since / MINUTE_S) * MINUTE_S
+    # the last slot is the current minute (the bars end at "now"); the partial minute
+    # that holds ``since`` falls off the left edge
+    start = (math.floor(activity.until / MINUTE_S) - slots + 1) * MINUTE_S
     peak = max((m.attempts for m in activity.minutes), default=0)
     bar_w = plot_w / slots
     rate = "no attempts" if activity.success_rate is None else f"{activity.success_rate:.1%}"
