@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+from bench.calls import DID, IVR  # the IVR `make bench-calls` rings: one flow for both
 
 from channels.conftest import create_flow
 from support.app import running_api, settings_for
@@ -17,25 +17,6 @@ from support.app import running_api, settings_for
 pytestmark = pytest.mark.slow  # a thousand calls: about a minute on a loaded machine
 
 CALLS = 1_000
-DID = "+912240001234"
-
-IVR: dict[str, Any] = {
-    "name": "load_ivr",
-    "type": "inbound",
-    "dids": [DID],
-    "entry": {"start": "answer"},
-    "widgets": {
-        "answer": {"type": "answer_call", "next": "menu"},
-        "menu": {
-            "type": "menu",
-            "text": "Press 1 or 2",
-            "options": {"1": "one", "2": "two"},
-            "timeout_s": 600,
-            "exits": {"1": "bye", "2": "bye"},
-        },
-        "bye": {"type": "hangup"},
-    },
-}
 
 
 async def test_a_thousand_concurrent_calls_all_complete(sqlite_url: str, tmp_path: Path) -> None:
