@@ -29,6 +29,7 @@ from flowhook.runtime import Runtime
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
 from flowhook.store import flows as flow_repo
+from flowhook.store import webhooks as webhook_repo
 from flowhook.store.tables import metadata
 from flowhook.usecases import webhooks as webhooks_usecase
 from flowhook.usecases.webhooks import WebhookIn
@@ -108,7 +109,11 @@ async def run_locally(
         )
         for name, hook in hooks.items():
             await webhooks_usecase.create(runtime, account, hook.form(name))
-        missing = await runtime.store.read(lambda c: missing_saved_webhooks(c, account.id, flow))
+        missing = await runtime.store.read(
+            lambda c: missing_saved_webhooks(
+                flow, lambda refs: webhook_repo.missing(c, account.id, refs)
+            )
+        )
         for warning in missing:
             console.print(
                 f"[yellow]warning[/yellow] {warning.code} {warning.path}: {warning.message}"

@@ -24,7 +24,7 @@ from flowhook.webhooks import metrics
 from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
-from flowhook.webhooks.outbox import FlowCompleteHook
+from flowhook.webhooks.outbox import FireAndForget, FlowCompleteHook
 from flowhook.worker.jobs import JobRunner
 from flowhook.worker.retention import RetentionJob
 from flowhook.worker.runner import ExecutionRunner
@@ -75,7 +75,7 @@ class Runtime:
         services.add(store)
         services.add(cipher)
         services.add(catalog)
-        services.add(WebhookDirectory(store, ttl=settings.cache_ttl_s))
+        services.add(WebhookDirectory(store, cipher, ttl=settings.cache_ttl_s))
         runner = ExecutionRunner(store, catalog, services)
         services.add(runner)
         services.add(ExecutionIntake(runner.admit))
@@ -85,6 +85,7 @@ class Runtime:
         services.add(deliveries)
         flow_complete = FlowCompleteHook(store, cipher, deliveries, ttl=settings.cache_ttl_s)
         services.add(flow_complete)
+        services.add(FireAndForget(store, deliveries))
         runner.hooks.append(flow_complete)
         # The dialer, lent to widgets, frees an execution's agent when the execution ends.
         dialer = Dialer(store, services.clock, runner.nudge)

@@ -32,6 +32,7 @@ from flowhook.engine.flow import CompiledFlow, compile_flow
 from flowhook.errors import Code, Conflict, FlowTooLarge, NotFound, ValidationFailed
 from flowhook.runtime import Runtime
 from flowhook.store import flows as flow_repo
+from flowhook.store import webhooks as webhook_repo
 from flowhook.store.flows import FlowRecord
 from flowhook.widgets.webhook import missing_saved_webhooks
 
@@ -116,7 +117,11 @@ async def validate(rt: Runtime, account: Account, source: FlowSource) -> Checked
         flow = await asyncio.to_thread(_compiled, source, max_bytes)
     else:
         flow = _compiled(source, max_bytes)
-    missing = await rt.store.read(lambda c: missing_saved_webhooks(c, account.id, flow))
+    missing = await rt.store.read(
+        lambda c: missing_saved_webhooks(
+            flow, lambda refs: webhook_repo.missing(c, account.id, refs)
+        )
+    )
     warnings = [w.to_dict() for w in [*flow.warnings, *missing]]
     return Checked(flow.document.model_dump(exclude_none=True), warnings)
 
@@ -194,7 +199,10 @@ async def publish(rt: Runtime, account: Account, flow_id: str) -> FlowRecord:
         current = flow_repo.get(conn, flow_id, account.id)
         if current is None:
             return None
-        missing = missing_saved_webhooks(conn, account.id, compile_flow(current.test_doc))
+        missing = missing_saved_webhooks(
+            compile_flow(current.test_doc),
+            lambda refs: webhook_repo.missing(conn, account.id, refs),
+        )
         if missing:
             raise Conflict(
                 "the flow names saved webhooks that do not exist; add them, then publish",

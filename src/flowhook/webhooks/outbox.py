@@ -10,14 +10,17 @@ from urllib.parse import urlsplit
 
 from flowhook.cache import MISS, Cache
 from flowhook.domain.account import Account
+from flowhook.domain.message import OutgoingRequest
+from flowhook.domain.request_spec import RequestSpec
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState
-from flowhook.engine.templating import REFERENCE, lookup_in
+from flowhook.engine.templating import REFERENCE, Lookup, lookup_in
 from flowhook.store import webhooks as webhook_repo
 from flowhook.store.db import Store
 from flowhook.store.secrets import Cipher
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.delivery import DeliveryEngine, endpoint_of
+from flowhook.webhooks.directory import SavedTarget
 from flowhook.webhooks.payload import default_payload
 from flowhook.webhooks.request import build_request
 from flowhook.webhooks.targets import sending_target
@@ -88,4 +91,44 @@ class FlowCompleteHook:
         return enqueued.write, enqueued.after_commit
 
 
-__all__ = ["FlowCompleteHook", "target_endpoint"]
+class FireAndForget:
+    """The webhook widget's ``wait_for_response: false`` calls: a delivery written on its
+    own transaction (not the step's), lent to widgets through the engine's context so that
+    they never write to the store themselves."""
+
+    def __init__(self, store: Store, engine: DeliveryEngine) -> None:
+        self.store = store
+        self.engine = engine
+
+    async def add(
+        self,
+        name: str,
+        request: OutgoingRequest,
+        *,
+        account_id: str,
+        execution_uuid: str,
+        saved: SavedTarget | None,
+        spec: RequestSpec,
+        lookup: Lookup,
+        now: float,
+    ) -> str:
+        """Write the delivery named ``name`` (once: a replayed step adds nothing), send it
+        after the commit, and return its id. A saved webhook's delivery goes where the
+        webhook points at each attempt; ``spec`` is the real spec ``request`` was built
+        from."""
+        enqueued = self.engine.enqueue(
+            name,
+            request,
+            account_id=account_id,
+            execution_uuid=execution_uuid,
+            webhook=saved.webhook if saved is not None else None,
+            target=spec,
+            lookup=lookup,
+            now=now,
+        )
+        inserted = await self.store.write(enqueued.write)
+        enqueued.after_commit(inserted)
+        return enqueued.id
+
+
+__all__ = ["FireAndForget", "FlowCompleteHook", "target_endpoint"]

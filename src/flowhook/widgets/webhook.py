@@ -10,10 +10,10 @@ durable delivery (signed, retried) and the flow moves on at once.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import Connection
 from yarl import URL
 
 from flowhook.domain.message import ErrorReason, HttpResult, OutgoingRequest
@@ -22,18 +22,13 @@ from flowhook.engine.context import StepContext
 from flowhook.engine.flow import CompiledFlow, Problem
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
 from flowhook.errors import Code, FlowhookError
-from flowhook.store import webhooks as webhook_repo
-from flowhook.store.db import Store
-from flowhook.store.secrets import Cipher
-from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.client import HttpClient
-from flowhook.webhooks.delivery import DeliveryEngine
-from flowhook.webhooks.directory import WebhookDirectory
+from flowhook.webhooks.directory import SavedTarget, WebhookDirectory
 from flowhook.webhooks.mapping import MappingError, apply_response_map, parse_response
+from flowhook.webhooks.outbox import FireAndForget
 from flowhook.webhooks.outcome import response_variables, widget_result_names
 from flowhook.webhooks.payload import default_payload
 from flowhook.webhooks.request import Target
-from flowhook.webhooks.targets import sending_target
 from flowhook.widgets._fields import WritableVariable
 
 LOGGED_BODY_CHARS = 2_000
@@ -96,19 +91,19 @@ class WebhookWidget(Widget[WebhookConfig]):
 
     async def run(self, ctx: StepContext) -> Outcome:
         config = self.config
-        saved: SavedWebhook | None = None
+        saved: SavedTarget | None = None
         fixed: Target | None = None
         if config.webhook == "custom":
             assert config.request is not None
             spec = config.request
         else:
-            saved = await ctx.services.get(WebhookDirectory).find(ctx.account.id, config.webhook)
+            directory = ctx.services.get(WebhookDirectory)
+            saved = await directory.target(ctx.account.id, config.webhook)
             if saved is None:
                 return self._failed(
                     ctx, Code.WEBHOOK_NOT_FOUND, f"no saved webhook {config.webhook!r}"
                 )
-            sending = sending_target(saved, ctx.services.get(Cipher))
-            spec, fixed = sending.spec, sending.fixed
+            spec, fixed = saved.sending.spec, saved.sending.fixed
             stage = _internal_stage(spec.url)
             if stage is not None:
                 return await self._internal(ctx, stage)
@@ -199,26 +194,23 @@ class WebhookWidget(Widget[WebhookConfig]):
         self,
         ctx: StepContext,
         request: OutgoingRequest,
-        saved: SavedWebhook | None,
+        saved: SavedTarget | None,
         spec: RequestSpec,
     ) -> None:
         """A durable fire-and-forget call: a delivery row, idempotent if the step replays,
         written on its own at the execution's clock. A saved webhook's delivery goes where
         the webhook points at each attempt."""
         state = ctx.state
-        enqueued = ctx.services.get(DeliveryEngine).enqueue(
+        ctx.log["delivery"] = await ctx.services.get(FireAndForget).add(
             f"widget:{state.uuid}:{self.id}:{state.step_count}",
             request,
             account_id=ctx.account.id,
             execution_uuid=state.uuid,
-            webhook=saved,
-            target=spec,
+            saved=saved,
+            spec=spec,
             lookup=ctx.lookup,
             now=ctx.now(),
         )
-        inserted = await ctx.services.get(Store).write(enqueued.write)
-        ctx.log["delivery"] = enqueued.id
-        enqueued.after_commit(inserted)
 
     def _failed(
         self, ctx: StepContext, reason: Code, message: str, duration: float = 0.0
@@ -250,16 +242,19 @@ class WebhookWidget(Widget[WebhookConfig]):
                 ctx.put(own, values[shared])
 
 
-def missing_saved_webhooks(conn: Connection, account_id: str, flow: CompiledFlow) -> list[Problem]:
+def missing_saved_webhooks(
+    flow: CompiledFlow, absent_of: Callable[[set[str]], set[str]]
+) -> list[Problem]:
     """A ``WEBHOOK_NOT_FOUND`` problem per webhook widget of the flow that names a saved
-    webhook the account does not have. Saving such a flow only warns (the webhook may be
+    webhook the account does not have (``absent_of``: the caller's query of the refs that
+    name none, in its own transaction). Saving such a flow only warns (the webhook may be
     added later); publishing it is refused, so prod never runs into it unnoticed."""
     refs = {
         widget_id: widget.config.webhook
         for widget_id, widget in flow.widgets.items()
         if isinstance(widget, WebhookWidget) and widget.config.webhook != "custom"
     }
-    absent = webhook_repo.missing(conn, account_id, set(refs.values()))
+    absent = absent_of(set(refs.values()))
     return [
         Problem(
             f"$.widgets.{widget_id}.webhook",
