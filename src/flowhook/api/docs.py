@@ -10,6 +10,7 @@ the pages with FastAPI's own ``get_swagger_ui_html`` / ``get_redoc_html``.
 from __future__ import annotations
 
 from importlib.resources import files
+from typing import TypedDict
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import (
@@ -39,18 +40,31 @@ def assets_directory() -> str:
     return str(files("fastapi_offline") / "static")
 
 
+class _PageArgs(TypedDict):
+    openapi_url: str
+    title: str
+
+
 def install(app: FastAPI) -> None:
     """Add ``/docs``, ``/docs/oauth2-redirect``, ``/redoc`` and their files to ``app``
     (created with ``docs_url=None, redoc_url=None``)."""
     app.mount(ASSETS, StaticFiles(directory=assets_directory()), name="docs-assets")
     openapi_url = app.openapi_url or "/openapi.json"
 
+    def page(request: Request) -> tuple[str, _PageArgs]:
+        """The prefix of this deployment's paths (its ``root_path``, behind a proxy) and
+        what both pages are given alike: the schema's URL and the title."""
+        root: str = request.scope.get("root_path", "")
+        return root, {
+            "openapi_url": f"{root}{openapi_url}",
+            "title": f"{app.title} — API reference",
+        }
+
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        root, shared = page(request)
         return get_swagger_ui_html(
-            openapi_url=f"{root}{openapi_url}",
-            title=f"{app.title} — API reference",
+            **shared,
             swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{root}{ASSETS}/favicon.png",
@@ -64,10 +78,9 @@ def install(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        root, shared = page(request)
         return get_redoc_html(
-            openapi_url=f"{root}{openapi_url}",
-            title=f"{app.title} — API reference",
+            **shared,
             redoc_js_url=f"{root}{ASSETS}/redoc.standalone.js",
             redoc_favicon_url=f"{root}{ASSETS}/favicon.png",
             with_google_fonts=False,

@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flowhook.domain.numbers import normalise
 from flowhook.engine.context import StepContext
@@ -42,6 +42,8 @@ class InternalMethodError(FlowhookError):
 
     code = Code.INTERNAL_METHOD_FAILED
 
+
+T = TypeVar("T")
 
 Method = Callable[[StepContext, str], Awaitable[dict[str, Any]]]
 
@@ -75,6 +77,21 @@ def _failing(ctx: StepContext, result: str) -> Callable[[str, Code], InternalMet
         return InternalMethodError(message, code=code)
 
     return fail
+
+
+def _param(
+    ctx: StepContext,
+    fail: Callable[[str, Code], InternalMethodError],
+    name: str,
+    parse: Callable[[Any], T | None],
+    problem: str = "is required",
+) -> T:
+    """A required parameter, parsed; ``INVALID_PARAMETERS`` (``fail``) when it is absent or
+    does not parse."""
+    value = parse(ctx.get(name))
+    if value is None:
+        raise fail(f"{name} {problem}", Code.INVALID_PARAMETERS)
+    return value
 
 
 def _text(value: Any) -> str | None:
@@ -219,9 +236,7 @@ async def update_user_preferences(ctx: StepContext, stage: str) -> dict[str, Any
     """Keep every ``$user.key.*`` of this execution for ``$user.syskey.contactNumber``."""
     result = "$flow.key.user_preferences_update"
     fail = _failing(ctx, result)
-    contact = _text(ctx.get("$user.syskey.contactNumber"))
-    if contact is None:
-        raise fail("$user.syskey.contactNumber is required", Code.INVALID_PARAMETERS)
+    contact = _param(ctx, fail, "$user.syskey.contactNumber", _text)
     account_id = _text(ctx.get("$user.syskey.accountID"))
     if account_id is not None and account_id != ctx.account.id:
         raise fail("$user.syskey.accountID is not this account", Code.ACCOUNT_MISMATCH)
@@ -249,12 +264,8 @@ async def update_pause_status_for_cli(ctx: StepContext, stage: str) -> dict[str,
     """Pause (``$flow.key.pause`` true) or unpause the direct-dial agent ``$flow.key.cli``."""
     result = "$flow.key.cli_pause_update"
     fail = _failing(ctx, result)
-    pause = _flag(ctx.get("$flow.key.pause"))
-    if pause is None:
-        raise fail("$flow.key.pause must be true or false", Code.INVALID_PARAMETERS)
-    cli = _text(ctx.get("$flow.key.cli"))
-    if cli is None:
-        raise fail("$flow.key.cli is required", Code.INVALID_PARAMETERS)
+    pause = _param(ctx, fail, "$flow.key.pause", _flag, "must be true or false")
+    cli = _param(ctx, fail, "$flow.key.cli", _text)
     try:
         number = normalise(cli, ctx.account.default_region)
     except ValidationFailed as exc:

@@ -43,7 +43,7 @@ from flowhook.store import requests as request_repo
 from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
 from flowhook.store.flows import FlowRecord
-from flowhook.store.intake import ExecutionIntake
+from flowhook.store.intake import ExecutionIntake, NewExecutions
 from flowhook.store.requests import RequestRecord
 
 __all__ = [
@@ -171,7 +171,7 @@ async def create(
         groups.setdefault(call.start_at or now, []).append(states[call.index])
     admit = services.get(ExecutionIntake).admit
     admissions = [
-        admit(group, start_at=due, flow=target.flow, run_here=False, now=now)
+        admit(NewExecutions(group, now, start_at=due, flow=target.flow, run_here=False))
         for due, group in groups.items()
     ]
 

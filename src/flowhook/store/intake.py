@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import Connection
 
@@ -30,16 +29,19 @@ class Admission:
     after_commit: Callable[[], None]
 
 
-class Admit(Protocol):
-    def __call__(
-        self,
-        states: list[ExecutionState],
-        *,
-        start_at: float | None = None,
-        flow: CompiledFlow | None = None,
-        run_here: bool = True,
-        now: float,
-    ) -> Admission: ...
+@dataclass(frozen=True, slots=True)
+class NewExecutions:
+    """Executions to admit: due at ``start_at`` (None or past: ``now``), with their flow
+    when the caller has it compiled; ``run_here=False`` leaves them to the claim loops."""
+
+    states: list[ExecutionState]
+    now: float
+    start_at: float | None = None
+    flow: CompiledFlow | None = None
+    run_here: bool = True
+
+
+Admit = Callable[[NewExecutions], Admission]
 
 
 @dataclass(frozen=True)

@@ -73,15 +73,8 @@ def create(conn: Connection, job: Job) -> None:
             execution_uuid=job.execution_uuid,
             since=job.since,
             until=job.until,
-            status=job.status,
-            total=job.total,
-            done=job.done,
-            failed=job.failed,
-            position=job.position,
-            due_at=job.due_at,
             created_at=job.created_at,
-            updated_at=job.updated_at,
-            finished_at=job.finished_at,
+            **_progress(job),
         )
     )
 
@@ -110,17 +103,18 @@ def take_due(conn: Connection, now: float) -> Job | None:
 
 def save(conn: Connection, job: Job) -> None:
     """The job's progress, position and next turn, in the transaction of its batch."""
-    conn.execute(
-        update(jobs)
-        .where(jobs.c.id == job.id)
-        .values(
-            status=job.status,
-            total=job.total,
-            done=job.done,
-            failed=job.failed,
-            position=job.position,
-            due_at=job.due_at,
-            updated_at=job.updated_at,
-            finished_at=job.finished_at,
-        )
-    )
+    conn.execute(update(jobs).where(jobs.c.id == job.id).values(**_progress(job)))
+
+
+def _progress(job: Job) -> dict[str, Any]:
+    """The columns a job's batches change (``create`` writes them first, ``save`` after)."""
+    return {
+        "status": job.status,
+        "total": job.total,
+        "done": job.done,
+        "failed": job.failed,
+        "position": job.position,
+        "due_at": job.due_at,
+        "updated_at": job.updated_at,
+        "finished_at": job.finished_at,
+    }

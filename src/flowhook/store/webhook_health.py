@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
 
 from flowhook.errors import Code
 from flowhook.store.tables import accounts, deliveries, webhooks
@@ -26,15 +26,18 @@ GONE, FAILING_TOO_LONG = "GONE", "FAILING_TOO_LONG"
 """Why a webhook was disabled: its receiver answered 410 Gone, or it failed too long."""
 
 
-def mark_failing(conn: Connection, webhook_id: str, now: float) -> bool:
-    """HEALTHY → FAILING since ``now``; True if this call made the change."""
-    w = webhooks.c
+def _move(conn: Connection, webhook_id: str, condition: ColumnElement[bool], **values: Any) -> bool:
+    """Set ``values`` on the webhook if ``condition`` (its current health) holds; True if
+    this call made the change (another process may have made it first)."""
     changed = conn.execute(
-        update(webhooks)
-        .where(w.id == webhook_id, w.health == HEALTHY)
-        .values(health=FAILING, failing_since=now)
+        update(webhooks).where(webhooks.c.id == webhook_id, condition).values(**values)
     ).rowcount
     return bool(changed)
+
+
+def mark_failing(conn: Connection, webhook_id: str, now: float) -> bool:
+    """HEALTHY → FAILING since ``now``; True if this call made the change."""
+    return _move(conn, webhook_id, webhooks.c.health == HEALTHY, health=FAILING, failing_since=now)
 
 
 def disable(
@@ -53,27 +56,25 @@ def disable(
     condition = w.health != DISABLED
     if failing_before is not None:
         condition = and_(w.health == FAILING, w.failing_since <= failing_before)
-    changed = conn.execute(
-        update(webhooks)
-        .where(w.id == webhook_id, condition)
-        .values(health=DISABLED, disabled_at=now, disabled_reason=reason, updated_at=now)
-    ).rowcount
+    changed = _move(
+        conn,
+        webhook_id,
+        condition,
+        health=DISABLED,
+        disabled_at=now,
+        disabled_reason=reason,
+        updated_at=now,
+    )
     if changed:
         park(conn, webhook_id, now)
-    return bool(changed)
+    return changed
 
 
 def recovered(conn: Connection, webhook_id: str) -> bool:
     """FAILING → HEALTHY after a success; True if this call made the change. A DISABLED
     webhook stays disabled (an attempt in flight when it was disabled may still succeed):
     only enabling it brings it back."""
-    w = webhooks.c
-    changed = conn.execute(
-        update(webhooks)
-        .where(w.id == webhook_id, w.health == FAILING)
-        .values(health=HEALTHY, failing_since=None)
-    ).rowcount
-    return bool(changed)
+    return _move(conn, webhook_id, webhooks.c.health == FAILING, health=HEALTHY, failing_since=None)
 
 
 def enable(conn: Connection, account_id: str, webhook_id: str, now: float) -> int | None:

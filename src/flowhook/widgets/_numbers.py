@@ -49,6 +49,19 @@ def parse_number(value: Any) -> Decimal | None:
     return None
 
 
+def operand(name: str, text: str) -> Decimal:
+    """The number a widget's field ``name`` holds once rendered (``text``); ``NOT_A_NUMBER``
+    (with the field and the text in ``details``) when it holds none."""
+    number = parse_number(text)
+    if number is None:
+        raise WidgetError(
+            f"{name} is not a number: {text!r}",
+            code=Code.NOT_A_NUMBER,
+            details={"operand": name, "value": text},
+        )
+    return number
+
+
 def to_json_number(value: Decimal) -> int | float:
     """A result as JSON stores it: an ``int`` when integral (up to 28 digits, the
     arithmetic's precision), else a ``float``."""

@@ -4,9 +4,9 @@ one arrives), else its deadline; and ``MessageWidget``, what the two widgets sha
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from flowhook.channels.adapter import FINAL_STATUSES, Handed
+from flowhook.channels.adapter import FINAL_STATUSES, Handed, OutgoingMessage
 from flowhook.channels.service import Channels
 from flowhook.engine.context import StepContext
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig
@@ -61,6 +61,28 @@ class MessageWidget(Widget[C]):
         if mine is not None:
             return await report_outcome(ctx, self.config, self.records(ctx), mine)
         return await self.send(ctx)
+
+    async def hand_over(
+        self,
+        ctx: StepContext,
+        channel: Literal["sms", "email"],
+        message: OutgoingMessage,
+        record: dict[str, Any],
+        wait_report_s: float | None,
+        sent_at: float | None = None,
+    ) -> Outcome:
+        """Send ``message`` through the account's ``channel`` adapter, add ``record`` to the
+        execution's records with the gateway's answer as its ``delivery_status``, log the
+        answer, then go on as ``handed_over`` says (the report's wait counts from
+        ``sent_at``; None: from when the gateway answered)."""
+        handed = await ctx.services.get(Channels).send(
+            channel, ctx.account, message, ctx.state.uuid
+        )
+        self.records(ctx).append({**record, "delivery_status": handed.status})
+        ctx.log[channel] = {"id": message.id, "status": handed.status, "detail": handed.detail}
+        if sent_at is None:
+            sent_at = ctx.now()
+        return await self.handed_over(ctx, wait_report_s, message.id, handed, sent_at)
 
     async def handed_over(
         self,

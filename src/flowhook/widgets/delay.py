@@ -16,7 +16,7 @@ from flowhook.engine.context import StepContext
 from flowhook.engine.widget import Outcome, Wait, Widget, WidgetConfig, register
 from flowhook.errors import Code, WidgetError
 from flowhook.widgets._fields import Scalar, has_reference
-from flowhook.widgets._numbers import parse_number
+from flowhook.widgets._numbers import operand, parse_number
 
 
 class DelayConfig(WidgetConfig):
@@ -56,14 +56,7 @@ class Delay(Widget[DelayConfig]):
 
 def _duration(ctx: StepContext, name: str, raw: Scalar | None) -> float:
     text = ctx.render(raw) if isinstance(raw, str) else str(raw)
-    number = parse_number(text)
-    if number is None:
-        raise WidgetError(
-            f"{name} is not a number: {text!r}",
-            code=Code.NOT_A_NUMBER,
-            details={"operand": name, "value": text},
-        )
-    value = float(number)
+    value = float(operand(name, text))
     if value < 0 or not math.isfinite(value * 60):
         raise WidgetError(
             f"{name} must be a non-negative number, not {text}", code=Code.INVALID_DELAY

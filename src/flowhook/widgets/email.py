@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import Field
 
 from flowhook.channels.adapter import OutgoingMessage
-from flowhook.channels.service import Channels
 from flowhook.engine import templating
 from flowhook.engine.context import StepContext
 from flowhook.engine.widget import Outcome, WidgetConfig, register
@@ -70,17 +69,11 @@ class Email(MessageWidget[EmailConfig]):
             text=text,
             html=body_html,
         )
-        channels = ctx.services.get(Channels)
-        handed = await channels.send("email", ctx.account, message, ctx.state.uuid)
-        ctx.state.emails.append(
-            {
-                "id": message.id,
-                "subject": message.subject,
-                "content": body_html if body_html is not None else text,
-                "from": message.sender,
-                "to": message.to,
-                "delivery_status": handed.status,
-            }
-        )
-        ctx.log["email"] = {"id": message.id, "status": handed.status, "detail": handed.detail}
-        return await self.handed_over(ctx, self.config.wait_report_s, message.id, handed, ctx.now())
+        record = {
+            "id": message.id,
+            "subject": message.subject,
+            "content": body_html if body_html is not None else text,
+            "from": message.sender,
+            "to": message.to,
+        }
+        return await self.hand_over(ctx, "email", message, record, self.config.wait_report_s)

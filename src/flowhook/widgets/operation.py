@@ -31,7 +31,7 @@ from flowhook.engine.templating import to_text
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
 from flowhook.errors import Code, WidgetError
 from flowhook.widgets._fields import Scalar, WritableVariable, has_reference
-from flowhook.widgets._numbers import ARITHMETIC, parse_number, to_json_number
+from flowhook.widgets._numbers import ARITHMETIC, operand, parse_number, to_json_number
 
 T = TypeVar("T")
 
@@ -325,15 +325,7 @@ def _text(ctx: StepContext, raw: Any) -> str:
 
 
 def _number(ctx: StepContext, name: str, raw: Scalar | None) -> Decimal:
-    text = _text(ctx, raw)
-    number = parse_number(text)
-    if number is None:
-        raise WidgetError(
-            f"{name} is not a number: {text!r}",
-            code=Code.NOT_A_NUMBER,
-            details={"operand": name, "value": text},
-        )
-    return number
+    return operand(name, _text(ctx, raw))
 
 
 def _integer(ctx: StepContext, name: str, raw: Scalar | None) -> int:

@@ -12,7 +12,6 @@ from typing import Any
 from pydantic import Field
 
 from flowhook.channels.adapter import OutgoingMessage
-from flowhook.channels.service import Channels
 from flowhook.domain.numbers import normalise
 from flowhook.engine.context import StepContext
 from flowhook.engine.widget import Outcome, WidgetConfig, register
@@ -46,16 +45,11 @@ class Sms(MessageWidget[SmsConfig]):
             text=ctx.render(self.config.text),
         )
         now = ctx.now()
-        handed = await ctx.services.get(Channels).send("sms", ctx.account, message, ctx.state.uuid)
-        ctx.state.sms.append(
-            {
-                "id": message.id,
-                "text": message.text,
-                "to": to,
-                "from": message.sender,
-                "send_time": now,
-                "delivery_status": handed.status,
-            }
-        )
-        ctx.log["sms"] = {"id": message.id, "status": handed.status, "detail": handed.detail}
-        return await self.handed_over(ctx, self.config.wait_report_s, message.id, handed, now)
+        record: dict[str, Any] = {
+            "id": message.id,
+            "text": message.text,
+            "to": to,
+            "from": message.sender,
+            "send_time": now,
+        }
+        return await self.hand_over(ctx, "sms", message, record, self.config.wait_report_s, now)

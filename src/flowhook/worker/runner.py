@@ -41,7 +41,7 @@ from flowhook.store import preferences
 from flowhook.store.catalog import Catalog
 from flowhook.store.commit import AfterCommit, Write
 from flowhook.store.db import Store
-from flowhook.store.intake import Admission
+from flowhook.store.intake import Admission, NewExecutions
 from flowhook.store.leased import LeasedWorker
 from flowhook.store.notify import notify
 
@@ -94,21 +94,14 @@ class ExecutionRunner(LeasedWorker):
     def capacity(self) -> int:
         return self.settings.worker_concurrency - len(self.in_flight)
 
-    def admit(
-        self,
-        states: list[ExecutionState],
-        *,
-        start_at: float | None = None,
-        flow: CompiledFlow | None = None,
-        run_here: bool = True,
-        now: float,
-    ) -> Admission:
+    def admit(self, new: NewExecutions) -> Admission:
         """New executions, for the caller to write in its transaction and follow up after
-        its commit: due at ``start_at`` (None or past: now), run here at once when they
-        are due now, ``run_here`` allows it and this process has room; otherwise left to
-        the claim loops (woken: this one after the delay, the other processes' at once)."""
+        its commit: run here at once when they are due now, ``run_here`` allows it and this
+        process has room; otherwise left to the claim loops (woken: this one after the
+        delay, the other processes' at once)."""
+        states, flow, now, start_at = new.states, new.flow, new.now, new.start_at
         due = now if start_at is None or start_at <= now else start_at
-        local = run_here and self.local and due <= now and len(states) <= self.capacity
+        local = new.run_here and self.local and due <= now and len(states) <= self.capacity
         lease_until = now + self.settings.lease_seconds if local else None
 
         def insert(c: Connection) -> None:
@@ -142,9 +135,8 @@ class ExecutionRunner(LeasedWorker):
     ) -> None:
         """Persist new executions (the trigger is durable once this returns) and run them
         here at once when they are due now and this process has room (``admit``)."""
-        admission = self.admit(
-            states, start_at=start_at, flow=flow, run_here=run_here, now=self.services.clock()
-        )
+        now = self.services.clock()
+        admission = self.admit(NewExecutions(states, now, start_at, flow, run_here))
         await self.store.write(admission.write)
         admission.after_commit()
 

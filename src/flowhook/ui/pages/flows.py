@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -32,6 +33,8 @@ router = page_router()
 
 Version = Literal["test", "prod"]
 Format = Literal["json", "yaml"]
+Action = Literal["publish", "delete"]
+"""A button on the flow's page whose action may be refused (its error shows beside it)."""
 CONTENT_TYPES: dict[str, str] = {"json": "application/json", "yaml": "application/yaml"}
 MAX_DOCUMENT_CHARS = 300_000
 """The textarea's limit; the use case's bounds (bytes as stored, depth …) apply after it."""
@@ -109,13 +112,14 @@ def _editor(
     format: Format,
     error: FlowhookError | None = None,
     checked: flows.Checked | None = None,
-    status_code: int = 200,
 ) -> Response:
+    """The editor with ``text``; a refused document (``error``) answers with the error's
+    status, its problems shown at their lines."""
     title = f"Edit {flow.name}" if flow is not None else "New flow"
     return render(
         request,
         "flows/edit.html",
-        status_code=status_code,
+        status_code=status_of(error) if error is not None else 200,
         title=title,
         flow=flow,
         text=text,
@@ -152,9 +156,7 @@ async def create_flow(
     try:
         saved = await flows.create(runtime_of(request), visitor.account, source)
     except FlowhookError as exc:
-        return _editor(
-            request, flow=None, text=document, format=format, error=exc, status_code=status_of(exc)
-        )
+        return _editor(request, flow=None, text=document, format=format, error=exc)
     return RedirectResponse(f"/flows/{saved.record.flow_id}", status_code=303)
 
 
@@ -174,14 +176,7 @@ async def check_flow(
     try:
         checked = await flows.validate(rt, visitor.account, source)
     except FlowhookError as exc:
-        return _editor(
-            request,
-            flow=record,
-            text=document,
-            format=format,
-            error=exc,
-            status_code=status_of(exc),
-        )
+        return _editor(request, flow=record, text=document, format=format, error=exc)
     return _editor(request, flow=record, text=document, format=format, checked=checked)
 
 
@@ -203,9 +198,10 @@ async def _flow_page(
     version: Version,
     *,
     published: bool = False,
-    publish_error: FlowhookError | None = None,
-    delete_error: FlowhookError | None = None,
+    refused: tuple[Action, FlowhookError] | None = None,
 ) -> Response:
+    """The flow's page; ``refused``: the button whose action was refused, and why (shown
+    beside that button)."""
     rt = runtime_of(request)
     record = await flows.get(rt, visitor.account, flow_id)
     if version == "prod" and record.prod_doc is None:
@@ -226,7 +222,7 @@ async def _flow_page(
     return render(
         request,
         "flows/detail.html",
-        status_code=status_of(failed) if (failed := publish_error or delete_error) else 200,
+        status_code=status_of(refused[1]) if refused else 200,
         title=record.name,
         flow=record,
         version=version,
@@ -237,8 +233,8 @@ async def _flow_page(
         warnings=warnings,
         diff=diff,
         published=published,
-        publish_error=publish_error,
-        delete_error=delete_error,
+        publish_error=refused[1] if refused and refused[0] == "publish" else None,
+        delete_error=refused[1] if refused and refused[0] == "delete" else None,
     )
 
 
@@ -264,26 +260,36 @@ async def replace_flow(
     try:
         await flows.replace(rt, visitor.account, flow_id, source)
     except FlowhookError as exc:
-        return _editor(
-            request,
-            flow=record,
-            text=document,
-            format=format,
-            error=exc,
-            status_code=status_of(exc),
-        )
+        return _editor(request, flow=record, text=document, format=format, error=exc)
     return RedirectResponse(f"/flows/{flow_id}", status_code=303)
+
+
+async def _act(
+    request: Request,
+    visitor: Any,
+    flow_id: str,
+    action: Awaitable[object],
+    *,
+    name: Action,
+    done: str,
+) -> Response:
+    """Run the ``name`` button's action on a flow, then go to ``done``. A refusal shows the
+    flow's page again with the error beside that button; a flow that does not exist (404)
+    is the not-found page."""
+    try:
+        await action
+    except FlowhookError as exc:
+        if status_of(exc) == 404:
+            raise
+        return await _flow_page(request, visitor, flow_id, "test", refused=(name, exc))
+    return RedirectResponse(done, status_code=303)
 
 
 @router.post("/flows/{flow_id}/publish")
 async def publish_flow(request: Request, flow_id: str, visitor: VisitorDep) -> Response:
-    try:
-        await flows.publish(runtime_of(request), visitor.account, flow_id)
-    except FlowhookError as exc:
-        if status_of(exc) == 404:
-            raise
-        return await _flow_page(request, visitor, flow_id, "test", publish_error=exc)
-    return RedirectResponse(f"/flows/{flow_id}?version=prod&published=1", status_code=303)
+    publish = flows.publish(runtime_of(request), visitor.account, flow_id)
+    done = f"/flows/{flow_id}?version=prod&published=1"
+    return await _act(request, visitor, flow_id, publish, name="publish", done=done)
 
 
 @router.post("/flows/{flow_id}/delete")
@@ -297,17 +303,16 @@ async def delete_flow(
     without JavaScript); the use case refuses while executions are unfinished."""
     rt = runtime_of(request)
     record = await flows.get(rt, visitor.account, flow_id)
-    try:
+
+    async def delete() -> None:
         if confirm != "yes":
             raise ValidationFailed(
                 "tick the confirmation to delete the flow", code=Code.VALIDATION_FAILED
             )
         await flows.delete(rt, visitor.account, flow_id)
-    except FlowhookError as exc:
-        if status_of(exc) == 404:
-            raise
-        return await _flow_page(request, visitor, flow_id, "test", delete_error=exc)
-    return RedirectResponse(f"/flows?deleted={quote(record.name)}", status_code=303)
+
+    done = f"/flows?deleted={quote(record.name)}"
+    return await _act(request, visitor, flow_id, delete(), name="delete", done=done)
 
 
 @router.get("/flows/{flow_id}/widgets/{widget_id}")

@@ -206,6 +206,14 @@ def _errors_of(exc: FlowhookError) -> dict[str, str]:
     return fields or {"_": exc.message}
 
 
+def _refusal(exc: FormErrors | FlowhookError) -> tuple[dict[str, str], int]:
+    """The field errors and HTTP status of a refused form: the form's own check (422), or
+    the use case's (its error's status)."""
+    if isinstance(exc, FormErrors):
+        return exc.errors, 422
+    return _errors_of(exc), status_of(exc)
+
+
 # pages --------------------------------------------------------------------------------------
 
 
@@ -241,6 +249,27 @@ async def _form_page(
     )
 
 
+async def _form_again(
+    request: Request,
+    visitor: Visitor,
+    saved: SavedWebhook | None,
+    form: FormData,
+    errors: dict[str, str],
+    status_code: int,
+    result: CheckResult | None = None,
+) -> Response:
+    """The form as it was posted (not as saved), with its errors and a check's result."""
+    return await _form_page(
+        request,
+        visitor,
+        saved=saved,
+        values=values_of(saved, form),
+        errors=errors,
+        result=result,
+        status_code=status_code,
+    )
+
+
 @router.get("/webhooks")
 async def list_page(request: Request, visitor: VisitorDep) -> Response:
     listed = await webhooks.list_with_stats(runtime_of(request), visitor.account)
@@ -260,31 +289,28 @@ async def new_page(request: Request, visitor: AdminDep) -> Response:
     return await _form_page(request, visitor, saved=None, values=values_of(None))
 
 
-@router.post("/webhooks")
-async def create(request: Request, visitor: VisitorDep) -> Response:
+async def _save(request: Request, visitor: Visitor, saved: SavedWebhook | None) -> Response:
+    """Create (``saved`` None) or replace a webhook from the posted form; a refusal (of the
+    form or of the use case) shows the form again with the errors at their fields."""
     rt = runtime_of(request)
     form = await request.form()
     try:
         parsed = parse(form, WebhookIn)
         assert isinstance(parsed, WebhookIn)
         webhooks.refuse_plain_http(visitor.account, parsed.spec())
-        await webhooks.create(rt, visitor.account, parsed)
-    except FormErrors as exc:
-        values = values_of(None, form)
-        return await _form_page(
-            request, visitor, saved=None, values=values, errors=exc.errors, status_code=422
-        )
-    except FlowhookError as exc:
-        values = values_of(None, form)
-        return await _form_page(
-            request,
-            visitor,
-            saved=None,
-            values=values,
-            errors=_errors_of(exc),
-            status_code=status_of(exc),
-        )
+        if saved is None:
+            await webhooks.create(rt, visitor.account, parsed)
+        else:
+            await webhooks.replace(rt, visitor.account, saved.id, parsed)
+    except (FormErrors, FlowhookError) as exc:
+        errors, status = _refusal(exc)
+        return await _form_again(request, visitor, saved, form, errors, status)
     return RedirectResponse("/webhooks", status_code=303)
+
+
+@router.post("/webhooks")
+async def create(request: Request, visitor: VisitorDep) -> Response:
+    return await _save(request, visitor, None)
 
 
 @router.post("/webhooks/check")
@@ -309,10 +335,8 @@ async def check_form(request: Request, visitor: VisitorDep) -> Response:
             result = await webhooks.check_changes(rt, visitor.account, saved.id, parsed)
         else:
             result = await webhooks.check(rt, visitor.account, parsed)
-    except FormErrors as exc:
-        errors = exc.errors
-    except FlowhookError as exc:
-        errors = _errors_of(exc)
+    except (FormErrors, FlowhookError) as exc:
+        errors, _status = _refusal(exc)
     status = 422 if errors else 200
     if is_htmx(request):
         return render(
@@ -323,15 +347,7 @@ async def check_form(request: Request, visitor: VisitorDep) -> Response:
             errors=errors,
             reasons=REASONS,
         )
-    return await _form_page(
-        request,
-        visitor,
-        saved=saved,
-        values=values_of(saved, form),
-        errors=errors,
-        result=result,
-        status_code=status,
-    )
+    return await _form_again(request, visitor, saved, form, errors, status, result)
 
 
 @router.get("/webhooks/{webhook_id}")
@@ -344,33 +360,8 @@ async def edit_page(request: Request, webhook_id: str, visitor: VisitorDep) -> R
 
 @router.post("/webhooks/{webhook_id}")
 async def replace(request: Request, webhook_id: str, visitor: VisitorDep) -> Response:
-    rt = runtime_of(request)
-    saved = await webhooks.get(rt, visitor.account, webhook_id)
-    form = await request.form()
-    try:
-        parsed = parse(form, WebhookIn)
-        assert isinstance(parsed, WebhookIn)
-        webhooks.refuse_plain_http(visitor.account, parsed.spec())
-        await webhooks.replace(rt, visitor.account, saved.id, parsed)
-    except FormErrors as exc:
-        return await _form_page(
-            request,
-            visitor,
-            saved=saved,
-            values=values_of(saved, form),
-            errors=exc.errors,
-            status_code=422,
-        )
-    except FlowhookError as exc:
-        return await _form_page(
-            request,
-            visitor,
-            saved=saved,
-            values=values_of(saved, form),
-            errors=_errors_of(exc),
-            status_code=status_of(exc),
-        )
-    return RedirectResponse("/webhooks", status_code=303)
+    saved = await webhooks.get(runtime_of(request), visitor.account, webhook_id)
+    return await _save(request, visitor, saved)
 
 
 @router.post("/webhooks/{webhook_id}/delete")
