@@ -5,9 +5,9 @@ one new module plus one name in the import below.
 
 Most widgets are pure: they read and write the execution's variables through the
 ``StepContext`` and touch nothing outside it. Those that act on the world (``webhook``,
-``agent_allot``, ``agent_release``) say ``side_effect = True``, so the engine saves the
-execution before running them, and reach the world only through the services of the
-context (never ``store`` or ``api``).
+the agent widgets, the call widgets, ``sms`` and ``email``) say ``side_effect = True``, so
+the engine saves the execution before running them, and reach the world only through the
+services of the context (never ``store`` or ``api``: tests/test_layering.py).
 """
 
 from flowhook.widgets import (  # noqa: F401
