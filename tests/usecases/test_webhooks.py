@@ -153,6 +153,26 @@ async def test_every_change_is_seen_by_running_flows_at_once(
     assert await directory.find(acme.id, "crm") is None
 
 
+async def test_a_widget_works_out_a_webhook_version_once(
+    rt: Runtime, make_account: MakeAccount
+) -> None:
+    """The hot path: every call of a webhook widget to the same version of a saved webhook
+    reuses one decrypted target; an edit is a new version, worked out anew."""
+    acme = await make_account()
+    saved = await webhooks.create(rt, acme, form("crm", "https://a.example.com"))
+    directory = rt.services.get(WebhookDirectory)
+    first = await directory.target(acme.id, "crm")
+    second = await directory.target(acme.id, "crm")
+    assert first is not None and second is not None
+    assert second.sending is first.sending
+    assert first.sending.spec.url == "https://a.example.com"
+
+    await webhooks.replace(rt, acme, saved.id, form("crm", "https://b.example.com"))
+    edited = await directory.target(acme.id, "crm")
+    assert edited is not None and edited.sending is not first.sending
+    assert edited.sending.spec.url == "https://b.example.com"
+
+
 async def test_times_are_the_runtimes_clock(rt: Runtime, make_account: MakeAccount) -> None:
     acme = await make_account()
     rt.services.clock = lambda: 1_700_000_000.0
