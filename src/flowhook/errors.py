@@ -238,6 +238,12 @@ class Forbidden(FlowhookError):
 class NotFound(FlowhookError):
     code = Code.NOT_FOUND
 
+    @classmethod
+    def flow(cls, flow_id: str) -> NotFound:
+        """No flow `flow_id` in the caller's account (the same answer whether it does not
+        exist or belongs to another account, so ids cannot be probed)."""
+        return cls(f"no flow {flow_id}", code=Code.FLOW_NOT_FOUND)
+
 
 class Conflict(FlowhookError):
     code = Code.CONFLICT

@@ -83,7 +83,7 @@ class Catalog:
         )
         if record is None:
             self._flows.forget(flow_id)
-            raise NotFound(f"no flow {flow_id}", code=Code.FLOW_NOT_FOUND)
+            raise NotFound.flow(flow_id)
         return self._flows.put(flow_id, record)
 
     def compiled(self, record: FlowRecord, version: str) -> CompiledFlow:

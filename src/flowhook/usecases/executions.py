@@ -66,7 +66,7 @@ async def start(rt: Runtime, account: Account, flow_id: str, body: Trigger) -> d
     returns) and started: its ``uuid`` and ``request_id``."""
     record = await rt.catalog.flow_record(flow_id, body.version)
     if record.account_id != account.id:
-        raise NotFound(f"no flow {flow_id}", code=Code.FLOW_NOT_FOUND)
+        raise NotFound.flow(flow_id)
     flow = rt.catalog.compiled(record, body.version)
     state = new_execution(
         account,

@@ -93,10 +93,6 @@ class FlowDiff(BaseModel):
     widgets: WidgetsDiff
 
 
-def _not_found(flow_id: str) -> NotFound:
-    return NotFound(f"no flow {flow_id}", code=Code.FLOW_NOT_FOUND)
-
-
 def _compiled(source: FlowSource, max_bytes: int) -> CompiledFlow:
     flow = compile_flow(load_yaml(source.raw) if source.is_yaml else load_json(source.raw))
     size = len(codec.dumps(flow.document.model_dump(exclude_none=True)))
@@ -151,7 +147,7 @@ async def list_all(rt: Runtime, account: Account) -> list[FlowRecord]:
 async def get(rt: Runtime, account: Account, flow_id: str) -> FlowRecord:
     record = await rt.store.read(lambda c: flow_repo.get(c, flow_id, account.id))
     if record is None:
-        raise _not_found(flow_id)
+        raise NotFound.flow(flow_id)
     return record
 
 
@@ -166,7 +162,7 @@ async def replace(rt: Runtime, account: Account, flow_id: str, source: FlowSourc
         lambda c: flow_repo.replace_test(c, flow_id, account.id, public, now, sealed)
     )
     if record is None:
-        raise _not_found(flow_id)
+        raise NotFound.flow(flow_id)
     rt.catalog.forget(flow_id=flow_id)
     return Saved(record, checked.warnings)
 
@@ -213,7 +209,7 @@ async def publish(rt: Runtime, account: Account, flow_id: str) -> FlowRecord:
 
     record = await rt.store.write(write)
     if record is None:
-        raise _not_found(flow_id)
+        raise NotFound.flow(flow_id)
     rt.catalog.forget(flow_id=flow_id)
     return record
 
