@@ -40,6 +40,7 @@ from aiosmpplib import (
     BindTransceiverResp,
     DeliverSm,
     GenericNack,
+    OptionalParam,
     PhoneNumber,
     SmppCommandStatus,
     SubmitSm,
@@ -47,6 +48,7 @@ from aiosmpplib import (
 )
 from aiosmpplib.broker import AbstractBroker
 from aiosmpplib.retrytimer import SimpleExponentialBackoff
+from aiosmpplib.state import USER_MESSAGE_REFERENCE
 
 from flowhook.channels.adapter import Handed, OutgoingMessage, SmsAdapter
 from flowhook.channels.config import SmppSettings
@@ -329,7 +331,15 @@ class SmppSession:
             destination=PhoneNumber(message.to[:20]),
             registered_delivery=0b00000001,  # a receipt for success and failure
             log_id=message.id,
+            optional_params=[OptionalParam(USER_MESSAGE_REFERENCE, user_reference(message.id))],
         )
+
+
+def user_reference(message_id: str) -> int:
+    """The message's ``user_message_reference`` (SMPP 3.4 5.3.2.17, two octets): derived
+    from its id, so the same message handed over again after a restart carries the same
+    reference and an SMSC that dedupes on it (with source and destination) can."""
+    return int.from_bytes(hashlib.sha256(message_id.encode()).digest()[:2], "big")
 
 
 def session_key(options: SmppSettings) -> str:
