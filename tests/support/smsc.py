@@ -63,6 +63,7 @@ class Smsc:
     receipt_after_s: float = 0.05
     port: int = 0
     submits: list[Submit] = field(default_factory=list)
+    connections: int = 0
     binds: int = 0
     refused_binds: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -82,6 +83,7 @@ class Smsc:
     # the connection -------------------------------------------------------------------
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        self.connections += 1
         sequence = itertools.count(1)
         try:
             while True:

@@ -52,8 +52,10 @@ from aiosmpplib.state import USER_MESSAGE_REFERENCE
 
 from flowhook.channels.adapter import Handed, OutgoingMessage, SmsAdapter
 from flowhook.channels.config import SmppSettings
+from flowhook.channels.egress import resolve_allowed
 from flowhook.channels.registry import register
 from flowhook.logging import get_logger
+from flowhook.webhooks.guard import BlockedRequest
 
 log = get_logger(__name__)
 
@@ -157,6 +159,29 @@ class _Hook(AbstractHook):  # type: ignore[misc]
             pending.answer.set_result(error)
 
 
+class _GuardedEsme(ESME):  # type: ignore[misc]
+    """aiosmpplib's ESME connecting only where the egress guard allows: the SMSC's name is
+    resolved and judged before every connect (a refused one fails the waiting messages
+    with the guard's reason, as a refused bind does, and is tried again with back-off)."""
+
+    def __init__(self, session: SmppSession, **options: Any) -> None:
+        super().__init__(**options)
+        self.session = session
+        self.target = options["smsc_host"]
+
+    async def connect(self) -> None:
+        if self._session_state == self.bind_mode.session_state:
+            return
+        try:
+            self.smsc_host = await resolve_allowed(
+                self.target, self.smsc_port, self.session.channels.settings
+            )
+        except BlockedRequest as exc:
+            self.session.refuse(f"{exc.details.get('reason')}: {exc.message}")
+            raise ConnectionError(exc.message) from None
+        await super().connect()
+
+
 @dataclass
 class SmppSession:
     """One bind to an SMSC, shared by the accounts that use it in this process."""
@@ -171,11 +196,13 @@ class SmppSession:
     esme: Any = None
     task: asyncio.Task[None] | None = None
     refused: str | None = None
-    """Why the SMSC refused the last bind (``ESME_RINVPASWD`` …); None once one succeeds."""
+    """Why the last bind failed (the SMSC's ``ESME_RINVPASWD``, the guard's
+    ``BLOCKED_ADDRESS`` …); None once one succeeds."""
 
     def __post_init__(self) -> None:
         self.queue = _Queue(self)
-        self.esme = ESME(
+        self.esme = _GuardedEsme(
+            self,
             smsc_host=self.options.host,
             smsc_port=self.options.port,
             system_id=self.options.system_id,
@@ -222,7 +249,8 @@ class SmppSession:
                 self.bind += 1
                 self.refused = None
             else:  # the ESME tries again later; messages waiting for a bind fail now
-                self.refused = message.command_status.name
+                self.refuse(f"the SMSC refused the bind: {message.command_status.name}")
+                return
             self.rebound.set()
             self.rebound = asyncio.Event()
             return
@@ -241,6 +269,13 @@ class SmppSession:
             return
         if isinstance(message, DeliverSm) and message.is_receipt():
             await self._receipt(message)
+
+    def refuse(self, reason: str) -> None:
+        """No bind now (refused by the SMSC or by the egress guard): the messages waiting
+        for one fail with ``reason``; the ESME keeps trying with back-off."""
+        self.refused = reason
+        self.rebound.set()
+        self.rebound = asyncio.Event()
 
     def external_id(self, smsc_message_id: str) -> str:
         """The id stored on the message: the SMSC's, prefixed by which SMSC it is."""
@@ -288,7 +323,7 @@ class SmppSession:
                 elif isinstance(answer, ValueError):
                     return Handed("REJECTED", detail=f"cannot encode the message: {answer}")
                 elif answer == "refused":
-                    return Handed("FAILED", detail=f"the SMSC refused the bind: {self.refused}")
+                    return Handed("FAILED", detail=str(self.refused))
                 elif answer is None:
                     return Handed(
                         "FAILED",

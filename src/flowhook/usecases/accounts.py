@@ -31,6 +31,7 @@ from pydantic import (
 from sqlalchemy import Connection
 
 from flowhook.channels.config import ChannelSettings
+from flowhook.channels.egress import check_targets
 from flowhook.channels.secrets import seal as seal_channels
 from flowhook.domain.account import Account
 from flowhook.domain.signing import Keyring
@@ -254,6 +255,7 @@ async def update_settings(
         raise Conflict(
             _lockout_message(address), code=Code.WHITELIST_LOCKOUT, details={"address": address}
         )
+    check_targets(form.channels, rt.settings)  # the SMSC / gateway under the egress guard
     values = form.model_dump()
     # passwords kept encrypted; "***" sent back keeps the stored one (UNKNOWN_SECRET if none)
     values["channels"] = seal_channels(values["channels"], account.channels, rt.cipher)
