@@ -33,6 +33,9 @@ from flowhook.webhooks.guard import (
 )
 
 
+_REFUSALS = {code.value: code for code in (Code.BLOCKED_ADDRESS, Code.EGRESS_DENIED)}
+
+
 def policy_of(settings: Settings) -> EgressPolicy:
     return EgressPolicy.parse(settings.egress_allow, settings.egress_deny)
 
@@ -55,12 +58,13 @@ def check_targets(options: ChannelSettings, settings: Settings) -> None:
             else:
                 check_host(target, allow_private=allow_private, policy=policy)
         except BlockedRequest as exc:
-            reason = str(exc.details.get("reason")) if isinstance(exc.details, dict) else ""
-            if reason not in (Code.BLOCKED_ADDRESS, Code.EGRESS_DENIED):
+            reason = exc.details.get("reason") if isinstance(exc.details, dict) else None
+            code = _REFUSALS.get(str(reason))
+            if code is None:
                 continue  # an unusable URL: its own validation reports it
             raise ValidationFailed(
                 exc.message,
-                code=Code(reason),
+                code=code,
                 details=[{"path": path, "message": exc.message}],
             ) from None
 
