@@ -101,7 +101,11 @@ async def test_max_per_second_spaces_the_submits(sim_api: Any) -> None:
     times = sorted(s.at for s in center.accepted())
     assert len(times) == 6
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.2 * 0.8, gaps  # five a second: one every 200 ms
+    # five a second: one every 200 ms. Times are taken where the SMSC reads them, in the
+    # server's event loop: a submit read late (the loop busy starting the other flows)
+    # shortens one gap and lengthens the next, so the span is judged, and each gap loosely.
+    assert times[-1] - times[0] >= 5 * 0.2 * 0.8, gaps
+    assert min(gaps) >= 0.2 * 0.5, gaps  # never a burst
 
 
 async def test_a_refused_bind_fails_the_message_with_the_smscs_reason(sim_api: Any) -> None:

@@ -133,6 +133,11 @@ class SmsAdapter(ABC):
     def __init__(self, context: AdapterContext) -> None:
         self.context = context
 
+    def connect(self) -> None:
+        """Open now the long-lived connection the adapter keeps (an SMPP bind), rather
+        than on the first message: called at start-up and when the settings are saved."""
+        return None
+
     @abstractmethod
     async def send(self, message: OutgoingMessage) -> Handed:
         """Hand the SMS to the gateway; delivery reports arrive later (``channels.report``)."""

@@ -32,7 +32,6 @@ from flowhook.webhooks.guard import (
     ip_literal,
 )
 
-
 _REFUSALS = {code.value: code for code in (Code.BLOCKED_ADDRESS, Code.EGRESS_DENIED)}
 
 

@@ -35,9 +35,10 @@ from flowhook.domain.account import Account, AccountInfo
 from flowhook.domain.call import CallRow
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState
-from flowhook.errors import Code, WidgetError
+from flowhook.errors import Code, FlowhookError, WidgetError
 from flowhook.logging import get_logger
 from flowhook.settings import Settings
+from flowhook.store import accounts as account_repo
 from flowhook.store import calls as call_repo
 from flowhook.store import messages as message_repo
 from flowhook.store.commit import AfterCommit, Write
@@ -79,6 +80,30 @@ class Channels:
         sessions, self.sessions = list(self.sessions.values()), {}
         for session in sessions:
             await session.close()
+
+    async def connect_all(self) -> None:
+        """Open the long-lived connections of every account's adapters (SMPP binds) at
+        start-up: the SMSC sees the bind before any message, and a carrier that refuses
+        it shows in ``/healthz`` before a flow needs it."""
+        accounts = await self.store.read(account_repo.with_channel_settings)
+        for account in accounts:
+            self.connect(account)
+
+    def connect(self, account: AccountInfo | Account) -> None:
+        """Open the account's long-lived adapter connections now (settings just saved)."""
+        try:
+            self.sms(account).connect()
+        except (FlowhookError, ValueError) as exc:  # settings this install cannot use
+            log.warning("channel adapter not connected", account=account.id, error=repr(exc))
+
+    def health(self) -> dict[str, Any]:
+        """The state of each long-lived connection, by the adapter's key (``/healthz``)."""
+        shown: dict[str, Any] = {}
+        for session in self.sessions.values():
+            state = getattr(session, "state", None)
+            if callable(state):
+                shown[str(getattr(session, "tag", id(session)))] = state()
+        return shown
 
     # adapters ---------------------------------------------------------------------------
     def options(self, account: AccountInfo | Account) -> ChannelSettings:

@@ -48,7 +48,7 @@ from aiosmpplib import (
 )
 from aiosmpplib.broker import AbstractBroker
 from aiosmpplib.retrytimer import SimpleExponentialBackoff
-from aiosmpplib.state import USER_MESSAGE_REFERENCE
+from aiosmpplib.state import USER_MESSAGE_REFERENCE, SmppSessionState
 
 from flowhook.channels.adapter import Handed, OutgoingMessage, SmsAdapter
 from flowhook.channels.config import SmppSettings
@@ -225,6 +225,16 @@ class SmppSession:
     def start(self) -> None:
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self.esme.start())
+
+    def state(self) -> dict[str, Any]:
+        """The bind as ``/healthz`` shows it: ``BOUND``, ``CONNECTING`` (between binds,
+        retrying with back-off) or ``REFUSED`` (the last attempt was refused: why)."""
+        bound = self.esme.session_state == SmppSessionState.BOUND_TRX
+        state = "BOUND" if bound else "REFUSED" if self.refused else "CONNECTING"
+        shown: dict[str, Any] = {"state": state, "binds": self.bind}
+        if self.refused and not bound:
+            shown["error"] = self.refused
+        return shown
 
     async def close(self) -> None:
         task, self.task = self.task, None
@@ -414,6 +424,9 @@ class SmppSms(SmsAdapter):
             session = channels.sessions[key] = SmppSession(channels, options, smsc_tag(options))
         assert isinstance(session, SmppSession)
         return session
+
+    def connect(self) -> None:
+        self._session().start()
 
     async def send(self, message: OutgoingMessage) -> Handed:
         return await self._session().submit(message)
