@@ -19,6 +19,7 @@ def stored(console: Console, account_id: str) -> Any:
     """The account's channel settings as an adapter gets them (real passwords)."""
     rt = console.runtime
     account = console.call(rt.store.read(lambda c: account_repo.get(c, account_id)))
+    assert account is not None
     return rt.services.get(Channels).options(account)
 
 
