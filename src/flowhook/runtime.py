@@ -118,6 +118,8 @@ class Runtime:
 
                 self.listener = Listener(self.store.url, wake_soon)
                 self.listener.start()
+            # SMPP binds at start-up, not on the first message (docs/channels.md)
+            await self.services.get(Channels).connect_all()
             if self.settings.bounce_smtp_port:
                 channels = self.services.get(Channels)
                 host, port = self.settings.bounce_smtp_host, self.settings.bounce_smtp_port

@@ -1,5 +1,6 @@
 """A flowhook server whose simulator runs ten times faster than real time, and helpers
-to ring it, press keys and read what a flow recorded."""
+to ring it, press keys and read what a flow recorded; the SMS flow and the account
+settings the Kannel and SMPP tests share."""
 
 from __future__ import annotations
 
@@ -68,3 +69,58 @@ def flow_complete(received: list[Any]) -> dict[str, Any]:
     payloads = [r.json() for r in received if b"phonon-uuid" in r.body]
     assert len(payloads) == 1, [r.body for r in received]
     return dict(payloads[0])
+
+
+REPORTING_SMS_FLOW: dict[str, Any] = {
+    "name": "reported_sms",
+    "webhook_enabled": True,
+    "entry": {"start": "text"},
+    "widgets": {
+        "text": {
+            "type": "sms",
+            "from": "FLOWHK",
+            "text": "Hi $flow.key.name, order $flow.key.order is ready",
+            "wait_report_s": 60,
+            "exits": {"delivered": "ok", "undelivered": "bad", "no_report": "bad"},
+        },
+        "ok": {
+            "type": "store_variable",
+            "assignments": [{"variable": "$flow.key.outcome", "value": "delivered"}],
+        },
+        "bad": {
+            "type": "store_variable",
+            "assignments": [{"variable": "$flow.key.outcome", "value": "not delivered"}],
+        },
+    },
+}
+"""An SMS that waits for its delivery report: ``$flow.key.outcome`` says how it went."""
+
+
+def smpp_channels(center: Any, **options: Any) -> dict[str, Any]:
+    """Channel settings that send SMS through the test SMSC (tests/support/smsc.py)."""
+    return {
+        "sms": "smpp",
+        "smpp": {
+            "host": "127.0.0.1",
+            "port": center.port,
+            "system_id": center.system_id,
+            "password": center.password,
+            **options,
+        },
+    }
+
+
+async def start_sms(api: Any, key: str, flow_id: str, dnis: str, name: str = "Asha") -> str:
+    """Start the SMS flow for ``dnis`` with a name and an order number; its uuid."""
+    status, started = await api.request(
+        "POST",
+        f"/v1/flows/{flow_id}/executions",
+        key=key,
+        json={
+            "version": "test",
+            "dnis": dnis,
+            "variables": {"$flow.key.name": name, "$flow.key.order": "4711"},
+        },
+    )
+    assert status == 202, started
+    return str(started["uuid"])

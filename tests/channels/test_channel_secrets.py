@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from channels.conftest import create_flow, wait_status
-from channels.test_smpp import FLOW, smpp_channels, start
+from channels.conftest import REPORTING_SMS_FLOW as FLOW
+from channels.conftest import create_flow, smpp_channels, wait_status
+from channels.conftest import start_sms as start
 from flowhook.store.tables import accounts
 from support.app import error_code
 from support.receiver import receiver

@@ -7,33 +7,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from channels.conftest import create_flow, default_webhook, flow_complete, wait_status
+from channels.conftest import (
+    REPORTING_SMS_FLOW,
+    create_flow,
+    default_webhook,
+    flow_complete,
+    wait_status,
+)
 from support.app import error_code
 from support.kannel import PASSWORD, USERNAME, kannel
 from support.receiver import receiver
 
-FLOW: dict[str, Any] = {
-    "name": "kannel_sms",
-    "webhook_enabled": True,
-    "entry": {"start": "text"},
-    "widgets": {
-        "text": {
-            "type": "sms",
-            "from": "FLOWHK",
-            "text": "Hi $flow.key.name, order $flow.key.order is ready",
-            "wait_report_s": 60,
-            "exits": {"delivered": "ok", "undelivered": "bad", "no_report": "bad"},
-        },
-        "ok": {
-            "type": "store_variable",
-            "assignments": [{"variable": "$flow.key.outcome", "value": "delivered"}],
-        },
-        "bad": {
-            "type": "store_variable",
-            "assignments": [{"variable": "$flow.key.outcome", "value": "not delivered"}],
-        },
-    },
-}
+FLOW = REPORTING_SMS_FLOW
 
 
 async def test_sms_through_kannel_with_its_delivery_report(sim_api: Any, tmp_path: Path) -> None:

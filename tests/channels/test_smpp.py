@@ -11,45 +11,18 @@ import itertools
 import json
 from typing import Any
 
-from channels.conftest import create_flow, default_webhook, wait_status
+from channels.conftest import (
+    REPORTING_SMS_FLOW,
+    create_flow,
+    default_webhook,
+    smpp_channels,
+    start_sms,
+    wait_status,
+)
 from support.receiver import receiver
 from support.smsc import Smsc, smsc
 
-FLOW: dict[str, Any] = {
-    "name": "smpp_sms",
-    "webhook_enabled": True,
-    "entry": {"start": "text"},
-    "widgets": {
-        "text": {
-            "type": "sms",
-            "from": "FLOWHK",
-            "text": "Hi $flow.key.name, order $flow.key.order is ready",
-            "wait_report_s": 60,
-            "exits": {"delivered": "ok", "undelivered": "bad", "no_report": "bad"},
-        },
-        "ok": {
-            "type": "store_variable",
-            "assignments": [{"variable": "$flow.key.outcome", "value": "delivered"}],
-        },
-        "bad": {
-            "type": "store_variable",
-            "assignments": [{"variable": "$flow.key.outcome", "value": "not delivered"}],
-        },
-    },
-}
-
-
-def smpp_channels(center: Smsc, **options: Any) -> dict[str, Any]:
-    return {
-        "sms": "smpp",
-        "smpp": {
-            "host": "127.0.0.1",
-            "port": center.port,
-            "system_id": center.system_id,
-            "password": center.password,
-            **options,
-        },
-    }
+FLOW = REPORTING_SMS_FLOW
 
 
 async def smpp_account(api: Any, center: Smsc, **options: Any) -> str:
@@ -61,29 +34,14 @@ async def smpp_account(api: Any, center: Smsc, **options: Any) -> str:
     return str(key)
 
 
-async def start(api: Any, key: str, flow_id: str, dnis: str, name: str = "Asha") -> str:
-    status, started = await api.request(
-        "POST",
-        f"/v1/flows/{flow_id}/executions",
-        key=key,
-        json={
-            "version": "test",
-            "dnis": dnis,
-            "variables": {"$flow.key.name": name, "$flow.key.order": "4711"},
-        },
-    )
-    assert status == 202, started
-    return str(started["uuid"])
-
-
 async def test_sms_through_smpp_with_its_delivery_receipts(sim_api: Any) -> None:
     api = sim_api
     async with smsc(receipts={"919876500009": "UNDELIV"}) as center, receiver() as rec:
         key = await smpp_account(api, center)
         await default_webhook(api, key, rec.url)
         flow_id = await create_flow(api, key, FLOW)
-        delivered = await start(api, key, flow_id, "9876500001")
-        undelivered = await start(api, key, flow_id, "9876500009")
+        delivered = await start_sms(api, key, flow_id, "9876500001")
+        undelivered = await start_sms(api, key, flow_id, "9876500009")
         ok = await wait_status(api, key, delivered, ("COMPLETED", "FAILED"))
         bad = await wait_status(api, key, undelivered, ("COMPLETED", "FAILED"))
         payloads = {p["phonon-uuid"]: p for p in (r.json() for r in await rec.wait_for(2))}
@@ -106,7 +64,7 @@ async def test_a_dropped_bind_is_bound_again_and_the_message_is_not_lost(sim_api
     async with smsc(drop_first=1) as center:
         key = await smpp_account(api, center)
         flow_id = await create_flow(api, key, FLOW)
-        uuid = await start(api, key, flow_id, "9876500001")
+        uuid = await start_sms(api, key, flow_id, "9876500001")
         done = await wait_status(api, key, uuid, ("COMPLETED", "FAILED"), timeout=30)
     assert done["variables"]["$flow.key.outcome"] == "delivered", done
     assert [s.answer for s in center.submits] == ["dropped", "ESME_ROK"]
@@ -119,7 +77,7 @@ async def test_throttled_submits_back_off_and_are_retried(sim_api: Any) -> None:
     async with smsc(throttle_first=2) as center:
         key = await smpp_account(api, center, throttle_backoff_s=0.3)
         flow_id = await create_flow(api, key, FLOW)
-        uuid = await start(api, key, flow_id, "9876500001")
+        uuid = await start_sms(api, key, flow_id, "9876500001")
         done = await wait_status(api, key, uuid, ("COMPLETED", "FAILED"), timeout=30)
     assert done["variables"]["$flow.key.outcome"] == "delivered", done
     answers = [s.answer for s in center.submits]
@@ -135,7 +93,7 @@ async def test_max_per_second_spaces_the_submits(sim_api: Any) -> None:
         key = await smpp_account(api, center, max_per_second=5.0)
         flow_id = await create_flow(api, key, FLOW)
         uuids = await asyncio.gather(
-            *(start(api, key, flow_id, f"98765000{i:02d}") for i in range(1, 7))
+            *(start_sms(api, key, flow_id, f"98765000{i:02d}") for i in range(1, 7))
         )
         for uuid in uuids:
             done = await wait_status(api, key, uuid, ("COMPLETED", "FAILED"), timeout=30)
@@ -143,7 +101,11 @@ async def test_max_per_second_spaces_the_submits(sim_api: Any) -> None:
     times = sorted(s.at for s in center.accepted())
     assert len(times) == 6
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.2 * 0.8, gaps  # five a second: one every 200 ms
+    # five a second: one every 200 ms. Times are taken where the SMSC reads them, in the
+    # server's event loop: a submit read late (the loop busy starting the other flows)
+    # shortens one gap and lengthens the next, so the span is judged, and each gap loosely.
+    assert times[-1] - times[0] >= 5 * 0.2 * 0.8, gaps
+    assert min(gaps) >= 0.2 * 0.5, gaps  # never a burst
 
 
 async def test_a_refused_bind_fails_the_message_with_the_smscs_reason(sim_api: Any) -> None:
@@ -164,7 +126,7 @@ async def test_a_refused_bind_fails_the_message_with_the_smscs_reason(sim_api: A
             },
         }
         flow_id = await create_flow(api, key, flow)
-        uuid = await start(api, key, flow_id, "9876500001")
+        uuid = await start_sms(api, key, flow_id, "9876500001")
         done = await wait_status(api, key, uuid, ("COMPLETED", "FAILED"), timeout=30)
     assert done["variables"]["$flow.key.outcome"] == "not delivered", done
     [sms] = done["sms_details"]

@@ -3,10 +3,14 @@
 enquire_link, unbind — with aiosmpplib's PDU codec (the adapter's library, used here from
 the SMSC's side).
 
-What it does is scripted: ``throttle_first`` submits answered ``ESME_RTHROTTLED``,
+What it does is scripted: ``hold_first`` submits accepted but never answered (the sender
+may die waiting for the answer), ``throttle_first`` submits answered ``ESME_RTHROTTLED``,
 ``drop_first`` submits read and then the connection closed without an answer (the SMSC
 drops the bind), a receipt per destination (``stat:DELIVRD`` unless ``receipts`` says
-otherwise). ``submits`` records every submit_sm it read, with the time it arrived.
+otherwise). ``submits`` records every submit_sm it read, with the time it arrived. A
+submit_sm whose ``user_message_reference``, source and destination match one it accepted
+is a duplicate: answered with the first one's message id, not delivered again
+(``answer == "duplicate"``), as an SMSC that dedupes does.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from aiosmpplib import (
     SubmitSmResp,
     UnbindResp,
 )
-from aiosmpplib.state import SmppCommand
+from aiosmpplib.state import USER_MESSAGE_REFERENCE, SmppCommand
 
 ENCODING = "gsm0338"
 
@@ -43,8 +47,9 @@ class Submit:
     source: str
     destination: str
     text: str
-    answer: str  # ESME_ROK, ESME_RTHROTTLED or "dropped"
+    answer: str  # ESME_ROK, ESME_RTHROTTLED, "dropped", "held" or "duplicate"
     message_id: str = ""
+    reference: int | None = None  # the user_message_reference TLV
 
 
 @dataclass
@@ -53,10 +58,12 @@ class Smsc:
     password: str = "secret1"
     throttle_first: int = 0
     drop_first: int = 0
+    hold_first: int = 0
     receipts: dict[str, str] = field(default_factory=dict)  # destination → stat
     receipt_after_s: float = 0.05
     port: int = 0
     submits: list[Submit] = field(default_factory=list)
+    connections: int = 0
     binds: int = 0
     refused_binds: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -76,6 +83,7 @@ class Smsc:
     # the connection -------------------------------------------------------------------
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        self.connections += 1
         sequence = itertools.count(1)
         try:
             while True:
@@ -123,8 +131,30 @@ class Smsc:
             return True
         submit = SubmitSm.from_pdu(pdu, header, ENCODING)
         text = submit.short_message or submit.message_payload
-        record = Submit(time.monotonic(), submit.source.number, submit.destination.number, text, "")
+        reference = next(
+            (int(p.value) for p in submit.optional_params or [] if p.tag == USER_MESSAGE_REFERENCE),
+            None,
+        )
+        record = Submit(
+            time.monotonic(),
+            submit.source.number,
+            submit.destination.number,
+            text,
+            "",
+            "",
+            reference,
+        )
         self.submits.append(record)
+        if self.hold_first > 0:  # accepted, but the answer never leaves
+            self.hold_first -= 1
+            record.answer, record.message_id = "ESME_ROK", f"smsc{next(self._ids)}"
+            return True
+        first = self._first_of(record)
+        if first is not None:
+            record.answer, record.message_id = "duplicate", first.message_id
+            await self._send(writer, SubmitSmResp(seq, message_id=first.message_id))
+            self._receipt_later(writer, sequence, first)
+            return True
         if self.drop_first > 0:
             self.drop_first -= 1
             record.answer = "dropped"
@@ -137,10 +167,25 @@ class Smsc:
         record.answer = "ESME_ROK"
         record.message_id = f"smsc{next(self._ids)}"
         await self._send(writer, SubmitSmResp(seq, message_id=record.message_id))
+        self._receipt_later(writer, sequence, record)
+        return True
+
+    def _receipt_later(
+        self, writer: asyncio.StreamWriter, sequence: itertools.count[int], record: Submit
+    ) -> None:
         task = asyncio.create_task(self._receipt(writer, sequence, record))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return True
+
+    def _first_of(self, record: Submit) -> Submit | None:
+        """The submit ``record`` repeats (same reference, source and destination), if any."""
+        if record.reference is None:
+            return None
+        for earlier in self.accepted():
+            key = (earlier.reference, earlier.source, earlier.destination)
+            if key == (record.reference, record.source, record.destination):
+                return earlier
+        return None
 
     async def _receipt(
         self, writer: asyncio.StreamWriter, sequence: itertools.count[int], record: Submit

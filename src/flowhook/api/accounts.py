@@ -11,8 +11,9 @@ from fastapi import APIRouter, Request
 
 from flowhook.api.deps import AccountDep, OperatorDep, RuntimeDep, client_address
 from flowhook.api.openapi import error_responses
+from flowhook.channels.config import ChannelSettings
 from flowhook.domain.account import Account
-from flowhook.usecases import accounts
+from flowhook.usecases import accounts, channel_settings
 from flowhook.usecases.accounts import (
     AccountSettings,
     AsymmetricSigning,
@@ -49,6 +50,20 @@ async def put_settings(
 ) -> dict[str, Any]:
     updated = await accounts.update_settings(rt, account, body, address=client_address(request))
     return account_view(updated)
+
+
+@router.get("/v1/account/channels")
+async def get_channels(account: AccountDep) -> dict[str, Any]:
+    """The adapter of each channel and its settings (passwords ``***``)."""
+    return channel_settings.shown(account)
+
+
+@router.put("/v1/account/channels", responses=error_responses(422))
+async def put_channels(
+    body: ChannelSettings, account: AccountDep, rt: RuntimeDep
+) -> dict[str, Any]:
+    """Replace the channel settings alone (``***`` keeps a stored password)."""
+    return channel_settings.shown(await channel_settings.update(rt, account, body))
 
 
 @router.get("/v1/account/signing-secret")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -37,6 +38,7 @@ from flowhook.api.text import TextGuard
 from flowhook.runtime import Runtime
 from flowhook.settings import Settings
 from flowhook.ui import app as console
+from flowhook.usecases import channel_settings
 from flowhook.usecases import deliveries as delivery_cases
 from flowhook.webhooks.metrics import PENDING, REGISTRY, webhook_gauges
 
@@ -117,8 +119,12 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str | int]:
-        return {"status": "ok", "pid": os.getpid()}  # which process of `serve --processes`
+    async def healthz() -> dict[str, Any]:
+        shown: dict[str, Any] = {"status": "ok", "pid": os.getpid()}  # which process
+        smpp = channel_settings.health(app.state.runtime)
+        if smpp:  # each SMSC bind of this process, by a tag that does not show the host
+            shown["smpp"] = smpp
+        return shown
 
     if settings.console:
         # after the API (its paths keep priority), before GET /{code} (it takes /webhooks …)

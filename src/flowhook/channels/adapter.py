@@ -9,6 +9,7 @@ network reports them.
 from __future__ import annotations
 
 import secrets
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,9 +81,23 @@ class VoiceAdapter(ABC):
         return None
 
 
+MESSAGE_NAMESPACE = uuid.UUID("6b1f3f0e-2c4b-5d8e-9a51-0f1e6c7d2a10")
+
+
+def message_id(execution_uuid: str, widget_id: str, step: int) -> str:
+    """The id of the message a widget sends at a step of an execution. Derived, not drawn:
+    a widget replayed after a crash (the engine resumes from its last checkpoint, with the
+    same step count) sends the message of the same id, which the channel layer finds in the
+    store and hands over at most once more — never a second, different message."""
+    return str(uuid.uuid5(MESSAGE_NAMESPACE, f"{execution_uuid}/{widget_id}/{step}"))
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """An SMS or e-mail as a flow sends it (variables substituted)."""
+    """An SMS or e-mail as a flow sends it (variables substituted). ``id`` is stable across
+    a replay (:func:`message_id`): adapters pass it on as the message's own reference
+    (SMTP ``Message-ID``, the HTTP gateway's ``$sys.sms_id`` and report URL, SMPP's
+    ``user_message_reference``) so that a gateway able to dedupe can."""
 
     id: str
     account_id: str
@@ -117,6 +132,11 @@ class SmsAdapter(ABC):
 
     def __init__(self, context: AdapterContext) -> None:
         self.context = context
+
+    def connect(self) -> None:
+        """Open now the long-lived connection the adapter keeps (an SMPP bind), rather
+        than on the first message: called at start-up and when the settings are saved."""
+        return None
 
     @abstractmethod
     async def send(self, message: OutgoingMessage) -> Handed:

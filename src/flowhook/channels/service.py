@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -34,8 +35,10 @@ from flowhook.domain.account import Account, AccountInfo
 from flowhook.domain.call import CallRow
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState
-from flowhook.errors import Code, WidgetError
+from flowhook.errors import Code, FlowhookError, WidgetError
+from flowhook.logging import get_logger
 from flowhook.settings import Settings
+from flowhook.store import accounts as account_repo
 from flowhook.store import calls as call_repo
 from flowhook.store import messages as message_repo
 from flowhook.store.commit import AfterCommit, Write
@@ -43,6 +46,8 @@ from flowhook.store.db import Store
 from flowhook.store.messages import MessageRow
 from flowhook.store.notify import notify
 from flowhook.webhooks.client import HttpClient
+
+log = get_logger(__name__)
 
 RINGING = "RINGING"
 ANSWERED = "ANSWERED"
@@ -75,6 +80,30 @@ class Channels:
         sessions, self.sessions = list(self.sessions.values()), {}
         for session in sessions:
             await session.close()
+
+    async def connect_all(self) -> None:
+        """Open the long-lived connections of every account's adapters (SMPP binds) at
+        start-up: the SMSC sees the bind before any message, and a carrier that refuses
+        it shows in ``/healthz`` before a flow needs it."""
+        accounts = await self.store.read(account_repo.with_channel_settings)
+        for account in accounts:
+            self.connect(account)
+
+    def connect(self, account: AccountInfo | Account) -> None:
+        """Open the account's long-lived adapter connections now (settings just saved)."""
+        try:
+            self.sms(account).connect()
+        except (FlowhookError, ValueError) as exc:  # settings this install cannot use
+            log.warning("channel adapter not connected", account=account.id, error=repr(exc))
+
+    def health(self) -> dict[str, Any]:
+        """The state of each long-lived connection, by the adapter's key (``/healthz``)."""
+        shown: dict[str, Any] = {}
+        for session in self.sessions.values():
+            state = getattr(session, "state", None)
+            if callable(state):
+                shown[str(getattr(session, "tag", id(session)))] = state()
+        return shown
 
     # adapters ---------------------------------------------------------------------------
     def options(self, account: AccountInfo | Account) -> ChannelSettings:
@@ -163,7 +192,14 @@ class Channels:
         execution_uuid: str | None,
     ) -> Handed:
         """Hand an SMS or e-mail to the account's adapter, recorded before it leaves (a
-        delivery report may come back before the adapter has even returned)."""
+        delivery report may come back before the adapter has even returned).
+
+        Idempotent on ``message.id`` (stable across a replay, ``adapter.message_id``): a
+        message already handed over is not handed over again (its recorded answer is
+        returned); one recorded but still ``PENDING`` — the process died between the
+        record and the gateway's answer — is handed over again, with the same id and
+        report token, so nothing recorded is lost (at least once; at most once where the
+        gateway dedupes on the id, or where it had answered with its own reference)."""
         adapter: SmsAdapter | EmailAdapter = (
             self.sms(account) if kind == "sms" else self.email(account)
         )
@@ -181,16 +217,35 @@ class Channels:
             created_at=now,
             updated_at=now,
         )
-        await self.store.write(lambda c: message_repo.insert(c, row))
+
+        def record(conn: Connection) -> MessageRow | None:
+            stored = message_repo.get(conn, message.id)
+            if stored is None:
+                message_repo.insert(conn, row)
+            return stored
+
+        stored = await self.store.write(record)
+        if stored is not None:
+            handed_before = _handed_before(stored)
+            if handed_before is not None:
+                return await self._settle(message.id, handed_before)
+            if stored.external_id and stored.adapter in _TOKEN_ADAPTERS:
+                # the report URL the gateway may already hold names the first token
+                message = replace(message, report_token=stored.external_id)
+            log.info("handing over a message again", id=message.id, adapter=stored.adapter)
         try:
             handed = await adapter.send(message)
         except (OSError, TimeoutError) as exc:  # the gateway or server is unreachable
             handed = Handed("FAILED", detail=f"{type(exc).__name__}: {exc}")
+        return await self._settle(message.id, handed)
+
+    async def _settle(self, message_id: str, handed: Handed) -> Handed:
+        """Store the adapter's answer, unless a delivery report came first."""
         later = self.clock()
         await self.store.write(
             lambda c: message_repo.set_status(
                 c,
-                message.id,
+                message_id,
                 handed.status,
                 later,
                 handed.detail,
@@ -259,6 +314,21 @@ class Channels:
             if stored is not None:
                 record["delivery_status"] = stored.status
         return None
+
+
+_TOKEN_ADAPTERS = frozenset({"http", "kannel"})
+"""Adapters whose ``external_id`` is the report token until the gateway reports."""
+
+
+def _handed_before(stored: MessageRow) -> Handed | None:
+    """What a recorded message's earlier hand-over came to, or None if it must be handed
+    over (again): it is past ``PENDING``, or still ``PENDING`` but the gateway had given
+    its own reference (an SMPP ``submit_sm_resp``, stored before anything else)."""
+    if stored.status != PENDING:
+        return Handed(stored.status, stored.external_id, stored.detail)
+    if stored.adapter == "smpp" and stored.external_id and ":" in stored.external_id:
+        return Handed("SENT_TO_QUEUE", stored.external_id, "accepted before a restart")
+    return None
 
 
 def hangup_event(row: CallRow, now: float) -> dict[str, Any] | None:

@@ -11,7 +11,8 @@ run a two-minute call in a fraction of a second. Live key presses and hangups po
 the API are added to the same log.
 
 SMS and e-mail: handed over at once (``SENT_TO_QUEUE``); the scripted delivery report
-(per recipient, else the default) arrives ``report_after_ms`` later. The report is a
+(per recipient, else the default) arrives ``report_after_ms`` later. A message handed over
+again with the same id is accepted once (the simulated gateway dedupes on the id). The report is a
 timer of this process — a simulator's report lost with a crashed process is a report a
 real network can lose too.
 """
@@ -40,6 +41,10 @@ from flowhook.domain.call import CallRow
 _CAUSES = {"busy": USER_BUSY, "no_answer": NO_ANSWER, "failed": TEMPORARY_FAILURE}
 _CAUSES["rejected"] = CALL_REJECTED
 _tasks: set[asyncio.Task[Any]] = set()  # report timers, kept until they have run
+_accepted: dict[str, Handed] = {}
+"""Messages the simulated gateway accepted in this process, by id: one handed over again
+(the same id after a replay) is accepted once, as a gateway that dedupes would."""
+_ACCEPTED_KEPT = 100_000
 
 
 def script_for(call: CallRow, settings: Any) -> VoiceScript:
@@ -115,6 +120,9 @@ class _SimulatedMessages:
         return str(reports.get(to, reports.get(to.lstrip("+"), default)))
 
     async def send(self, message: OutgoingMessage) -> Handed:
+        before = _accepted.get(message.id)
+        if before is not None:  # the same message again: no second report
+            return before
         status = self._scripted(message.to)
         delay = self.context.options.simulator.report_after_ms / 1000
         channels = self.context.channels
@@ -126,7 +134,11 @@ class _SimulatedMessages:
         task = asyncio.get_running_loop().create_task(report())
         _tasks.add(task)
         task.add_done_callback(_tasks.discard)
-        return Handed("SENT_TO_QUEUE", external_id=message.id, detail="simulated")
+        handed = Handed("SENT_TO_QUEUE", external_id=message.id, detail="simulated")
+        if len(_accepted) >= _ACCEPTED_KEPT:
+            _accepted.pop(next(iter(_accepted)))
+        _accepted[message.id] = handed
+        return handed
 
 
 @register("sms", "simulator")

@@ -40,6 +40,7 @@ from aiosmpplib import (
     BindTransceiverResp,
     DeliverSm,
     GenericNack,
+    OptionalParam,
     PhoneNumber,
     SmppCommandStatus,
     SubmitSm,
@@ -47,11 +48,14 @@ from aiosmpplib import (
 )
 from aiosmpplib.broker import AbstractBroker
 from aiosmpplib.retrytimer import SimpleExponentialBackoff
+from aiosmpplib.state import USER_MESSAGE_REFERENCE, SmppSessionState
 
 from flowhook.channels.adapter import Handed, OutgoingMessage, SmsAdapter
 from flowhook.channels.config import SmppSettings
+from flowhook.channels.egress import resolve_allowed
 from flowhook.channels.registry import register
 from flowhook.logging import get_logger
+from flowhook.webhooks.guard import BlockedRequest
 
 log = get_logger(__name__)
 
@@ -155,6 +159,29 @@ class _Hook(AbstractHook):  # type: ignore[misc]
             pending.answer.set_result(error)
 
 
+class _GuardedEsme(ESME):  # type: ignore[misc]
+    """aiosmpplib's ESME connecting only where the egress guard allows: the SMSC's name is
+    resolved and judged before every connect (a refused one fails the waiting messages
+    with the guard's reason, as a refused bind does, and is tried again with back-off)."""
+
+    def __init__(self, session: SmppSession, **options: Any) -> None:
+        super().__init__(**options)
+        self.session = session
+        self.target = options["smsc_host"]
+
+    async def connect(self) -> None:
+        if self._session_state == self.bind_mode.session_state:
+            return
+        try:
+            self.smsc_host = await resolve_allowed(
+                self.target, self.smsc_port, self.session.channels.settings
+            )
+        except BlockedRequest as exc:
+            self.session.refuse(f"{exc.details.get('reason')}: {exc.message}")
+            raise ConnectionError(exc.message) from None
+        await super().connect()
+
+
 @dataclass
 class SmppSession:
     """One bind to an SMSC, shared by the accounts that use it in this process."""
@@ -169,11 +196,13 @@ class SmppSession:
     esme: Any = None
     task: asyncio.Task[None] | None = None
     refused: str | None = None
-    """Why the SMSC refused the last bind (``ESME_RINVPASWD`` …); None once one succeeds."""
+    """Why the last bind failed (the SMSC's ``ESME_RINVPASWD``, the guard's
+    ``BLOCKED_ADDRESS`` …); None once one succeeds."""
 
     def __post_init__(self) -> None:
         self.queue = _Queue(self)
-        self.esme = ESME(
+        self.esme = _GuardedEsme(
+            self,
             smsc_host=self.options.host,
             smsc_port=self.options.port,
             system_id=self.options.system_id,
@@ -196,6 +225,16 @@ class SmppSession:
     def start(self) -> None:
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self.esme.start())
+
+    def state(self) -> dict[str, Any]:
+        """The bind as ``/healthz`` shows it: ``BOUND``, ``CONNECTING`` (between binds,
+        retrying with back-off) or ``REFUSED`` (the last attempt was refused: why)."""
+        bound = self.esme.session_state == SmppSessionState.BOUND_TRX
+        state = "BOUND" if bound else "REFUSED" if self.refused else "CONNECTING"
+        shown: dict[str, Any] = {"state": state, "binds": self.bind}
+        if self.refused and not bound:
+            shown["error"] = self.refused
+        return shown
 
     async def close(self) -> None:
         task, self.task = self.task, None
@@ -220,7 +259,8 @@ class SmppSession:
                 self.bind += 1
                 self.refused = None
             else:  # the ESME tries again later; messages waiting for a bind fail now
-                self.refused = message.command_status.name
+                self.refuse(f"the SMSC refused the bind: {message.command_status.name}")
+                return
             self.rebound.set()
             self.rebound = asyncio.Event()
             return
@@ -239,6 +279,13 @@ class SmppSession:
             return
         if isinstance(message, DeliverSm) and message.is_receipt():
             await self._receipt(message)
+
+    def refuse(self, reason: str) -> None:
+        """No bind now (refused by the SMSC or by the egress guard): the messages waiting
+        for one fail with ``reason``; the ESME keeps trying with back-off."""
+        self.refused = reason
+        self.rebound.set()
+        self.rebound = asyncio.Event()
 
     def external_id(self, smsc_message_id: str) -> str:
         """The id stored on the message: the SMSC's, prefixed by which SMSC it is."""
@@ -286,7 +333,7 @@ class SmppSession:
                 elif isinstance(answer, ValueError):
                     return Handed("REJECTED", detail=f"cannot encode the message: {answer}")
                 elif answer == "refused":
-                    return Handed("FAILED", detail=f"the SMSC refused the bind: {self.refused}")
+                    return Handed("FAILED", detail=str(self.refused))
                 elif answer is None:
                     return Handed(
                         "FAILED",
@@ -329,7 +376,15 @@ class SmppSession:
             destination=PhoneNumber(message.to[:20]),
             registered_delivery=0b00000001,  # a receipt for success and failure
             log_id=message.id,
+            optional_params=[OptionalParam(USER_MESSAGE_REFERENCE, user_reference(message.id))],
         )
+
+
+def user_reference(message_id: str) -> int:
+    """The message's ``user_message_reference`` (SMPP 3.4 5.3.2.17, two octets): derived
+    from its id, so the same message handed over again after a restart carries the same
+    reference and an SMSC that dedupes on it (with source and destination) can."""
+    return int.from_bytes(hashlib.sha256(message_id.encode()).digest()[:2], "big")
 
 
 def session_key(options: SmppSettings) -> str:
@@ -369,6 +424,9 @@ class SmppSms(SmsAdapter):
             session = channels.sessions[key] = SmppSession(channels, options, smsc_tag(options))
         assert isinstance(session, SmppSession)
         return session
+
+    def connect(self) -> None:
+        self._session().start()
 
     async def send(self, message: OutgoingMessage) -> Handed:
         return await self._session().submit(message)

@@ -66,6 +66,12 @@ def by_short_domain(conn: Connection, domain: str) -> Account | None:
     return Account.from_row(row) if row else None
 
 
+def with_channel_settings(conn: Connection) -> list[Account]:
+    """Accounts that have chosen channel adapters (the others use the simulator)."""
+    rows = conn.execute(select(accounts).where(accounts.c.channels.is_not(None))).all()
+    return [account for account in map(Account.from_row, rows) if account.channels]
+
+
 def update_settings(conn: Connection, account_id: str, **values: Any) -> Account | None:
     if values and is_storable_id(account_id, 36):
         conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))

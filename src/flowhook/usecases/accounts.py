@@ -31,7 +31,6 @@ from pydantic import (
 from sqlalchemy import Connection
 
 from flowhook.channels.config import ChannelSettings
-from flowhook.channels.secrets import seal as seal_channels
 from flowhook.domain.account import Account
 from flowhook.domain.signing import Keyring
 from flowhook.errors import Code, Conflict, Forbidden, NotFound, Unauthorized
@@ -39,6 +38,7 @@ from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
 from flowhook.store import demo as demo_repo
 from flowhook.store import retention as retention_repo
+from flowhook.usecases import channel_settings
 
 MAX_WHITELIST = 200
 MAX_SIGNING_OVERLAP_S = 30 * 24 * 3600.0
@@ -174,7 +174,7 @@ def ip_allowed(address: str | None, whitelist: list[str]) -> bool:
 
 def channels_of(account: Account) -> dict[str, Any]:
     """The account's channel settings as the API shows them (defaults filled in)."""
-    return ChannelSettings.of(account.channels).model_dump()
+    return channel_settings.shown(account)
 
 
 # creating ---------------------------------------------------------------------------------
@@ -255,8 +255,8 @@ async def update_settings(
             _lockout_message(address), code=Code.WHITELIST_LOCKOUT, details={"address": address}
         )
     values = form.model_dump()
-    # passwords kept encrypted; "***" sent back keeps the stored one (UNKNOWN_SECRET if none)
-    values["channels"] = seal_channels(values["channels"], account.channels, rt.cipher)
+    # gateways under the egress guard; passwords kept encrypted ("***" keeps the stored one)
+    values["channels"] = channel_settings.prepare(rt, account, form.channels)
 
     def update(conn: Connection) -> Account | None:
         domain = values["short_domain"]
@@ -271,6 +271,7 @@ async def update_settings(
     rt.catalog.forget(account_id=account.id)
     if updated is None:
         raise NotFound(f"no account {account.id}", code=Code.ACCOUNT_NOT_FOUND)
+    channel_settings.saved(rt, updated)
     return updated
 
 

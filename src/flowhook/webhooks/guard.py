@@ -201,6 +201,14 @@ def check_url(
         raise BlockedRequest(
             ErrorReason.HTTP_DISABLED, "plain http is disabled for this account; use https"
         )
+    check_host(host, allow_private=allow_private, policy=policy)
+
+
+def check_host(host: str, *, allow_private: bool, policy: EgressPolicy = OPEN) -> None:
+    """The rules of ``check_url`` for a host alone: a URL's, or the host:port a channel
+    adapter connects to without HTTP (an SMSC over SMPP). Names are judged without a
+    look-up; what they resolve to is judged when connecting (``resolver.py``,
+    ``channels/egress.py``)."""
     ip = ip_literal(host)
     if ip is None:
         if _is_legacy_ipv4(host):

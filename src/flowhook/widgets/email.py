@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import html
 import re
-import uuid
 from typing import Any
 
 from pydantic import Field
 
-from flowhook.channels.adapter import OutgoingMessage
+from flowhook.channels.adapter import OutgoingMessage, message_id
 from flowhook.engine import templating
 from flowhook.engine.context import StepContext
 from flowhook.engine.widget import Outcome, WidgetConfig, register
@@ -61,7 +60,7 @@ class Email(MessageWidget[EmailConfig]):
             text = ctx.render(self.config.body)
         sender, to = _address(ctx, self.config.sender), _address(ctx, self.config.to)
         message = OutgoingMessage(
-            id=str(uuid.uuid4()),
+            id=message_id(ctx.state.uuid, self.id, ctx.state.step_count),
             account_id=ctx.account.id,
             sender=sender,
             to=to,

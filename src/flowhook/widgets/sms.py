@@ -6,12 +6,11 @@ updates it. Exit ``failed`` when the gateway refused it.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from pydantic import Field
 
-from flowhook.channels.adapter import OutgoingMessage
+from flowhook.channels.adapter import OutgoingMessage, message_id
 from flowhook.domain.numbers import normalise
 from flowhook.engine.context import StepContext
 from flowhook.engine.widget import Outcome, WidgetConfig, register
@@ -38,7 +37,7 @@ class Sms(MessageWidget[SmsConfig]):
     async def send(self, ctx: StepContext) -> Outcome:
         to = normalise(ctx.render(self.config.to), ctx.account.default_region)
         message = OutgoingMessage(
-            id=str(uuid.uuid4()),
+            id=message_id(ctx.state.uuid, self.id, ctx.state.step_count),
             account_id=ctx.account.id,
             sender=ctx.render(self.config.sender),
             to=to,

@@ -18,7 +18,7 @@ from flowhook.statuses import status_of
 from flowhook.ui.app import page_router
 from flowhook.ui.render import is_htmx, render
 from flowhook.ui.session import AdminDep, VisitorDep, client_address, runtime_of
-from flowhook.usecases import accounts, users, webhooks
+from flowhook.usecases import accounts, channel_settings, users, webhooks
 from flowhook.usecases.accounts import (
     MAX_SIGNING_OVERLAP_S,
     AccountSettings,
@@ -48,6 +48,7 @@ async def _page(
     secret: str | None = None,
     notice: str | None = None,
     status_code: int = 200,
+    channel_form: dict[str, str] | None = None,
 ) -> Response:
     account = visitor.account
     shown = values or {
@@ -77,7 +78,18 @@ async def _page(
         secret=secret,
         notice=notice or ("Settings saved." if request.query_params.get("saved") else None),
         address=client_address(request),
+        channels=_channels(visitor.account, channel_form),
     )
+
+
+def _channels(account: Any, submitted: dict[str, str] | None) -> dict[str, Any]:
+    """The Channels section (ui/pages/channel_settings.py), with a form sent back."""
+    from flowhook.ui.pages.channel_settings import view
+
+    shown = view(account)
+    if submitted is not None:
+        shown["fields"] = {**shown["fields"], **submitted}
+    return shown
 
 
 @router.get("/settings")
@@ -99,6 +111,8 @@ async def save_settings(request: Request, visitor: VisitorDep) -> Response:
         "timezone": values["timezone"].strip() or "UTC",
         "default_region": values["default_region"].strip() or "IN",
         "short_domain": values["short_domain"].strip() or None,
+        # the Channels section saves apart: kept as stored (passwords as ***, which keeps them)
+        "channels": channel_settings.shown(visitor.account),
     }
     errors: dict[str, str] = {}
     try:
