@@ -15,17 +15,15 @@ The body follows the Standard Webhooks payload shape: ``{"type", "timestamp", "d
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection
 
-from flowhook.domain.message import OutgoingRequest
-from flowhook.domain.request_spec import RequestSpec
-from flowhook.engine.templating import Lookup, lookup_in
+from flowhook.engine.templating import lookup_in
 from flowhook.store import webhook_health as health_repo
 from flowhook.store import webhooks as webhook_repo
 from flowhook.store.secrets import Cipher
-from flowhook.store.webhooks import SavedWebhook
+from flowhook.webhooks.outgoing import Enqueue, NewDelivery, Pending
 from flowhook.webhooks.request import build_request
 
 FAILING, DISABLED, RECOVERED, EXHAUSTED = (
@@ -34,29 +32,6 @@ FAILING, DISABLED, RECOVERED, EXHAUSTED = (
     "webhook.recovered",
     "delivery.exhausted",
 )
-
-
-class Pending(Protocol):
-    """What ``DeliveryEngine.enqueue`` returns (``delivery.Enqueued``)."""
-
-    def write(self, conn: Connection) -> Any: ...
-
-    def after_commit(self, inserted: Any) -> None: ...
-
-
-class Enqueue(Protocol):
-    def __call__(
-        self,
-        name: str,
-        request: OutgoingRequest,
-        *,
-        account_id: str,
-        execution_uuid: str | None,
-        webhook: SavedWebhook | None,
-        target: RequestSpec | None = None,
-        lookup: Lookup | None = None,
-        now: float,
-    ) -> Pending: ...
 
 
 Followup = tuple[Pending, Any]
@@ -99,14 +74,15 @@ class OperationalEvents:
             spec, lookup_in({}), default_payload=payload(event_type, now, data)
         )
         pending = self.enqueue(
-            f"event:{event_type}:{key}",
-            request,
-            account_id=account_id,
-            execution_uuid=None,
-            webhook=ops,
-            target=spec,
-            lookup=None,
-            now=now,
+            NewDelivery(
+                f"event:{event_type}:{key}",
+                request,
+                account_id=account_id,
+                execution_uuid=None,
+                webhook=ops,
+                now=now,
+                target=spec,
+            )
         )
         return pending, pending.write(conn)
 

@@ -18,6 +18,7 @@ from flowhook.store.db import Store
 from flowhook.store.secrets import Cipher
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.delivery import DeliveryEngine, endpoint_of
+from flowhook.webhooks.outgoing import NewDelivery
 from flowhook.webhooks.payload import default_payload
 from flowhook.webhooks.request import build_request
 from flowhook.webhooks.targets import sending_target
@@ -76,14 +77,17 @@ class FlowCompleteHook:
             spec, lookup, default_payload=payload, target=sending.fixed
         )
         enqueued = self.engine.enqueue(
-            f"flow-complete:{state.uuid}",
-            request,
-            account_id=account.id,
-            execution_uuid=state.uuid,
-            webhook=webhook,
-            target=spec,
-            lookup=lookup,
-            now=now,
+            NewDelivery(
+                f"flow-complete:{state.uuid}",
+                request,
+                account_id=account.id,
+                execution_uuid=state.uuid,
+                webhook=webhook,
+                now=now,
+                target=spec,
+                lookup=lookup,
+                contact=state.contact,
+            )
         )
         return enqueued.write, enqueued.after_commit
 

@@ -31,6 +31,7 @@ from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.mapping import MappingError, apply_response_map, parse_response
 from flowhook.webhooks.outcome import response_variables, widget_result_names
+from flowhook.webhooks.outgoing import NewDelivery
 from flowhook.webhooks.payload import default_payload
 from flowhook.webhooks.request import Target
 from flowhook.webhooks.targets import sending_target
@@ -207,14 +208,17 @@ class WebhookWidget(Widget[WebhookConfig]):
         the webhook points at each attempt."""
         state = ctx.state
         enqueued = ctx.services.get(DeliveryEngine).enqueue(
-            f"widget:{state.uuid}:{self.id}:{state.step_count}",
-            request,
-            account_id=ctx.account.id,
-            execution_uuid=state.uuid,
-            webhook=saved,
-            target=spec,
-            lookup=ctx.lookup,
-            now=ctx.now(),
+            NewDelivery(
+                f"widget:{state.uuid}:{self.id}:{state.step_count}",
+                request,
+                account_id=ctx.account.id,
+                execution_uuid=state.uuid,
+                webhook=saved,
+                now=ctx.now(),
+                target=spec,
+                lookup=ctx.lookup,
+                contact=state.contact,
+            )
         )
         inserted = await ctx.services.get(Store).write(enqueued.write)
         ctx.log["delivery"] = enqueued.id
