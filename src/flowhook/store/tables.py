@@ -45,6 +45,8 @@ accounts = Table(
     Column("created_at", Float, nullable=False),
     # the saved webhook that receives events about the account's webhooks (webhook.failing …)
     Column("ops_webhook_id", String(36), nullable=True),
+    # an e-mail address told the operational events too (worker/ops_mail.py)
+    Column("ops_email", String(320), nullable=True),
     # days finished executions and deliveries are kept (None: FLOWHOOK_RETENTION_DAYS)
     Column("retention_days", Integer, nullable=True),
 )
@@ -206,6 +208,28 @@ deliveries = Table(
         postgresql_where=text("status = 'PENDING' AND order_key IS NOT NULL"),
         sqlite_where=text("status = 'PENDING' AND order_key IS NOT NULL"),
     ),
+)
+
+# Operational events to e-mail (webhooks/events.py writes them with the change they tell
+# of; worker/ops_mail.py sends them through the account's e-mail adapter, with retries).
+ops_mails = Table(
+    "ops_mails",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("event_type", String(32), nullable=False),
+    Column("event", JSON, nullable=False),  # the event's body: {"type", "timestamp", "data"}
+    Column("status", String(16), nullable=False),  # PENDING, SENT, FAILED
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("due_at", Float, nullable=True),  # NULL once finished
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_ops_mails_due", "due_at"),
+    Index("ix_ops_mails_account_created", "account_id", "created_at"),
 )
 
 delivery_attempts = Table(
