@@ -125,3 +125,53 @@ async def test_the_operational_address_is_checked(
     status, body = await api.request("PUT", PATH, key=key, json={"email": None})
     assert (status, body) == (200, {"email": None})
     assert (await api.request("GET", PATH, key=key)) == (200, {"email": None, "mails": []})
+
+
+async def test_an_e_mail_the_server_could_not_take_is_kept_and_sent_when_it_is_back(
+    database_url: str, tmp_path: Path
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there yet
+    settings = settings_for(
+        database_url,
+        tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_starttls=False,
+        delivery_schedule_s=[0] + [0.2] * 100,
+    )
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    async with running_api(settings) as api, receiver() as rec:
+        key = await smtp_account(api)
+        await api.request("PUT", PATH, key=key, json={"email": "ops@shop.test"})
+        rec.default = (410, {}, {})
+        hook = {"name": "crm", "url": rec.url, "is_default": True}
+        await api.request("POST", "/v1/webhooks", key=key, json=hook)
+        _, flow = await api.request("POST", "/v1/flows", key=key, json=FLOW)
+        await api.request(
+            "POST", f"/v1/flows/{flow['flow_id']}/executions", key=key, json={"version": "test"}
+        )
+        deadline = time.monotonic() + 30
+        while True:  # tried, refused by the closed port, kept for a retry
+            _, shown = await api.request("GET", PATH, key=key)
+            if shown["mails"] and shown["mails"][0]["attempts"] >= 2:
+                break
+            assert time.monotonic() < deadline, shown
+            await asyncio.sleep(0.05)
+        waiting = shown["mails"][0]
+        controller.start()  # the server is back
+        try:
+            await asyncio.wait_for(mailbox.arrived.wait(), timeout=30)
+            while True:
+                _, shown = await api.request("GET", PATH, key=key)
+                if shown["mails"][0]["status"] == "SENT":
+                    break
+                assert time.monotonic() < deadline + 30, shown
+                await asyncio.sleep(0.05)
+        finally:
+            controller.stop()
+    assert waiting["status"] == "PENDING" and waiting["last_error"]
+    assert len(mailbox.messages) == 1
+    assert shown["mails"][0]["attempts"] > waiting["attempts"]
