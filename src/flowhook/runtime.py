@@ -26,6 +26,7 @@ from flowhook.webhooks.delivery import DeliveryEngine
 from flowhook.webhooks.directory import WebhookDirectory
 from flowhook.webhooks.outbox import FireAndForget, FlowCompleteHook
 from flowhook.worker.jobs import JobRunner
+from flowhook.worker.ops_mail import OpsMailer
 from flowhook.worker.retention import RetentionJob
 from flowhook.worker.runner import ExecutionRunner
 
@@ -55,6 +56,7 @@ class Runtime:
     jobs: JobRunner
     listener: Listener | None = None
     retention: RetentionJob | None = None
+    mailer: OpsMailer | None = None
     bounces: BounceServer | None = None
     started: bool = False
     graphs: GraphRenderer = field(default_factory=GraphRenderer)
@@ -100,6 +102,9 @@ class Runtime:
             settings, store, cipher, catalog, services, runner, deliveries, flow_complete, jobs
         )
         runtime.retention = RetentionJob(store, settings, lambda: services.clock())
+        runtime.mailer = OpsMailer(
+            store, settings, catalog, channels, runner.owner, lambda: services.clock()
+        )
         return runtime
 
     async def start(self, *, worker: bool = True) -> None:
@@ -110,6 +115,8 @@ class Runtime:
             await self.jobs.start()
             if self.retention is not None:
                 self.retention.start()
+            if self.mailer is not None:
+                self.mailer.start()
             if not self.store.is_sqlite:
                 loop = asyncio.get_running_loop()
 
@@ -147,6 +154,8 @@ class Runtime:
             self.listener = None
         if self.retention is not None:
             await self.retention.stop()
+        if self.mailer is not None:
+            await self.mailer.stop()
         if self.started:
             await self.jobs.stop()
             await self.runner.stop()

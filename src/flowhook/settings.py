@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_timeout_s: float = 30.0
+    # the sender of operational e-mails when the account has no verified sender
+    ops_mail_from: str = "flowhook@localhost"
     # the inbound SMTP endpoint for bounces (DSN) of those e-mails (channels/bounces.py);
     # 0 = off. Set the relay's bounce address to it.
     bounce_smtp_host: str = "127.0.0.1"

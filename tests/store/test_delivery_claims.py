@@ -88,13 +88,13 @@ def test_postponing_moves_the_endpoints_waiting_rows_and_spares_other_workers(
         )
     )
 
-    counts = store.write_sync(
+    dead, postponed = store.write_sync(
         lambda c: delivery_repo.postpone(
             c, A, until=NOW + 30, owner="me", started_before=NOW - 1000, now=NOW
         )
     )
 
-    assert counts == (0, 3)
+    assert (dead, postponed) == ([], 3)
     for moved in ("free", "mine", "expired"):
         r = row(store, moved)
         assert (r.status, r.due_at, r.lease_owner, r.attempts) == ("PENDING", NOW + 30, None, 0)
@@ -118,13 +118,13 @@ def test_postponing_dead_letters_rows_older_than_the_whole_schedule(store: Store
     )
     assert store.write_sync(lambda c: delivery_repo.replay(c, "acct-a", "replayed", NOW - 5))
 
-    counts = store.write_sync(
+    dead, postponed = store.write_sync(
         lambda c: delivery_repo.postpone(
             c, A, until=NOW + 30, owner="me", started_before=NOW - 1000, now=NOW
         )
     )
 
-    assert counts == (1, 2)
+    assert ([d.id for d in dead], postponed) == (["old"], 2)  # named: told as exhausted
     old = row(store, "old")
     assert (old.status, old.last_error, old.due_at, old.finished_at) == (
         "FAILED",

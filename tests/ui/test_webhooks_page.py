@@ -128,6 +128,30 @@ def test_an_edit_keeps_the_saved_password_and_its_check_uses_it(
     assert real.headers["X-Api-Key"] == "key-123"
 
 
+def test_ordered_by_a_flow_variable_is_chosen_in_the_form(
+    admin_page: Any, console: Console, acme: Any
+) -> None:
+    rec = console.enter(receiver())
+    saved = saved_webhook(console, acme, rec.url)
+    page = admin_page
+    page.goto(f"{console.base_url}/webhooks/{saved.id}")
+    expect(page.get_by_label("Ordered by", exact=True)).to_have_value("")
+    page.get_by_label("Ordered by", exact=True).select_option(label="Flow variable")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#order_variable-error")).to_contain_text("name the variable")
+    page.get_by_label("Key variable (for a flow variable key)").fill("flow.key.order_id")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"{console.base_url}/webhooks")
+    updated = console.call(webhooks.get(console.runtime, acme, saved.id))
+    assert (updated.ordered_by, updated.order_variable) == ("variable", "flow.key.order_id")
+    page.goto(f"{console.base_url}/webhooks/{saved.id}")
+    expect(page.get_by_label("Ordered by", exact=True)).to_have_value("variable")
+    page.get_by_label("Ordered by", exact=True).select_option(label="Not ordered")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"{console.base_url}/webhooks")
+    assert console.call(webhooks.get(console.runtime, acme, saved.id)).ordered_by is None
+
+
 def test_form_errors_are_shown_at_their_fields(admin_page: Any, console: Console) -> None:
     page = admin_page
     page.goto(f"{console.base_url}/webhooks/new")

@@ -14,6 +14,7 @@ from typing import Any
 from flowhook.domain.message import OutgoingRequest
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.delivery import endpoint_of
+from flowhook.webhooks.outgoing import NewDelivery
 from support.flows import dead_url, default_webhook_and_flow
 from support.receiver import receiver
 
@@ -114,12 +115,14 @@ async def test_a_widget_call_and_the_flow_complete_webhook_make_the_same_deliver
     saved: SavedWebhook | None = await rt.flow_complete.default_webhook(state.account_id)
     assert saved is not None
     replayed = rt.deliveries.enqueue(
-        widget_name,
-        OutgoingRequest("POST", rec.url, {}, b"{}"),
-        account_id=state.account_id,
-        execution_uuid=execution["uuid"],
-        webhook=saved,
-        now=rt.now(),
+        NewDelivery(
+            widget_name,
+            OutgoingRequest("POST", rec.url, {}, b"{}"),
+            account_id=state.account_id,
+            execution_uuid=execution["uuid"],
+            webhook=saved,
+            now=rt.now(),
+        )
     )
     assert replayed.id == widget_id
     assert await rt.store.write(replayed.write) is None

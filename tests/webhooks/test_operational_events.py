@@ -6,17 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
 from standardwebhooks.webhooks import Webhook
 from test_flow_complete import trigger
 from test_webhook_health import RETRYING, eventually, server, webhook_with_flow
 
+from flowhook.domain.message import OutgoingRequest
 from flowhook.runtime import Runtime
+from flowhook.store import deliveries as delivery_repo
+from flowhook.webhooks.delivery import endpoint_of
+from flowhook.webhooks.health import BULK_IDS
 from support.app import Api, error_code, running_api, settings_for
+from support.flows import dead_url
 from support.receiver import Received, Receiver, receiver
 
 
@@ -184,3 +191,74 @@ async def test_with_two_workers_failing_at_once_the_webhook_is_failing_once(
         recovered = await events_at(ops, "webhook.recovered")
     assert len(failing) == 1 and failing[0]["data"]["webhook_id"] == hook_id
     assert recovered[1]["type"] == "webhook.recovered"
+
+
+async def test_deliveries_dead_lettered_in_bulk_are_told_in_bounded_events(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A webhook's endpoint is down: its circuit opens and its deliveries older than the
+    whole retry schedule are dead-lettered together (``CIRCUIT_OPEN``). Each is told in a
+    ``delivery.exhausted`` event listing at most ``BULK_IDS`` ids: 150 make two events."""
+    trips = {
+        "time_scale": 0.01,
+        "breaker_failures": 3,
+        "breaker_cooldown_s": 6000,
+        "delivery_schedule_s": [0, 60, 300, 3600],
+        "delivery_endpoint_concurrency": 2,  # a claim takes 4 of the endpoint: young ones
+    }
+    async with server(database_url, tmp_path, **trips) as api, receiver() as ops:
+        down = dead_url()
+        account_id, key = await api.account(http_enabled=True)
+        status, hook = await api.request(
+            "POST", "/v1/webhooks", key=key, json={"name": "crm", "url": down}
+        )
+        assert status == 201, hook
+        hook_id = hook["id"]
+        await name_ops_webhook(api, key, ops.url)
+        span = api.settings.scaled(sum(api.settings.delivery_schedule_s))
+        now = time.time()
+
+        def rows(count: int, age_s: float, due_in: float) -> list[dict[str, Any]]:
+            return [
+                {
+                    "delivery_id": str(uuid.uuid4()),
+                    "account_id": account_id,
+                    "execution_uuid": None,
+                    "webhook_id": hook_id,
+                    "endpoint": endpoint_of(down),
+                    "request": OutgoingRequest("POST", down, {}, b"{}"),
+                    "secret_headers": None,
+                    "due_at": now + due_in,
+                    "lease_owner": None,
+                    "lease_until": None,
+                    "now": now - age_s,
+                }
+                for _ in range(count)
+            ]
+
+        # the young ones are due first: they take the attempts that open the circuit
+        young, old = rows(8, 0, -10), rows(150, span + 60, 0)
+
+        def write(conn: Connection) -> None:
+            for row in young + old:
+                delivery_repo.insert(conn, **row)
+
+        await api.runtime.store.write(write)
+        api.runtime.deliveries.nudge()
+        deadline = time.monotonic() + 30
+        while True:
+            told = [e for e in await events_at(ops) if e["type"] == "delivery.exhausted"]
+            if sum(e["data"]["count"] for e in told) >= len(old):
+                break
+            assert time.monotonic() < deadline, told
+            await asyncio.sleep(0.05)
+        for got in ops.received:
+            await verified(api, key, got)
+
+    assert sorted(len(e["data"]["delivery_ids"]) for e in told) == [50, BULK_IDS]
+    listed = [i for e in told for i in e["data"]["delivery_ids"]]
+    assert sorted(listed) == sorted(row["delivery_id"] for row in old)  # each once, all
+    for event in told:
+        assert event["data"]["webhook_id"] == hook_id
+        assert event["data"]["error_reason"] == "CIRCUIT_OPEN"
+        assert event["data"]["count"] == len(event["data"]["delivery_ids"])

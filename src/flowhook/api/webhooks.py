@@ -11,7 +11,8 @@ from fastapi import APIRouter, Response
 
 from flowhook.api.deps import AccountDep, RuntimeDep
 from flowhook.api.openapi import error_responses
-from flowhook.usecases import activity, webhooks
+from flowhook.usecases import activity, operational_email, webhooks
+from flowhook.usecases.operational_email import OperationalEmailIn
 from flowhook.usecases.webhooks import CheckIn, OperationalWebhookIn, WebhookIn
 
 router = APIRouter()
@@ -40,6 +41,23 @@ async def put_operational_webhook(
 ) -> dict[str, Any]:
     saved = await webhooks.set_operational_webhook(rt, account, body)
     return {"webhook": saved.to_api() if saved is not None else None}
+
+
+@router.get("/v1/account/operational-email")
+async def get_operational_email(account: AccountDep, rt: RuntimeDep) -> dict[str, Any]:
+    """The e-mail address that receives the account's operational events (null: none),
+    and the operational e-mails sent lately (newest first)."""
+    return {
+        "email": await operational_email.operational_email(rt, account),
+        "mails": await operational_email.recent_mails(rt, account),
+    }
+
+
+@router.put("/v1/account/operational-email")
+async def put_operational_email(
+    body: OperationalEmailIn, account: AccountDep, rt: RuntimeDep
+) -> dict[str, Any]:
+    return {"email": await operational_email.set_operational_email(rt, account, body)}
 
 
 @router.get("/v1/webhooks/{webhook_id}")

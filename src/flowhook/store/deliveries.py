@@ -48,6 +48,19 @@ class Delivery:
     seen by the next attempt in every process, without a cache to invalidate."""
     target: SavedWebhook | None = None
     """The delivery's saved webhook as it is now (None: none, or deleted)."""
+    order_key: str | None = None
+    sequence: int | None = None
+    """An ordered webhook's delivery: its key and its place in it (``webhooks/ordering``)."""
+    released_after: str | None = None
+    """The dead letter just before it in its key's order, if there is one: sent after it."""
+
+
+class DeadLetter(NamedTuple):
+    """A delivery dead-lettered with others in one statement (``postpone``)."""
+
+    id: str
+    account_id: str
+    webhook_id: str | None
 
 
 class Inserted(NamedTuple):
@@ -105,6 +118,8 @@ def _delivery(row: Any) -> Delivery:
         attempts=row.attempts,
         signing_key=row.signing_key,
         target=target,
+        order_key=row.order_key,
+        sequence=row.sequence,
     )
 
 
@@ -144,8 +159,14 @@ def insert(
     lease_owner: str | None,
     lease_until: float | None,
     now: float,
+    order_key: str | None = None,
 ) -> Inserted | None:
-    """Insert once: a second insert of the same id (a replayed step) is a no-op (None)."""
+    """Insert once: a second insert of the same id (a replayed step) is a no-op (None).
+
+    An ordered webhook's delivery (``order_key``) gets the next ``sequence`` of its key.
+    On PostgreSQL the key's lock (a transaction-scoped advisory lock) makes the inserts of
+    one key take turns across processes, so the next number is read after the last one is
+    committed; SQLite's writers take turns already."""
     row = {
         "id": delivery_id,
         "account_id": account_id,
@@ -168,7 +189,13 @@ def insert(
         "of_webhook": webhook_id,
         "of_webhook_account": account_id,
     }
-    got = _INSERT_ONCE.first(conn, row)
+    if order_key is None:
+        got = _INSERT_ONCE.first(conn, row)
+    else:
+        if conn.dialect.name == "postgresql":
+            _LOCK_KEY.run(conn, {"key": f"{webhook_id}\n{order_key}"})
+        row.update(order_key=order_key, of_order_webhook=webhook_id, of_order_key=order_key)
+        got = _INSERT_ORDERED.first(conn, row)
     if got is None:
         return None
     key = got[1]
@@ -231,7 +258,35 @@ def lease(
         .values(lease_owner=owner, lease_until=lease_until)
     )
     rows = conn.execute(_for_send().where(c.id.in_(ids), c.lease_owner == owner))
-    return [_delivery(r) for r in rows]
+    return _released(conn, [_delivery(r) for r in rows])
+
+
+def _released(conn: Connection, found: list[Delivery]) -> list[Delivery]:
+    """Mark each ordered delivery whose predecessor in its key's order is a dead letter
+    (``released_after``): it goes out because that one was given up."""
+    for delivery in found:
+        if delivery.sequence is not None:
+            delivery.released_after = _dead_before(
+                conn, delivery.webhook_id, delivery.order_key, delivery.sequence
+            )
+    return found
+
+
+def _dead_before(
+    conn: Connection, webhook_id: str | None, order_key: str | None, sequence: int | None
+) -> str | None:
+    """The id of the delivery just before ``sequence`` in its key's order, if it is a
+    dead letter (uq_deliveries_order, read backwards: one row)."""
+    if sequence is None or sequence <= 1:
+        return None
+    c = deliveries.c
+    before = conn.execute(
+        select(c.id, c.status)
+        .where(c.webhook_id == webhook_id, c.order_key == order_key, c.sequence < sequence)
+        .order_by(c.sequence.desc())
+        .limit(1)
+    ).first()
+    return str(before.id) if before is not None and before.status == FAILED else None
 
 
 def release(conn: Connection, owner: str, delivery_id: str, *, due_at: float, now: float) -> None:
@@ -259,11 +314,11 @@ def postpone(
     owner: str,
     started_before: float,
     now: float,
-) -> tuple[int, int]:
+) -> tuple[list[DeadLetter], int]:
     """Move the endpoint's pending deliveries due before ``until`` to ``until``, without
     counting attempts; dead-letter those whose schedule started before ``started_before``
     (they would have run out of attempts by now). Rows another live worker holds are left
-    to it. Returns (dead-lettered, postponed).
+    to it. Returns (the dead letters, how many were postponed).
     """
     c = deliveries.c
     waiting = and_(
@@ -284,7 +339,8 @@ def postpone(
             updated_at=now,
             finished_at=now,
         )
-    ).rowcount
+        .returning(c.id, c.account_id, c.webhook_id)
+    ).all()
     postponed = conn.execute(
         update(deliveries)
         .where(waiting)
@@ -296,12 +352,12 @@ def postpone(
             updated_at=now,
         )
     ).rowcount
-    return int(dead or 0), int(postponed or 0)
+    return [DeadLetter(*row) for row in dead], int(postponed or 0)
 
 
 def get_for_send(conn: Connection, delivery_id: str) -> Delivery | None:
     row = conn.execute(_for_send().where(deliveries.c.id == delivery_id)).first()
-    return _delivery(row) if row else None
+    return _released(conn, [_delivery(row)])[0] if row else None
 
 
 def retarget(conn: Connection, account_id: str, webhook_id: str, endpoint: str) -> None:
@@ -366,16 +422,26 @@ def record_attempt(
 
 # The statements every flow-complete delivery runs, given to the driver as they are
 # (store/raw.py). An insert of an id that exists (a replayed step) inserts nothing.
-_INSERT_ONCE = Statement.insert(
-    "deliveries",
+_COLUMNS = (
     "id account_id execution_uuid webhook_id endpoint request secret_headers status attempts"
-    " due_at lease_owner lease_until created_at updated_at schedule_started_at last_error",
-    # read in the same statement: what sending it needs to know is current (Delivery)
-    suffix=" ON CONFLICT DO NOTHING RETURNING id,"
+    " due_at lease_owner lease_until created_at updated_at schedule_started_at last_error"
+)
+# read in the same statement: what sending it needs to know is current (Delivery)
+_RETURNING = (
+    " ON CONFLICT DO NOTHING RETURNING id,"
     " (SELECT signing_secret FROM accounts WHERE id = :of_account),"
     " (SELECT updated_at FROM webhooks"
-    " WHERE id = :of_webhook AND account_id = :of_webhook_account)",
+    " WHERE id = :of_webhook AND account_id = :of_webhook_account)"
 )
+_INSERT_ONCE = Statement.insert("deliveries", _COLUMNS, suffix=_RETURNING)
+# an ordered webhook's delivery: the next sequence of its key (uq_deliveries_order)
+_INSERT_ORDERED = Statement(
+    f"INSERT INTO deliveries ({', '.join(_COLUMNS.split())}, order_key, sequence)"
+    f" VALUES ({', '.join(':' + n for n in _COLUMNS.split())}, :order_key,"
+    " (SELECT COALESCE(MAX(sequence), 0) + 1 FROM deliveries"
+    " WHERE webhook_id = :of_order_webhook AND order_key = :of_order_key))" + _RETURNING
+)
+_LOCK_KEY = Statement("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 _INSERT_ATTEMPT = Statement(
     "INSERT INTO delivery_attempts (delivery_id, number, at, url, status_code, duration_ms,"
     " request_headers, response_excerpt, error_reason, error_message, webhook_id)"
@@ -411,18 +477,24 @@ def replay(conn: Connection, account_id: str, delivery_id: str, now: float) -> b
             c.account_id == account_id,
             c.status.in_((SUCCEEDED, FAILED)),
         )
-        .values(
-            status=PENDING,
-            attempts=0,
-            due_at=now,
-            lease_owner=None,
-            lease_until=None,
-            finished_at=None,
-            updated_at=now,
-            schedule_started_at=now,
-        )
+        .values(restarted(now))
     )
     return bool(result.rowcount)
+
+
+def restarted(now: float) -> dict[str, Any]:
+    """The values that send a finished delivery again from the start of its schedule (a
+    replay, a recovery)."""
+    return {
+        "status": PENDING,
+        "attempts": 0,
+        "due_at": now,
+        "lease_owner": None,
+        "lease_until": None,
+        "finished_at": None,
+        "updated_at": now,
+        "schedule_started_at": now,
+    }
 
 
 def status_of(conn: Connection, account_id: str, delivery_id: str) -> str | None:
@@ -460,6 +532,7 @@ def view(conn: Connection, account_id: str, delivery_id: str) -> dict[str, Any] 
         .order_by(delivery_attempts.c.number)
     )
     out = _summary(row)
+    out["released_after"] = _dead_before(conn, row.webhook_id, row.order_key, row.sequence)
     request = dict(row.request)
     body = request.pop("body", None)
     request["body"] = (
@@ -496,6 +569,8 @@ def _summary(row: Any) -> dict[str, Any]:
         "last_error": row.last_error,
         "created_at": row.created_at,
         "finished_at": row.finished_at,
+        "order_key": row.order_key,
+        "sequence": row.sequence,
     }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from flowhook.store import jobs as job_repo
-from flowhook.store.deliveries import FAILED, PENDING
+from flowhook.store.deliveries import FAILED, PENDING, restarted
 from flowhook.store.jobs import Job
 from flowhook.store.notify import notify
 from flowhook.store.tables import deliveries
@@ -79,16 +79,7 @@ def _requeue(conn: Connection, account_id: str, ids: list[str], now: float) -> l
     rows = conn.execute(
         update(deliveries)
         .where(c.id.in_(ids), c.account_id == account_id, c.status == FAILED)
-        .values(
-            status=PENDING,
-            attempts=0,
-            due_at=now,
-            lease_owner=None,
-            lease_until=None,
-            finished_at=None,
-            updated_at=now,
-            schedule_started_at=now,
-        )
+        .values(restarted(now))
         .returning(c.id)
     )
     return [r[0] for r in rows]

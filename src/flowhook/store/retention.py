@@ -1,7 +1,8 @@
 """Repository functions for retention: removing what an account no longer keeps.
 
 What is removed is finished: executions that COMPLETED or FAILED (their step logs live in
-their row), deliveries that SUCCEEDED or FAILED, with their attempts. A PENDING delivery
+their row), deliveries that SUCCEEDED or FAILED, with their attempts, and operational
+e-mails sent or given up. A PENDING delivery
 and a running or waiting execution are never touched, however old; the status is checked
 again by the DELETE itself, so a delivery replayed between the choice and the delete stays.
 Each call removes at most ``limit`` rows of each kind, oldest first, along the
@@ -14,7 +15,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, delete, select, update
 
-from flowhook.store.tables import accounts, deliveries, delivery_attempts, executions
+from flowhook.store.tables import accounts, deliveries, delivery_attempts, executions, ops_mails
 
 _FINISHED_EXECUTIONS = ("COMPLETED", "FAILED")
 _FINISHED_DELIVERIES = ("SUCCEEDED", "FAILED")
@@ -85,6 +86,11 @@ def remove_before(conn: Connection, account_id: str, before: float, limit: int) 
                 .returning(d.id)
             ).scalars()
         )
+    m = ops_mails.c  # operational e-mails sent (or given up) long ago
+    old_mails = select(m.id).where(
+        m.account_id == account_id, m.created_at < before, m.status != "PENDING"
+    )
+    conn.execute(delete(ops_mails).where(m.id.in_(old_mails.limit(limit).scalar_subquery())))
     removed_attempts = 0
     if gone:
         removed_attempts = conn.execute(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -44,6 +45,8 @@ accounts = Table(
     Column("created_at", Float, nullable=False),
     # the saved webhook that receives events about the account's webhooks (webhook.failing …)
     Column("ops_webhook_id", String(36), nullable=True),
+    # an e-mail address told the operational events too (worker/ops_mail.py)
+    Column("ops_email", String(320), nullable=True),
     # days finished executions and deliveries are kept (None: FLOWHOOK_RETENTION_DAYS)
     Column("retention_days", Integer, nullable=True),
 )
@@ -123,6 +126,9 @@ webhooks = Table(
     # limits across every worker (webhook_limits holds their state): None is no limit
     Column("rate_limit", Float, nullable=True),  # deliveries per second
     Column("max_in_flight", Integer, nullable=True),
+    # ordered delivery by a key (webhooks/ordering.py): contact, execution or variable
+    Column("ordered_by", String(16), nullable=True),
+    Column("order_variable", String(100), nullable=True),  # with ordered_by "variable"
     UniqueConstraint("account_id", "name", name="uq_webhooks_account_name"),
     Index("ix_webhooks_health", "health"),
 )
@@ -137,6 +143,8 @@ webhook_limits = Table(
     Column("max_in_flight", Integer, nullable=True),
     Column("tokens", Float, nullable=False, default=0.0),
     Column("refilled_at", Float, nullable=False),
+    # the webhook is ordered by a key: one delivery of a key in flight, in sequence order
+    Column("ordered", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 deliveries = Table(
@@ -162,6 +170,9 @@ deliveries = Table(
     Column("finished_at", Float, nullable=True),
     # when the retry schedule (re)started: creation, or the last replay
     Column("schedule_started_at", Float, nullable=False),
+    # an ordered webhook's deliveries: their key and their place in it (1, 2, … per key)
+    Column("order_key", String(200), nullable=True),
+    Column("sequence", Integer, nullable=True),
     Index("ix_deliveries_due", "due_at"),
     Index("ix_deliveries_endpoint_due", "endpoint", "due_at"),  # postponing one endpoint
     # The lists (newest first, keyset on (created_at, id)) and the recovery of failed
@@ -178,6 +189,47 @@ deliveries = Table(
         postgresql_where=text("status = 'PENDING'"),
         sqlite_where=text("status = 'PENDING'"),
     ),
+    # ordered delivery: a sequence is given once per key; "an earlier one of this key is
+    # still to be sent" reads the pending rows only (the claim of an ordered webhook)
+    Index(
+        "uq_deliveries_order",
+        "webhook_id",
+        "order_key",
+        "sequence",
+        unique=True,
+        postgresql_where=text("order_key IS NOT NULL"),
+        sqlite_where=text("order_key IS NOT NULL"),
+    ),
+    Index(
+        "ix_deliveries_order_pending",
+        "webhook_id",
+        "order_key",
+        "sequence",
+        postgresql_where=text("status = 'PENDING' AND order_key IS NOT NULL"),
+        sqlite_where=text("status = 'PENDING' AND order_key IS NOT NULL"),
+    ),
+)
+
+# Operational events to e-mail (webhooks/events.py writes them with the change they tell
+# of; worker/ops_mail.py sends them through the account's e-mail adapter, with retries).
+ops_mails = Table(
+    "ops_mails",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("event_type", String(32), nullable=False),
+    Column("event", JSON, nullable=False),  # the event's body: {"type", "timestamp", "data"}
+    Column("status", String(16), nullable=False),  # PENDING, SENT, FAILED
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("due_at", Float, nullable=True),  # NULL once finished
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_ops_mails_due", "due_at"),
+    Index("ix_ops_mails_account_created", "account_id", "created_at"),
 )
 
 delivery_attempts = Table(

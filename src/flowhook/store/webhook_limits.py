@@ -10,6 +10,9 @@ the tokens in the same transaction. The excess stays PENDING and due: queued, no
 Deliveries in flight are counted from the leases themselves, not kept in a counter: a
 worker killed mid-send leaks nothing, as its leases expire (``lease_seconds``) and the
 slots with them.
+
+An ordered webhook (``webhooks/ordering.py``) has a row too, so that its deliveries are
+claimed here: one delivery of a key at a time, the first of its key still pending.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, exists, func, or_, select, update
 
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store.deliveries import Delivery
@@ -76,7 +79,9 @@ def claim(
             allowed = min(allowed, math.floor(tokens))
         if limiter.max_in_flight is not None:
             allowed = min(allowed, limiter.max_in_flight - _in_flight(conn, webhook_id, now))
-        ids = _due(conn, webhook_id, now, max(allowed, 0), rooms, default_room, taken)
+        ids = _due(
+            conn, webhook_id, now, max(allowed, 0), rooms, default_room, taken, limiter.ordered
+        )
         got = delivery_repo.lease(conn, owner, ids, now, lease_until)
         out.deliveries += got
         budget -= len(got)
@@ -113,18 +118,29 @@ def _due(
     rooms: Mapping[str, int],
     default_room: int,
     taken: Counter[str],
+    ordered: bool,
 ) -> list[str]:
+    """Due deliveries of the webhook, oldest first; of an ordered webhook, only those with
+    no earlier delivery of their key still pending (in flight, or waiting for a retry): at
+    most one of a key, the first (``webhooks/ordering.py``)."""
     if limit <= 0:
         return []
     c = deliveries.c
     free = or_(c.lease_until.is_(None), c.lease_until < now)
-    rows = conn.execute(
-        select(c.id, c.endpoint)
-        .where(c.webhook_id == webhook_id, c.status == "PENDING", c.due_at <= now, free)
-        .order_by(c.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    query = select(c.id, c.endpoint).where(
+        c.webhook_id == webhook_id, c.status == "PENDING", c.due_at <= now, free
     )
+    if ordered:
+        e = deliveries.alias("earlier").c
+        earlier = select(e.id).where(  # ix_deliveries_order_pending
+            e.webhook_id == c.webhook_id,
+            e.order_key == c.order_key,
+            e.status == "PENDING",
+            e.order_key.is_not(None),
+            e.sequence < c.sequence,
+        )
+        query = query.where(or_(c.order_key.is_(None), ~exists(earlier)))
+    rows = conn.execute(query.order_by(c.due_at).limit(limit).with_for_update(skip_locked=True))
     ids = []
     for row in rows:
         if taken[row.endpoint] < rooms.get(row.endpoint, default_room):

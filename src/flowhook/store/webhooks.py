@@ -23,6 +23,9 @@ from flowhook.store.tables import flows, webhook_limits, webhooks
 
 Limits = tuple[float | None, int | None]
 """A webhook's (rate limit in deliveries per second, deliveries in flight): None, none."""
+Ordering = tuple[str | None, str | None]
+"""What a webhook's deliveries are ordered by (None: not ordered) and, when that is
+``variable``, the variable's name (``webhooks/ordering.py``)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,10 @@ class SavedWebhook:
     """Deliveries per second across every worker (None: no limit; store/webhook_limits.py)."""
     max_in_flight: int | None = None
     """Deliveries in flight at once across every worker (None: no limit)."""
+    ordered_by: str | None = None
+    """``contact``, ``execution`` or ``variable`` (``order_variable``): deliveries with the
+    same key are sent one at a time, in creation order (None: not ordered)."""
+    order_variable: str | None = None
     _real: list[RequestSpec] = field(default_factory=list, compare=False, repr=False)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """What callers work out once per version of the webhook (an instance is one version:
@@ -59,8 +66,13 @@ class SavedWebhook:
 
     @property
     def limited(self) -> bool:
-        """Its deliveries are claimed through its limiter, never sent at once on creation."""
-        return self.rate_limit is not None or self.max_in_flight is not None
+        """Its deliveries are claimed through its limiter, never sent at once on creation:
+        it has a rate or concurrency limit, or it is ordered (one of a key at a time)."""
+        return (
+            self.rate_limit is not None
+            or self.max_in_flight is not None
+            or self.ordered_by is not None
+        )
 
     def password_plain(self, cipher: Cipher) -> str | None:
         return cipher.decrypt(self.password) if self.password else None
@@ -96,6 +108,8 @@ class SavedWebhook:
             "is_default": self.is_default,
             "rate_limit": self.rate_limit,
             "max_in_flight": self.max_in_flight,
+            "ordered_by": self.ordered_by,
+            "order_variable": self.order_variable,
             "last_check": self.last_check,
             "health": {
                 "state": self.health,
@@ -126,6 +140,8 @@ def _saved(row: Any) -> SavedWebhook:
         disabled_reason=row.disabled_reason,
         rate_limit=row.rate_limit,
         max_in_flight=row.max_in_flight,
+        ordered_by=row.ordered_by,
+        order_variable=row.order_variable,
     )
 
 
@@ -191,6 +207,7 @@ def create(
     cipher: Cipher,
     now: float,
     limits: Limits = (None, None),
+    ordering: Ordering = (None, None),
 ) -> SavedWebhook:
     webhook_id = str(uuid.uuid4())
     password = spec.auth.password if isinstance(spec.auth, BasicAuth) else None
@@ -210,9 +227,11 @@ def create(
             updated_at=now,
             rate_limit=limits[0],
             max_in_flight=limits[1],
+            ordered_by=ordering[0],
+            order_variable=ordering[1],
         )
     )
-    set_limiter(conn, webhook_id, limits, now)
+    set_limiter(conn, webhook_id, limits, now, ordered=ordering[0] is not None)
     saved = get(conn, account_id, webhook_id)
     assert saved is not None
     return saved
@@ -228,6 +247,7 @@ def replace(
     cipher: Cipher,
     now: float,
     limits: Limits = (None, None),
+    ordering: Ordering = (None, None),
 ) -> SavedWebhook | None:
     """Replace a webhook; a basic-auth password left out keeps the stored one, and so does
     a secret sent back as ``***``."""
@@ -244,6 +264,8 @@ def replace(
         "last_check": None,
         "rate_limit": limits[0],
         "max_in_flight": limits[1],
+        "ordered_by": ordering[0],
+        "order_variable": ordering[1],
     }
     if isinstance(spec.auth, BasicAuth):
         if spec.auth.password is not None and spec.auth.password != REDACTED:
@@ -253,17 +275,23 @@ def replace(
     if is_default:
         _clear_default(conn, account_id)
     conn.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(**values))
-    if limits != (current.rate_limit, current.max_in_flight):
-        set_limiter(conn, webhook_id, limits, now)
+    ordered = ordering[0] is not None
+    if limits != (current.rate_limit, current.max_in_flight) or ordered != (
+        current.ordered_by is not None
+    ):
+        set_limiter(conn, webhook_id, limits, now, ordered=ordered)
     return get(conn, account_id, webhook_id)
 
 
-def set_limiter(conn: Connection, webhook_id: str, limits: Limits, now: float) -> None:
-    """Give the webhook the limiter row its limits need (none without limits): the row
-    every worker's claim locks. A new or changed rate starts with one token."""
+def set_limiter(
+    conn: Connection, webhook_id: str, limits: Limits, now: float, *, ordered: bool = False
+) -> None:
+    """Give the webhook the limiter row its limits or its ordering need (none without
+    either): the row every worker's claim locks. A new or changed rate starts with one
+    token."""
     conn.execute(delete(webhook_limits).where(webhook_limits.c.webhook_id == webhook_id))
     rate, max_in_flight = limits
-    if rate is not None or max_in_flight is not None:
+    if rate is not None or max_in_flight is not None or ordered:
         conn.execute(
             webhook_limits.insert().values(
                 webhook_id=webhook_id,
@@ -271,6 +299,7 @@ def set_limiter(conn: Connection, webhook_id: str, limits: Limits, now: float) -
                 max_in_flight=max_in_flight,
                 tokens=1.0,
                 refilled_at=now,
+                ordered=ordered,
             )
         )
 

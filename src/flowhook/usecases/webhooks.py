@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
@@ -34,12 +34,23 @@ from flowhook.store.webhooks import SavedWebhook as SavedWebhook  # what pages r
 from flowhook.webhooks.check import check_webhook
 from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.directory import WebhookDirectory
+from flowhook.webhooks.ordering import VARIABLE, OrderedBy
 from flowhook.webhooks.outbox import target_endpoint
 
 MAX_RATE_LIMIT = 10_000.0
 """The highest rate limit (deliveries per second) a webhook may have."""
 MAX_IN_FLIGHT = 1_000
 """The highest concurrency limit a webhook may have."""
+
+
+_REGISTRY_FIELDS = {
+    "name",
+    "is_default",
+    "rate_limit",
+    "max_in_flight",
+    "ordered_by",
+    "order_variable",
+}
 
 
 class _Form(RequestSpec):
@@ -60,11 +71,36 @@ class _Form(RequestSpec):
         " every worker (null: no limit).",
     )
 
+    ordered_by: OrderedBy | None = Field(
+        default=None,
+        description="Send the deliveries with the same key one at a time, in creation"
+        " order: the key is the execution's contact number (contact), the execution"
+        " (execution) or the value of the flow variable order_variable (variable). A"
+        " failing delivery holds back the later ones of its key only (null: not ordered).",
+    )
+    order_variable: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=r"^\$?[A-Za-z_][A-Za-z0-9_.\-]*$",
+        description="With ordered_by variable: the variable whose value is the key, e.g."
+        " flow.key.order_id.",
+    )
+
+    @model_validator(mode="after")
+    def _variable_named(self) -> _Form:
+        if (self.ordered_by == VARIABLE) != (self.order_variable is not None):
+            raise ValueError("order_variable is given with ordered_by 'variable', and only then")
+        return self
+
     def spec(self) -> RequestSpec:
         """The request alone, as it is sent and stored."""
-        return RequestSpec.model_validate(
-            self.model_dump(exclude={"name", "is_default", "rate_limit", "max_in_flight"})
-        )
+        return RequestSpec.model_validate(self.model_dump(exclude=_REGISTRY_FIELDS))
+
+    def ordering(self, kept: webhook_repo.Ordering = (None, None)) -> webhook_repo.Ordering:
+        """The ordering given; left out (not even ``null``), ``kept``'s."""
+        if "ordered_by" not in self.model_fields_set:
+            return kept
+        return self.ordered_by, self.order_variable.lstrip("$") if self.order_variable else None
 
     def limits(self, kept: webhook_repo.Limits = (None, None)) -> webhook_repo.Limits:
         """The limits given; one left out (not even ``null``) is ``kept``'s: a form that
@@ -131,7 +167,15 @@ async def create(rt: Runtime, account: Account, form: WebhookIn) -> SavedWebhook
     def write(conn: Connection) -> SavedWebhook:
         _claim_name(conn, account.id, form.name)
         return webhook_repo.create(
-            conn, account.id, form.name, spec, form.is_default, rt.cipher, now, form.limits()
+            conn,
+            account.id,
+            form.name,
+            spec,
+            form.is_default,
+            rt.cipher,
+            now,
+            form.limits(),
+            form.ordering(),
         )
 
     saved = await rt.store.write(write)
@@ -255,6 +299,7 @@ async def replace(rt: Runtime, account: Account, webhook_id: str, form: WebhookI
             rt.cipher,
             now,
             form.limits((current.rate_limit, current.max_in_flight)),
+            form.ordering((current.ordered_by, current.order_variable)),
         )
         if saved is not None and endpoint is not None:
             delivery_repo.retarget(conn, account.id, current.id, endpoint)

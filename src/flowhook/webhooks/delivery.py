@@ -36,9 +36,7 @@ from yarl import URL
 
 from flowhook.cache import MISS, Cache
 from flowhook.domain.message import AttemptRecord, ErrorReason, HttpResult, OutgoingRequest
-from flowhook.domain.request_spec import RequestSpec
 from flowhook.domain.signing import Keyring, signature_headers
-from flowhook.engine.templating import Lookup
 from flowhook.ids import stable_id
 from flowhook.logging import get_logger
 from flowhook.settings import Settings
@@ -47,7 +45,7 @@ from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhook_limits as limit_repo
 from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
-from flowhook.store.deliveries import Delivery, Inserted
+from flowhook.store.deliveries import CIRCUIT_OPEN, Delivery, Inserted
 from flowhook.store.leased import LeasedWorker
 from flowhook.store.notify import notify
 from flowhook.store.secrets import Cipher
@@ -57,7 +55,10 @@ from flowhook.webhooks.breaker import Admission, Breaker, State
 from flowhook.webhooks.client import HttpClient
 from flowhook.webhooks.events import Followup
 from flowhook.webhooks.health import Lifecycle
+from flowhook.webhooks.ordering import headers_of as ordering_headers
+from flowhook.webhooks.ordering import order_key
 from flowhook.webhooks.outcome import raw_text
+from flowhook.webhooks.outgoing import NewDelivery
 from flowhook.webhooks.retry import Verdict, classify, next_attempt_at, retry_after_seconds
 from flowhook.webhooks.targets import attempt_request, sending_target, stored_form
 
@@ -108,6 +109,8 @@ class Enqueued:
     now: float
     local: bool
     """Sent at once by this process (it has room and the endpoint's circuit is closed)."""
+    order_key: str | None = None
+    """The key of an ordered webhook's delivery (``ordering.py``); None: not ordered."""
 
     @property
     def webhook_id(self) -> str | None:
@@ -131,6 +134,7 @@ class Enqueued:
             lease_owner=engine.owner if local else None,
             lease_until=self.now + engine.settings.lease_seconds if local else None,
             now=self.now,
+            order_key=self.order_key,
         )
 
     def after_commit(self, inserted: Inserted | None) -> None:
@@ -204,32 +208,16 @@ class DeliveryEngine(LeasedWorker):
         its lease) rather than left to the claim loop."""
         return self.has_room() and self.breaker.state(endpoint) is State.CLOSED
 
-    def enqueue(
-        self,
-        name: str,
-        request: OutgoingRequest,
-        *,
-        account_id: str,
-        execution_uuid: str | None,
-        webhook: SavedWebhook | None,
-        target: RequestSpec | None = None,
-        lookup: Lookup | None = None,
-        now: float,
-    ) -> Enqueued:
-        """A new delivery of ``request``, named ``name`` (see ``delivery_id_of``), for the
-        caller to write in its own transaction and follow up after its commit.
-
-        ``webhook`` is the saved webhook it goes to (None: a custom request), ``target`` the
-        spec it was built from (its real one), ``lookup`` the variables it was built with:
-        a saved webhook's delivery goes where the webhook points at each attempt. ``now``
-        is the caller's clock for the whole transaction: the row's creation, its lease and
-        whether it is held (due at the end of its endpoint's cool-down, ``CIRCUIT_OPEN``).
-        """
+    def enqueue(self, new: NewDelivery) -> Enqueued:
+        """``new`` as a delivery for the caller to write in its own transaction and follow
+        up after its commit; ``new.now`` is the row's creation, its lease and whether it is
+        held (due at the end of its endpoint's cool-down, ``CIRCUIT_OPEN``)."""
+        request, webhook, now = new.request, new.webhook, new.now
         stored, secret = stored_form(
             request,
             self.cipher,
-            target=target if webhook is not None else None,
-            lookup=lookup,
+            target=new.target if webhook is not None else None,
+            lookup=new.lookup,
             references=(
                 sending_target(webhook, self.cipher).references if webhook is not None else None
             ),
@@ -237,17 +225,21 @@ class DeliveryEngine(LeasedWorker):
         endpoint = endpoint_of(request.url)
         return Enqueued(
             engine=self,
-            id=delivery_id_of(name),
-            account_id=account_id,
-            execution_uuid=execution_uuid,
+            id=delivery_id_of(new.name),
+            account_id=new.account_id,
+            execution_uuid=new.execution_uuid,
             webhook=webhook,
             endpoint=endpoint,
             request=stored,
             secret_headers=secret,
             due_at=self.due_at(endpoint, now),
             now=now,
-            # a limited webhook's deliveries go through its limiter: claimed, never taken
+            # a limited (or ordered) webhook's deliveries go through its limiter: claimed,
+            # never taken
             local=self.takes(endpoint) and not (webhook is not None and webhook.limited),
+            order_key=order_key(
+                webhook, execution_uuid=new.execution_uuid, contact=new.contact, lookup=new.lookup
+            ),
         )
 
     def hand_over(self, delivery_id: str, delivery: Delivery | None = None) -> None:
@@ -345,6 +337,7 @@ class DeliveryEngine(LeasedWorker):
         if outgoing is None:
             await self._no_webhook(delivery)
             return
+        outgoing.headers.update(ordering_headers(delivery))
         if self.lifecycle.holds(delivery):  # its webhook is disabled: kept, not attempted
             await self.lifecycle.park(delivery)
             return
@@ -468,11 +461,16 @@ class DeliveryEngine(LeasedWorker):
         """Hold the endpoint's pending deliveries back until the cool-down ends, in one
         statement; dead-letter those older than the whole retry schedule."""
         span = self.settings.scaled(sum(self.settings.delivery_schedule_s))
-        dead, postponed = await self.store.write(
-            lambda c: delivery_repo.postpone(
+
+        def write(c: Connection) -> tuple[int, int, list[Followup]]:
+            dead, postponed = delivery_repo.postpone(
                 c, endpoint, until=until, owner=self.owner, started_before=now - span, now=now
             )
-        )
+            told = self.lifecycle.exhausted_in_bulk(c, dead, endpoint, CIRCUIT_OPEN, now)
+            return len(dead), postponed, told
+
+        dead, postponed, told = await self.store.write(write)
+        self.lifecycle.committed(told)
         metrics.POSTPONED.inc(postponed)
         if dead:
             metrics.deliveries("failed").inc(dead)

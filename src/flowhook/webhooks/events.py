@@ -1,6 +1,6 @@
 """Operational events: what happens to an account's webhooks, told to the webhook the
 account named for it (``webhook.failing``, ``webhook.disabled``, ``webhook.recovered``,
-``delivery.exhausted``).
+``delivery.exhausted``), and to the e-mail address it named (``worker/ops_mail.py``).
 
 An event is a delivery like any other — created by ``DeliveryEngine.enqueue`` (handed in
 as ``enqueue``: this module sits below the engine), signed, retried, in the delivery log —
@@ -14,18 +14,19 @@ The body follows the Standard Webhooks payload shape: ``{"type", "timestamp", "d
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection
 
-from flowhook.domain.message import OutgoingRequest
-from flowhook.domain.request_spec import RequestSpec
-from flowhook.engine.templating import Lookup, lookup_in
+from flowhook.engine.templating import lookup_in
+from flowhook.ids import stable_id
+from flowhook.store import ops_mails as mail_repo
 from flowhook.store import webhook_health as health_repo
 from flowhook.store import webhooks as webhook_repo
 from flowhook.store.secrets import Cipher
-from flowhook.store.webhooks import SavedWebhook
+from flowhook.webhooks.outgoing import Enqueue, NewDelivery, Pending
 from flowhook.webhooks.request import build_request
 
 FAILING, DISABLED, RECOVERED, EXHAUSTED = (
@@ -34,29 +35,6 @@ FAILING, DISABLED, RECOVERED, EXHAUSTED = (
     "webhook.recovered",
     "delivery.exhausted",
 )
-
-
-class Pending(Protocol):
-    """What ``DeliveryEngine.enqueue`` returns (``delivery.Enqueued``)."""
-
-    def write(self, conn: Connection) -> Any: ...
-
-    def after_commit(self, inserted: Any) -> None: ...
-
-
-class Enqueue(Protocol):
-    def __call__(
-        self,
-        name: str,
-        request: OutgoingRequest,
-        *,
-        account_id: str,
-        execution_uuid: str | None,
-        webhook: SavedWebhook | None,
-        target: RequestSpec | None = None,
-        lookup: Lookup | None = None,
-        now: float,
-    ) -> Pending: ...
 
 
 Followup = tuple[Pending, Any]
@@ -85,8 +63,15 @@ class OperationalEvents:
         now: float,
     ) -> Followup | None:
         """Write the event ``event_type`` about webhook ``about`` (None: a custom target)
-        into the caller's transaction, if the account has an operational webhook and it is
-        not ``about``. ``key`` names this occurrence: the event's id derives from it."""
+        into the caller's transaction: an e-mail to the account's operational address, if
+        it has one, and a delivery to its operational webhook, if it has one and it is not
+        ``about``. ``key`` names this occurrence: the event's ids derive from it. Returns
+        the delivery, to send after the commit."""
+        body = payload(event_type, now, data)
+        address = mail_repo.ops_email(conn, account_id)
+        if address is not None:  # an e-mail makes no event when it fails: no loop
+            mail_id = stable_id(uuid.NAMESPACE_URL, f"mail:{event_type}:{key}")
+            mail_repo.add(conn, mail_id, account_id, address, body, now)
         ops_id = health_repo.ops_webhook_id(conn, account_id)
         if ops_id is None or ops_id == about:
             return None
@@ -95,18 +80,17 @@ class OperationalEvents:
             return None
         # the event is the body, whatever body the webhook would send for a flow
         spec = ops.real_spec(self.cipher).model_copy(update={"body_type": "NONE", "body": None})
-        request, _ = build_request(
-            spec, lookup_in({}), default_payload=payload(event_type, now, data)
-        )
+        request, _ = build_request(spec, lookup_in({}), default_payload=body)
         pending = self.enqueue(
-            f"event:{event_type}:{key}",
-            request,
-            account_id=account_id,
-            execution_uuid=None,
-            webhook=ops,
-            target=spec,
-            lookup=None,
-            now=now,
+            NewDelivery(
+                f"event:{event_type}:{key}",
+                request,
+                account_id=account_id,
+                execution_uuid=None,
+                webhook=ops,
+                now=now,
+                target=spec,
+            )
         )
         return pending, pending.write(conn)
 

@@ -20,7 +20,7 @@ on. Attempt statistics are tallied in memory and added to the database on the sa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -32,15 +32,18 @@ from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhook_health as health_repo
 from flowhook.store import webhook_stats as stats_repo
 from flowhook.store.db import Store
-from flowhook.store.deliveries import Delivery
+from flowhook.store.deliveries import DeadLetter, Delivery
 from flowhook.store.secrets import Cipher
 from flowhook.store.webhook_stats import BUCKET_S, Tally
 from flowhook.webhooks import events
-from flowhook.webhooks.events import Enqueue, Followup, OperationalEvents
+from flowhook.webhooks.events import Followup, OperationalEvents
+from flowhook.webhooks.outgoing import Enqueue
 
 log = get_logger(__name__)
 
 GONE_STATUS = 410
+BULK_IDS = 100
+"""At most this many delivery ids in one ``delivery.exhausted`` event about a bulk."""
 _STATS_KEPT_S = 2 * 24 * 3600.0
 
 
@@ -186,6 +189,45 @@ class Lifecycle:
             data=data,
             now=now,
         )
+
+    def exhausted_in_bulk(
+        self,
+        conn: Connection,
+        dead: Sequence[DeadLetter],
+        endpoint: str,
+        reason: str,
+        now: float,
+    ) -> list[Followup]:
+        """The events for deliveries dead-lettered together (``reason``: why, e.g.
+        ``CIRCUIT_OPEN``): per account and webhook, one ``delivery.exhausted`` event per
+        ``BULK_IDS`` of them, listing their ids (bounded in size, none left out)."""
+        groups: dict[tuple[str, str | None], list[str]] = {}
+        for letter in dead:
+            groups.setdefault((letter.account_id, letter.webhook_id), []).append(letter.id)
+        out: list[Followup | None] = []
+        for (account_id, webhook_id), ids in groups.items():
+            for start in range(0, len(ids), BULK_IDS):
+                chunk = ids[start : start + BULK_IDS]
+                data = {
+                    "delivery_ids": chunk,
+                    "count": len(chunk),
+                    "webhook_id": webhook_id,
+                    "endpoint": endpoint,
+                    "status_code": None,
+                    "error_reason": reason,
+                }
+                out.append(
+                    self.events.emit(
+                        conn,
+                        account_id=account_id,
+                        event_type=events.EXHAUSTED,
+                        about=webhook_id,
+                        key=f"bulk:{chunk[0]}:{now!r}",
+                        data=data,
+                        now=now,
+                    )
+                )
+        return [followup for followup in out if followup is not None]
 
     @staticmethod
     def committed(followups: list[Followup]) -> None:

@@ -10,17 +10,15 @@ from urllib.parse import urlsplit
 
 from flowhook.cache import MISS, Cache
 from flowhook.domain.account import Account
-from flowhook.domain.message import OutgoingRequest
-from flowhook.domain.request_spec import RequestSpec
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState
-from flowhook.engine.templating import REFERENCE, Lookup, lookup_in
+from flowhook.engine.templating import REFERENCE, lookup_in
 from flowhook.store import webhooks as webhook_repo
 from flowhook.store.db import Store
 from flowhook.store.secrets import Cipher
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks.delivery import DeliveryEngine, endpoint_of
-from flowhook.webhooks.directory import SavedTarget
+from flowhook.webhooks.outgoing import NewDelivery
 from flowhook.webhooks.payload import default_payload
 from flowhook.webhooks.request import build_request
 from flowhook.webhooks.targets import sending_target
@@ -79,14 +77,17 @@ class FlowCompleteHook:
             spec, lookup, default_payload=payload, target=sending.fixed
         )
         enqueued = self.engine.enqueue(
-            f"flow-complete:{state.uuid}",
-            request,
-            account_id=account.id,
-            execution_uuid=state.uuid,
-            webhook=webhook,
-            target=spec,
-            lookup=lookup,
-            now=now,
+            NewDelivery(
+                f"flow-complete:{state.uuid}",
+                request,
+                account_id=account.id,
+                execution_uuid=state.uuid,
+                webhook=webhook,
+                now=now,
+                target=spec,
+                lookup=lookup,
+                contact=state.contact,
+            )
         )
         return enqueued.write, enqueued.after_commit
 
@@ -100,32 +101,10 @@ class FireAndForget:
         self.store = store
         self.engine = engine
 
-    async def add(
-        self,
-        name: str,
-        request: OutgoingRequest,
-        *,
-        account_id: str,
-        execution_uuid: str,
-        saved: SavedTarget | None,
-        spec: RequestSpec,
-        lookup: Lookup,
-        now: float,
-    ) -> str:
-        """Write the delivery named ``name`` (once: a replayed step adds nothing), send it
-        after the commit, and return its id. A saved webhook's delivery goes where the
-        webhook points at each attempt; ``spec`` is the real spec ``request`` was built
-        from."""
-        enqueued = self.engine.enqueue(
-            name,
-            request,
-            account_id=account_id,
-            execution_uuid=execution_uuid,
-            webhook=saved.webhook if saved is not None else None,
-            target=spec,
-            lookup=lookup,
-            now=now,
-        )
+    async def add(self, new: NewDelivery) -> str:
+        """Write the delivery ``new`` (once: a replayed step adds nothing, since its id
+        derives from its name), send it after the commit, and return its id."""
+        enqueued = self.engine.enqueue(new)
         inserted = await self.store.write(enqueued.write)
         enqueued.after_commit(inserted)
         return enqueued.id

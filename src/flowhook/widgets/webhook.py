@@ -27,6 +27,7 @@ from flowhook.webhooks.directory import SavedTarget, WebhookDirectory
 from flowhook.webhooks.mapping import MappingError, apply_response_map, parse_response
 from flowhook.webhooks.outbox import FireAndForget
 from flowhook.webhooks.outcome import response_variables, widget_result_names
+from flowhook.webhooks.outgoing import NewDelivery
 from flowhook.webhooks.payload import default_payload
 from flowhook.webhooks.request import Target
 from flowhook.widgets._fields import WritableVariable
@@ -202,14 +203,17 @@ class WebhookWidget(Widget[WebhookConfig]):
         the webhook points at each attempt."""
         state = ctx.state
         ctx.log["delivery"] = await ctx.services.get(FireAndForget).add(
-            f"widget:{state.uuid}:{self.id}:{state.step_count}",
-            request,
-            account_id=ctx.account.id,
-            execution_uuid=state.uuid,
-            saved=saved,
-            spec=spec,
-            lookup=ctx.lookup,
-            now=ctx.now(),
+            NewDelivery(
+                f"widget:{state.uuid}:{self.id}:{state.step_count}",
+                request,
+                account_id=ctx.account.id,
+                execution_uuid=state.uuid,
+                webhook=saved.webhook if saved is not None else None,
+                now=ctx.now(),
+                target=spec,
+                lookup=ctx.lookup,
+                contact=state.contact,
+            )
         )
 
     def _failed(

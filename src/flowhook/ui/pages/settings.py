@@ -18,7 +18,7 @@ from flowhook.statuses import status_of
 from flowhook.ui.app import page_router
 from flowhook.ui.render import is_htmx, render
 from flowhook.ui.session import AdminDep, VisitorDep, client_address, runtime_of
-from flowhook.usecases import accounts, channel_settings, users, webhooks
+from flowhook.usecases import accounts, channel_settings, operational_email, users, webhooks
 from flowhook.usecases.accounts import (
     MAX_SIGNING_OVERLAP_S,
     AccountSettings,
@@ -26,6 +26,7 @@ from flowhook.usecases.accounts import (
     RetentionIn,
     Rotation,
 )
+from flowhook.usecases.operational_email import OperationalEmailIn
 from flowhook.usecases.users import CreatedUser, NewUser, Visitor
 from flowhook.usecases.webhooks import OperationalWebhookIn
 
@@ -70,6 +71,7 @@ async def _page(
         users=await users.list_all(rt, account),
         webhooks=await webhooks.list_all(rt, account),
         operational=await webhooks.operational_webhook(rt, account),
+        operational_email=await operational_email.operational_email(rt, account),
         retention=await accounts.retention(rt, account),
         old_secret_until=signing.previous_valid_until,  # not secret: when, not what
         public_key=signing.public_key,  # public by design
@@ -192,6 +194,19 @@ async def operational_webhook(request: Request, visitor: VisitorDep) -> Response
     except FlowhookError as exc:
         errors = {"operational_webhook": exc.message}
         return await _page(request, visitor, errors=errors, status_code=status_of(exc))
+    return RedirectResponse("/settings?saved=1", status_code=303)
+
+
+@router.post("/settings/operational-email")
+async def set_operational_email(request: Request, visitor: VisitorDep) -> Response:
+    """The e-mail address told the account's operational events (empty: none)."""
+    form = await request.form()
+    try:
+        chosen = OperationalEmailIn.model_validate({"email": _text(form, "email").strip() or None})
+    except ValidationError:
+        errors = {"operational_email": "not an e-mail address"}
+        return await _page(request, visitor, errors=errors, status_code=422)
+    await operational_email.set_operational_email(runtime_of(request), visitor.account, chosen)
     return RedirectResponse("/settings?saved=1", status_code=303)
 
 

@@ -33,7 +33,14 @@ router = page_router()
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 BODY_TYPES = ("NONE", "JSON", "XML", "FORM_DATA", "URL_ENCODED", "PLAIN_TEXT")
 FIELDS: tuple[str, ...] = ("name", "method", "url", "auth", "username", "password", "headers")
-FIELDS += ("query", "body_type", "body", "timeout_s", "is_default")
+FIELDS += ("query", "body_type", "body", "timeout_s", "is_default", "ordered_by", "order_variable")
+ORDERED_BY = {
+    "": "Not ordered",
+    "contact": "Contact number",
+    "execution": "Execution",
+    "variable": "Flow variable",
+}
+"""The "Ordered by" choices: deliveries with the same key go one at a time, in order."""
 
 REASONS = {
     Code.HTTP_DISABLED: webhooks.HTTP_ADVICE,
@@ -142,6 +149,11 @@ def parse(form: FormData, model: type[WebhookIn] | type[CheckIn]) -> WebhookIn |
         data["auth"] = {"type": "basic", "username": text("username")}
         if text("password"):
             data["auth"]["password"] = text("password")
+    data["ordered_by"] = text("ordered_by") or None
+    if data["ordered_by"] == "variable":
+        data["order_variable"] = text("order_variable").strip()
+        if not data["order_variable"]:
+            raise FormErrors({"order_variable": "name the variable whose value is the key"})
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -174,6 +186,8 @@ def values_of(saved: SavedWebhook | None, form: FormData | None = None) -> dict[
             "timeout_s": "10",
             "is_default": False,
             "password_set": False,
+            "ordered_by": "",
+            "order_variable": "",
         }
     spec = saved.spec
     basic = isinstance(spec.auth, BasicAuth)
@@ -190,6 +204,8 @@ def values_of(saved: SavedWebhook | None, form: FormData | None = None) -> dict[
         "timeout_s": f"{spec.timeout_s:g}",
         "is_default": saved.is_default,
         "password_set": saved.password is not None,
+        "ordered_by": saved.ordered_by or "",
+        "order_variable": saved.order_variable or "",
     }
 
 
@@ -246,6 +262,7 @@ async def _form_page(
         http_enabled=visitor.account.http_enabled,
         stats=stats,
         disabled_reasons=DISABLED_REASONS,
+        ordered_by=ORDERED_BY,
     )
 
 
