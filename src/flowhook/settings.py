@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _HOST_NAME = re.compile(
@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_timeout_s: float = 30.0
+    # PEM file of CA certificates the relay's certificate may also chain to (a private CA),
+    # beside the system's; the certificate and its name are always verified
+    smtp_ca_file: str = ""
     # the sender of operational e-mails when the account has no verified sender
     ops_mail_from: str = "flowhook@localhost"
     # the inbound SMTP endpoint for bounces (DSN) of those e-mails (channels/bounces.py);
@@ -164,6 +167,25 @@ class Settings(BaseSettings):
                 if not isinstance(entry, str) or not _is_network(entry):
                     raise ValueError(f"{entry!r} is not an IP address or CIDR")
         return entries
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: str) -> str:
+        """A missing CA file stops the start rather than failing every e-mail later."""
+        if value and not Path(value).is_file():
+            raise ValueError(f"{value!r} is not a file (FLOWHOOK_SMTP_CA_FILE)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind_of_smtp_tls(self) -> Settings:
+        """Implicit TLS and a required STARTTLS exclude each other (the relay either speaks
+        TLS from the first byte or upgrades a plain connection)."""
+        if self.smtp_tls and self.smtp_starttls:
+            raise ValueError(
+                "FLOWHOOK_SMTP_TLS (implicit TLS) and FLOWHOOK_SMTP_STARTTLS=true exclude "
+                "each other"
+            )
+        return self
 
     def scaled(self, seconds: float) -> float:
         """A wait as it is really slept (tests compress time with ``time_scale``)."""

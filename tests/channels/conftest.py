@@ -1,6 +1,7 @@
 """A flowhook server whose simulator runs ten times faster than real time, and helpers
 to ring it, press keys and read what a flow recorded; the SMS flow and the account
-settings the Kannel and SMPP tests share."""
+settings the Kannel and SMPP tests share; the e-mail flow and SMTP account of the e-mail
+tests (their local SMTP server is tests/support/mailserver.py)."""
 
 from __future__ import annotations
 
@@ -124,3 +125,50 @@ async def start_sms(api: Any, key: str, flow_id: str, dnis: str, name: str = "As
     )
     assert status == 202, started
     return str(started["uuid"])
+
+
+async def run_flow(api: Any, key: str, flow_id: str, dnis: str, **variables: Any) -> dict[str, Any]:
+    """Start the flow for ``dnis`` with ``variables`` and wait until it has ended."""
+    status, started = await api.request(
+        "POST",
+        f"/v1/flows/{flow_id}/executions",
+        key=key,
+        json={"version": "test", "dnis": dnis, "variables": variables},
+    )
+    assert status == 202, started
+    return await wait_status(api, key, started["uuid"], ("COMPLETED", "FAILED"))
+
+
+def email_flow() -> dict[str, Any]:
+    """An HTML e-mail from the verified sender; ``$flow.key.mail_failed`` when it failed."""
+    return {
+        "name": "mailer",
+        "webhook_enabled": True,
+        "entry": {"start": "mail"},
+        "widgets": {
+            "mail": {
+                "type": "email",
+                "from": "orders@shop.test",
+                "to": "$flow.key.email",
+                "subject": "Order $flow.key.order is ready",
+                "body": "<p>Hi <b>$flow.key.name</b>, order $flow.key.order is ready.</p>",
+                "html": True,
+                "exits": {"failed": "note"},
+            },
+            "note": {
+                "type": "store_variable",
+                "assignments": [{"variable": "$flow.key.mail_failed", "value": "yes"}],
+            },
+        },
+    }
+
+
+async def smtp_account(api: Any) -> str:
+    """A new account whose e-mail goes out through the SMTP adapter; its key."""
+    _, key = await api.account(http_enabled=True)
+    channels = {"email": "smtp", "email_senders": ["orders@shop.test"]}
+    status, body = await api.request(
+        "PUT", "/v1/account/settings", key=key, json={"channels": channels}
+    )
+    assert status == 200, body
+    return str(key)

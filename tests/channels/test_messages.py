@@ -4,8 +4,6 @@ and e-mail over SMTP to a real local server (aiosmtpd) that receives the message
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -13,10 +11,19 @@ from typing import Any
 
 import aiosmtplib
 import pytest
-from aiosmtpd.controller import Controller
 
-from channels.conftest import TIME_SCALE, create_flow, default_webhook, flow_complete, wait_status
+from channels.conftest import (
+    TIME_SCALE,
+    create_flow,
+    default_webhook,
+    email_flow,
+    flow_complete,
+    run_flow,
+    smtp_account,
+    wait_status,
+)
 from support.app import free_socket, running_api, settings_for
+from support.mailserver import Mailbox, mail_server
 from support.receiver import receiver
 
 
@@ -41,17 +48,6 @@ def sms_flow(**sms: Any) -> dict[str, Any]:
     }
 
 
-async def run(api: Any, key: str, flow_id: str, dnis: str, **variables: Any) -> dict[str, Any]:
-    status, started = await api.request(
-        "POST",
-        f"/v1/flows/{flow_id}/executions",
-        key=key,
-        json={"version": "test", "dnis": dnis, "variables": variables},
-    )
-    assert status == 202, started
-    return await wait_status(api, key, started["uuid"], ("COMPLETED", "FAILED"))
-
-
 async def test_sms_waits_for_its_delivery_report(sim_api: Any) -> None:
     api = sim_api
     _, key = await api.account(http_enabled=True)
@@ -64,8 +60,8 @@ async def test_sms_waits_for_its_delivery_report(sim_api: Any) -> None:
         await default_webhook(api, key, rec.url)
         flow_id = await create_flow(api, key, sms_flow(wait_report_s=600))
         names = {"$flow.key.name": "Asha", "$flow.key.order": "4711"}
-        delivered = await run(api, key, flow_id, "9876500001", **names)
-        undelivered = await run(api, key, flow_id, "9876500009", **names)
+        delivered = await run_flow(api, key, flow_id, "9876500001", **names)
+        undelivered = await run_flow(api, key, flow_id, "9876500009", **names)
         payloads = [r.json() for r in await rec.wait_for(2)]
     assert "$flow.key.not_delivered" not in delivered["variables"]
     assert undelivered["variables"]["$flow.key.not_delivered"] == "yes"
@@ -86,7 +82,7 @@ async def test_sms_without_waiting_is_queued(sim_api: Any) -> None:
         "PUT", "/v1/account/settings", key=key, json={"channels": {"simulator": script}}
     )
     flow_id = await create_flow(api, key, sms_flow())
-    done = await run(api, key, flow_id, "9876500001", **{"$flow.key.name": "Asha"})
+    done = await run_flow(api, key, flow_id, "9876500001", **{"$flow.key.name": "Asha"})
     assert done["sms_details"][0]["delivery_status"] == "SENT_TO_QUEUE"
     assert done["sms_details"][0]["text"] == "Hi Asha, order $flow.key.order is ready"
 
@@ -126,88 +122,23 @@ async def test_inbound_sms_starts_the_did_flow_which_replies(sim_api: Any) -> No
 # e-mail over SMTP ----------------------------------------------------------------------
 
 
-class Mailbox:
-    """An aiosmtpd handler that keeps every message, or refuses a recipient."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[Any] = []
-        self.refuse: set[str] = set()
-        self.arrived = asyncio.Event()
-        self.bounce_port = 0  # flowhook's inbound SMTP endpoint for bounces
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        self.envelopes.append(envelope)
-        self.arrived.set()
-        return "250 2.0.0 queued as 4711"
-
-
 @pytest.fixture
 async def smtp_api(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Any, Mailbox]]:
     mailbox = Mailbox()
-    with free_socket() as sock, free_socket() as bounce_sock:
-        port = sock.getsockname()[1]
+    with free_socket() as bounce_sock:
         mailbox.bounce_port = bounce_sock.getsockname()[1]
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings = settings_for(
-        database_url,
-        tmp_path,
-        time_scale=TIME_SCALE,
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        smtp_starttls=False,
-        bounce_smtp_port=mailbox.bounce_port,
-    )
-    try:
+    with mail_server(mailbox) as port:
+        settings = settings_for(
+            database_url,
+            tmp_path,
+            time_scale=TIME_SCALE,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_starttls=False,
+            bounce_smtp_port=mailbox.bounce_port,
+        )
         async with running_api(settings) as api:
             yield api, mailbox
-    finally:
-        controller.stop()
-
-
-def email_flow() -> dict[str, Any]:
-    return {
-        "name": "mailer",
-        "webhook_enabled": True,
-        "entry": {"start": "mail"},
-        "widgets": {
-            "mail": {
-                "type": "email",
-                "from": "orders@shop.test",
-                "to": "$flow.key.email",
-                "subject": "Order $flow.key.order is ready",
-                "body": "<p>Hi <b>$flow.key.name</b>, order $flow.key.order is ready.</p>",
-                "html": True,
-                "exits": {"failed": "note"},
-            },
-            "note": {
-                "type": "store_variable",
-                "assignments": [{"variable": "$flow.key.mail_failed", "value": "yes"}],
-            },
-        },
-    }
-
-
-async def smtp_account(api: Any) -> str:
-    _, key = await api.account(http_enabled=True)
-    channels = {"email": "smtp", "email_senders": ["orders@shop.test"]}
-    status, body = await api.request(
-        "PUT", "/v1/account/settings", key=key, json={"channels": channels}
-    )
-    assert status == 200, body
-    return str(key)
 
 
 async def test_email_really_arrives_at_the_smtp_server(smtp_api: Any) -> None:
@@ -217,7 +148,7 @@ async def test_email_really_arrives_at_the_smtp_server(smtp_api: Any) -> None:
         await default_webhook(api, key, rec.url)
         flow_id = await create_flow(api, key, email_flow())
         variables = {"$flow.key.email": "asha@shop.test", "$flow.key.name": "Asha & Co"}
-        done = await run(
+        done = await run_flow(
             api, key, flow_id, "9876500001", **variables, **{"$flow.key.order": "4711"}
         )
         payload = flow_complete(await rec.wait_for(1))
@@ -242,7 +173,9 @@ async def test_email_refused_by_the_server_takes_the_failed_exit(smtp_api: Any) 
     mailbox.refuse.add("nobody@shop.test")
     key = await smtp_account(api)
     flow_id = await create_flow(api, key, email_flow())
-    done = await run(api, key, flow_id, "9876500001", **{"$flow.key.email": "nobody@shop.test"})
+    done = await run_flow(
+        api, key, flow_id, "9876500001", **{"$flow.key.email": "nobody@shop.test"}
+    )
     assert done["variables"]["$flow.key.mail_failed"] == "yes"
     assert done["email_details"][0]["delivery_status"] == "REJECTED"
     assert "550" in str(done["steps"][0]["email"]["detail"])
@@ -255,7 +188,7 @@ async def test_email_from_an_unverified_sender_is_not_sent(smtp_api: Any) -> Non
     doc = email_flow()
     doc["widgets"]["mail"]["from"] = "ceo@shop.test"
     flow_id = await create_flow(api, key, doc)
-    done = await run(api, key, flow_id, "9876500001", **{"$flow.key.email": "asha@shop.test"})
+    done = await run_flow(api, key, flow_id, "9876500001", **{"$flow.key.email": "asha@shop.test"})
     assert done["variables"]["$flow.key.mail_failed"] == "yes"
     assert done["email_details"][0]["delivery_status"] == "REJECTED"
     assert mailbox.messages == []

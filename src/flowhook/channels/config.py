@@ -14,7 +14,8 @@ from flowhook.channels.registry import adapter_names
 from flowhook.channels.secrets import public
 from flowhook.domain.request_spec import RequestSpec
 
-Outcome = Literal["answer", "busy", "no_answer", "failed", "rejected"]
+CallOutcome = Literal["answer", "busy", "no_answer", "failed", "rejected"]
+"""How a simulated call's ringing ends (not a widget's ``Outcome``, engine/widget.py)."""
 Key = Field(pattern=r"^[0-9*#A-D]$")
 
 
@@ -33,7 +34,7 @@ class VoiceScript(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    outcome: Outcome = "answer"
+    outcome: CallOutcome = "answer"
     answer_after_ms: int = Field(1_000, ge=0, le=600_000)
     hangup_after_s: float | None = Field(None, ge=0, le=86_400)
     digits: list[Press] | Annotated[str, Field(pattern=r"^[0-9*#A-D]{0,100}$")] = Field(
@@ -61,7 +62,7 @@ class SimulatorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     calls: dict[str, VoiceScript] = Field(default_factory=dict, max_length=1_000)
-    outcomes: dict[Outcome, float] = Field(default_factory=dict)
+    outcomes: dict[CallOutcome, float] = Field(default_factory=dict)
     default: VoiceScript = Field(default_factory=VoiceScript)
     sms_reports: dict[str, str] = Field(default_factory=dict, max_length=1_000)
     sms_report: str = Field("DELIVERED", max_length=32)
