@@ -21,6 +21,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 
 from flowhook.domain.message import AttemptRecord, OutgoingRequest
 from flowhook.errors import Code
+from flowhook.store import rollup
 from flowhook.store.db import json_dumps
 from flowhook.store.pages import newest_first
 from flowhook.store.raw import Statement
@@ -171,6 +172,7 @@ def insert(
     got = _INSERT_ONCE.first(conn, row)
     if got is None:
         return None
+    rollup.delivery_created(conn, account_id, now)
     key = got[1]
     return Inserted(bytes(key) if key is not None else None, got[2])
 
@@ -275,6 +277,7 @@ def postpone(
     dead = conn.execute(
         update(deliveries)
         .where(waiting, c.schedule_started_at < started_before)
+        .returning(c.account_id, c.webhook_id)
         .values(
             status=FAILED,
             due_at=None,
@@ -284,7 +287,9 @@ def postpone(
             updated_at=now,
             finished_at=now,
         )
-    ).rowcount
+    ).all()
+    for account_id, webhook_id in dead:
+        rollup.delivery_finished(conn, account_id, webhook_id, now, succeeded=False)
     postponed = conn.execute(
         update(deliveries)
         .where(waiting)
@@ -296,7 +301,7 @@ def postpone(
             updated_at=now,
         )
     ).rowcount
-    return int(dead or 0), int(postponed or 0)
+    return len(dead), int(postponed or 0)
 
 
 def get_for_send(conn: Connection, delivery_id: str) -> Delivery | None:
@@ -338,7 +343,8 @@ def record_attempt(
     next_due: float | None,
     now: float,
 ) -> None:
-    """Log one attempt and move the delivery on (retry later, succeeded or dead letter)."""
+    """Log one attempt and move the delivery on (retry later, succeeded or dead letter),
+    and count both in the last day's figures (the account's and the webhook's)."""
     _INSERT_ATTEMPT.run(
         conn,
         {
@@ -350,7 +356,7 @@ def record_attempt(
             "request_headers": json_dumps(attempt["request_headers"]),
         },
     )
-    _RECORD.run(
+    row = _RECORD.first(
         conn,
         {
             "id": delivery_id,
@@ -362,6 +368,15 @@ def record_attempt(
             "finished_at": now if status != PENDING else None,
         },
     )
+    if row is None:
+        return
+    account_id, webhook_id = row
+    ok = attempt.get("error_reason") is None
+    rollup.attempt(
+        conn, account_id, webhook_id, attempt["at"], ok=ok, duration_ms=attempt["duration_ms"]
+    )
+    if status != PENDING:
+        rollup.delivery_finished(conn, account_id, webhook_id, now, succeeded=status == SUCCEEDED)
 
 
 # The statements every flow-complete delivery runs, given to the driver as they are
@@ -390,7 +405,7 @@ _RECORD = Statement(
     "UPDATE deliveries SET attempts = attempts + 1, status = :status, due_at = :due_at,"
     " lease_owner = NULL, lease_until = NULL, last_status_code = :last_status_code,"
     " last_error = :last_error, updated_at = :updated_at, finished_at = :finished_at"
-    " WHERE id = :id"
+    " WHERE id = :id RETURNING account_id, webhook_id"  # whose figures the attempt counts in
 )
 
 
