@@ -99,7 +99,7 @@ def _notes(conn: Connection) -> Notes:
     notes = conn.info.get(_NOTES)
     if notes is None:
         notes = conn.info[_NOTES] = Notes()
-    return notes  # type: ignore[no-any-return]
+    return notes
 
 
 # noting, inside the transaction that writes the rows ----------------------------------------
