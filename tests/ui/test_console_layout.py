@@ -37,6 +37,16 @@ def test_the_short_url_token_has_a_section_of_its_own(
     expect(short_links.get_by_role("link", name="Short links")).to_have_attribute(
         "href", "/short-links"
     )
-    expect(page.get_by_role("region", name="Signing secret")).not_to_contain_text(
-        acme.short_token
-    )
+    expect(page.get_by_role("region", name="Signing secret")).not_to_contain_text(acme.short_token)
+
+
+def test_settings_fit_a_phone_with_a_long_address_in_the_users_table(
+    admin_page: Any, console: Console, acme: Any
+) -> None:
+    console.user(acme, "a-rather-long-address-for-a-phone@acme.test", "viewer")
+    page = admin_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{console.base_url}/settings")
+    expect(page.get_by_role("region", name="Users")).to_contain_text("a-rather-long-address")
+    # the table scrolls inside its frame; the page itself does not scroll sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

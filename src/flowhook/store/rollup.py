@@ -19,6 +19,7 @@ A read sums at most 288 × SHARDS (home) or 1,440 × SHARDS (chart) rows.
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, delete, func, select
@@ -67,10 +68,8 @@ _ADD_WEBHOOK = _upsert("webhook_activity", "webhook_id minute shard", _WEBHOOK_C
 
 
 def _slot(bounds: tuple[float, ...], value: float) -> int:
-    for i, bound in enumerate(bounds):
-        if value <= bound:
-            return i
-    return len(bounds)
+    """The histogram bucket of ``value``: the first whose upper bound is not below it."""
+    return bisect_left(bounds, value)
 
 
 @dataclass
