@@ -69,7 +69,7 @@ async def test_two_writers_adding_to_the_same_rows_lose_no_increment(
 
 
 async def test_a_write_that_rolls_back_counts_nothing(store: Store) -> None:
-    def broken(conn: Connection) -> None:
+    def broken(conn: Connection) -> int:
         rollup.execution_started(conn, "acct-a", NOW)
         raise RuntimeError("this write fails")
 
