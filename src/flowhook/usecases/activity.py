@@ -54,13 +54,15 @@ async def webhook_activity(rt: Runtime, account: Account, webhook_ref: str) -> W
     now = rt.now()
     since = now - WINDOW_S
 
-    def read(conn: Connection) -> list[WebhookMinute]:
-        return rollup.webhook_minutes(conn, saved.id, since)
+    def read(conn: Connection) -> tuple[list[WebhookMinute], list[int]]:
+        return (
+            rollup.webhook_minutes(conn, saved.id, since),
+            rollup.webhook_latencies(conn, saved.id, since),
+        )
 
-    minutes = await rt.store.read(read)
+    minutes, latencies = await rt.store.read(read)
     attempts = sum(m.attempts for m in minutes)
     succeeded = sum(m.succeeded for m in minutes)
-    latencies = [sum(column) for column in zip(*(m.latencies for m in minutes), strict=True)]
     return WebhookActivity(
         webhook_id=saved.id,
         since=since,
