@@ -11,7 +11,8 @@ Writes, through the store's own tables (``store/tables.py``, migrated by the sto
 - ``--deliveries`` deliveries (default 2,000,000, two per execution while they last) to
   the account's webhooks; 97 % SUCCEEDED, 2 % FAILED (dead letters), 1 % PENDING;
 - their attempts (about 2.2 million): one per success (one in ten after a 503), three
-  for a dead letter, one so far for a pending one.
+  for a dead letter, one so far for a pending one;
+- the roll-up of the last two days (``store/rollup.py``), as the store's writes keep it.
 
 Rows are written in bulk: ``executemany`` on SQLite, ``COPY`` on PostgreSQL, 20,000 per
 batch, in creation order (as they would have arrived). Every URL is 127.0.0.1; nothing is
@@ -36,6 +37,7 @@ from flowhook.domain.account import Account
 from flowhook.runtime import Runtime
 from flowhook.settings import Settings
 from flowhook.store import accounts as account_repo
+from flowhook.store import rollup
 from flowhook.store.db import json_dumps
 from flowhook.store.raw import Statement
 from flowhook.store.tables import deliveries, delivery_attempts, executions
@@ -258,6 +260,52 @@ class Seeder:
                 attempts,
             )
 
+    def roll_up(
+        self,
+        conn: Connection,
+        ex_rows: list[dict[str, Any]],
+        de_rows: list[dict[str, Any]],
+        at_rows: list[dict[str, Any]],
+    ) -> None:
+        """Note the last two days' rows in the roll-up, as the store's writes do
+        (``store/rollup.py``; ``write_sync`` adds the notes at commit)."""
+        recent = self.now - 2 * 86400
+        for e in ex_rows:
+            if e["created_at"] >= recent:
+                rollup.execution_started(conn, e["account_id"], e["created_at"])
+            if e["finished_at"] is not None and e["finished_at"] >= recent:
+                rollup.execution_finished(
+                    conn,
+                    e["account_id"],
+                    e["finished_at"],
+                    completed=e["status"] == "COMPLETED",
+                    duration_s=e["finished_at"] - e["created_at"],
+                )
+        accounts_of: dict[str, tuple[str, str | None]] = {}
+        for d in de_rows:
+            accounts_of[d["id"]] = (d["account_id"], d["webhook_id"])
+            if d["created_at"] >= recent:
+                rollup.delivery_created(conn, d["account_id"], d["created_at"])
+            if d["finished_at"] is not None and d["finished_at"] >= recent:
+                rollup.delivery_finished(
+                    conn,
+                    d["account_id"],
+                    d["webhook_id"],
+                    d["finished_at"],
+                    succeeded=d["status"] == "SUCCEEDED",
+                )
+        for a in at_rows:
+            if a["at"] >= recent:
+                account_id, webhook_id = accounts_of[a["delivery_id"]]
+                rollup.attempt(
+                    conn,
+                    account_id,
+                    webhook_id,
+                    a["at"],
+                    ok=a["error_reason"] is None,
+                    duration_ms=a["duration_ms"],
+                )
+
     def fill(self, n_executions: int, n_deliveries: int) -> dict[str, int]:
         per_execution = max(1, -(-n_deliveries // max(n_executions, 1)))
         counts = {"executions": 0, "deliveries": 0, "attempts": 0}
@@ -275,6 +323,7 @@ class Seeder:
                 _write_rows(conn, executions, ex_rows)
                 _write_rows(conn, deliveries, de_rows)
                 _write_rows(conn, delivery_attempts, at_rows)
+                self.roll_up(conn, ex_rows, de_rows, at_rows)
 
             self.rt.store.write_sync(write)  # one transaction per batch
             counts["executions"] += len(ex_rows)

@@ -143,15 +143,16 @@ def test_user_create_prints_a_one_time_password_that_signs_in(
     from flowhook.settings import Settings
     from flowhook.usecases import users
 
-    async def sign_in(password: str) -> str:
+    async def sign_in(password: str) -> tuple[str, bool]:
         rt = Runtime.build(Settings())
         try:
             signed = await users.sign_in(rt, "ops@acme.test", password, "127.0.0.1")
-            return signed.visitor.account.id
+            return signed.visitor.account.id, signed.visitor.user.must_change_password
         finally:
             await rt.stop()
 
-    assert asyncio.run(sign_in(created["password"])) == account_id
+    # a one-time password: the console asks for the user's own before anything else
+    assert asyncio.run(sign_in(created["password"])) == (account_id, True)
 
 
 def test_user_create_reads_the_password_from_stdin_and_never_prints_it(
@@ -172,17 +173,24 @@ def test_user_create_reads_the_password_from_stdin_and_never_prints_it(
     from flowhook.settings import Settings
     from flowhook.usecases import users
 
-    async def role() -> str:
+    temporary = CliRunner().invoke(
+        app,
+        ["user", "create", account_id, "new@acme.test", "--password-stdin", "--temporary"],
+        input="given by the operator\n",
+    )
+    assert temporary.exit_code == 0, temporary.output
+
+    async def role(email: str, password: str) -> tuple[str, bool]:
         rt = Runtime.build(Settings())
         try:
-            signed = await users.sign_in(
-                rt, "viewer@acme.test", "correct horse battery", "127.0.0.1"
-            )
-            return signed.visitor.user.role
+            signed = await users.sign_in(rt, email, password, "127.0.0.1")
+            return signed.visitor.user.role, signed.visitor.user.must_change_password
         finally:
             await rt.stop()
 
-    assert asyncio.run(role()) == "viewer"
+    # a password from stdin is the user's own choice, unless --temporary says otherwise
+    assert asyncio.run(role("viewer@acme.test", "correct horse battery")) == ("viewer", False)
+    assert asyncio.run(role("new@acme.test", "given by the operator")) == ("admin", True)
 
 
 def test_user_create_refuses_a_taken_address_an_unknown_account_and_a_bad_one(

@@ -231,11 +231,20 @@ def user_create(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="read the password from standard input")
     ] = False,
+    temporary: Annotated[
+        bool,
+        typer.Option(
+            "--temporary",
+            help="the password from stdin is one-time too: the user changes it at first sign-in",
+        ),
+    ] = False,
 ) -> None:
     """Create a console user; prints {user_id, account_id, email, role, password} as JSON.
 
     Without --password-stdin a password is made up and printed (shown this once: it is
-    stored as an argon2 hash)."""
+    stored as an argon2 hash); it is a one-time password: the user must choose their own at
+    first sign-in. A password from stdin is taken as the user's own choice (not forced to
+    change) unless --temporary."""
     from pydantic import ValidationError
 
     from flowhook.errors import FlowhookError
@@ -249,7 +258,8 @@ def user_create(
             typer.echo(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
         raise typer.Exit(2) from None
     try:
-        created = _with_runtime(lambda rt: users.create_in(rt, account_id, form))
+        one_time = temporary or not password_stdin
+        created = _with_runtime(lambda rt: users.create_in(rt, account_id, form, one_time=one_time))
     except FlowhookError as exc:
         typer.echo(f"{exc.code}: {exc.message}", err=True)
         raise typer.Exit(1) from None

@@ -190,6 +190,10 @@ class Code(StrEnum):
         "too many failed sign-ins: wait before trying again",
     )
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS", "wrong e-mail or password"
+    PASSWORD_CHANGE_REQUIRED = (
+        "PASSWORD_CHANGE_REQUIRED",
+        "the user signed in with a one-time password and must choose a new one first",
+    )
     SESSION_REQUIRED = "SESSION_REQUIRED", "sign in to the console first (or the session has ended)"
     HTTP_NOT_ENABLED = "HTTP_NOT_ENABLED", "plain-HTTP URLs are not enabled for the account"
     INVALID_WINDOW = "INVALID_WINDOW", "the time window ends before it starts"

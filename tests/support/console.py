@@ -64,9 +64,12 @@ class Console:
             return account, created.api_key
         return created.account, created.api_key
 
-    def user(self, account: Account, email: str, role: str = "admin") -> Credentials:
+    def user(
+        self, account: Account, email: str, role: str = "admin", *, one_time: bool = False
+    ) -> Credentials:
+        """A user to sign in as; with a password of their own unless ``one_time``."""
         form = users.NewUser.model_validate({"email": email, "role": role})
-        created = self.call(users.create(self.runtime, account, form))
+        created = self.call(users.create(self.runtime, account, form, one_time=one_time))
         return Credentials(created.user.email, created.password, account)
 
 
@@ -118,13 +121,13 @@ def console_server(settings: Settings) -> Iterator[Console]:
         thread.join(30)
 
 
-def sign_in(page: Any, console: Console, who: Credentials) -> None:
-    """Sign in through the form, as a person would."""
+def sign_in(page: Any, console: Console, who: Credentials, lands_on: str = "/") -> None:
+    """Sign in through the form, as a person would (and land on ``lands_on``)."""
     page.goto(f"{console.base_url}/sign-in")
     page.get_by_label("E-mail").fill(who.email)
     page.get_by_label("Password").fill(who.password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{console.base_url}/")
+    page.wait_for_url(f"{console.base_url}{lands_on}")
 
 
 def screenshot(page: Any, name: str) -> None:

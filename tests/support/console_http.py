@@ -83,7 +83,7 @@ async def user_of(api: Api, account: Account, role: str = "admin") -> Visitor:
     """A signed-in user of ``account`` with ``role``."""
     email = f"{role}-{secrets.token_hex(3)}@{account.name}.test"
     form = users.NewUser.model_validate({"email": email, "role": role})
-    made = await users.create(api.runtime, account, form)
+    made = await users.create(api.runtime, account, form, one_time=False)  # no forced change
     visitor = Visitor(api)
     await visitor.sign_in(email, made.password)
     return visitor

@@ -78,6 +78,7 @@ def test_the_last_day_counts_executions_and_names_a_failing_webhook(
     expect(failing.get_by_role("link", name="crm")).to_have_attribute(
         "href", f"/webhooks/{hook.id}"
     )
-    expect(failing).to_contain_text("3 failing deliveries")
+    expect(failing).to_contain_text("failing since")
+    expect(failing).to_contain_text("3 failed attempts")
     expect(page.get_by_role("region", name="Where to start")).to_have_count(0)
     screenshot(page, "console-home")

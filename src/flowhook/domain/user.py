@@ -16,6 +16,8 @@ class User:
     email: str
     role: Role
     created_at: float
+    must_change_password: bool = False
+    """Signed in with a one-time password: the console asks for a new one before anything."""
 
     @property
     def is_admin(self) -> bool:

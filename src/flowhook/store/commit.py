@@ -26,6 +26,9 @@ from flowhook.logging import get_logger
 
 T = TypeVar("T")
 Write = Callable[[Connection], Any]
+# Run last inside each transaction, and at the start of each try (a batch run again must
+# not keep what its rolled-back try left behind): store/rollup.py's flush and reset.
+Hook = Callable[[Connection], None]
 # Run once the write is committed, with its result (a wake-up, a metric): never inside the
 # transaction, so that it cannot undo or slow the commit.
 AfterCommit = Callable[[Any], None]
@@ -79,8 +82,12 @@ class GroupCommitter:
         max_batch: int = 1000,
         retries: int = 5,
         lock_path: Path | None = None,
+        before_commit: Hook | None = None,
+        on_begin: Hook | None = None,
     ) -> None:
         self._engine = engine
+        self._before_commit = before_commit
+        self._on_begin = on_begin
         self._lock_path = lock_path
         self._lock_fd: int | None = None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -159,8 +166,10 @@ class GroupCommitter:
             try:
                 results = []
                 with self._writers_turn(), conn.begin():
+                    self._begun(conn)
                     for item in batch:
                         results.append(item.fn(conn))
+                    self._ending(conn)
                 self.transactions += 1
                 self.writes += len(batch)
                 _resolve([(item, res, None) for item, res in zip(batch, results, strict=True)])
@@ -180,7 +189,9 @@ class GroupCommitter:
         for item in batch:
             try:
                 with self._writers_turn(), conn.begin():
+                    self._begun(conn)
                     result = item.fn(conn)
+                    self._ending(conn)
                 self.transactions += 1
                 self.writes += 1
                 outcomes.append((item, result, None))
@@ -189,6 +200,14 @@ class GroupCommitter:
                     conn = self._reconnect(conn)
                 outcomes.append((item, None, exc))
         _resolve(outcomes)
+
+    def _begun(self, conn: Connection) -> None:
+        if self._on_begin is not None:
+            self._on_begin(conn)
+
+    def _ending(self, conn: Connection) -> None:
+        if self._before_commit is not None:
+            self._before_commit(conn)
 
     def _reconnect(self, conn: Connection) -> Connection:
         try:

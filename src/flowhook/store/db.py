@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from flowhook import codec
 from flowhook.settings import Settings
+from flowhook.store import rollup
 from flowhook.store.commit import GroupCommitter
 
 if TYPE_CHECKING:
@@ -117,7 +118,12 @@ class Store:
         if migrate:
             upgrade(self.url)
         self.engine = make_engine(self.url)
-        self.committer = GroupCommitter(self.engine, lock_path=writer_lock_path(self.url))
+        self.committer = GroupCommitter(
+            self.engine,
+            lock_path=writer_lock_path(self.url),
+            before_commit=rollup.flush,
+            on_begin=rollup.reset,
+        )
         self.committer.start()
 
     @property
@@ -139,7 +145,10 @@ class Store:
     def write_sync(self, fn: Callable[[Connection], T]) -> T:
         """For the CLI and start-up: a transaction of its own, outside the writer thread."""
         with self.engine.begin() as conn:
-            return fn(conn)
+            rollup.reset(conn)
+            result = fn(conn)
+            rollup.flush(conn)  # what it wrote counts in the last day's figures
+            return result
 
     def close(self) -> None:
         self.committer.stop()

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 
 from flowhook.domain.message import AttemptRecord, OutgoingRequest
 from flowhook.errors import Code
+from flowhook.store import rollup
 from flowhook.store.db import json_dumps
 from flowhook.store.pages import newest_first
 from flowhook.store.raw import Statement
@@ -198,6 +199,7 @@ def insert(
         got = _INSERT_ORDERED.first(conn, row)
     if got is None:
         return None
+    rollup.delivery_created(conn, account_id, now)
     key = got[1]
     return Inserted(bytes(key) if key is not None else None, got[2])
 
@@ -341,6 +343,8 @@ def postpone(
         )
         .returning(c.id, c.account_id, c.webhook_id)
     ).all()
+    for _id, account_id, webhook_id in dead:
+        rollup.delivery_finished(conn, account_id, webhook_id, now, succeeded=False)
     postponed = conn.execute(
         update(deliveries)
         .where(waiting)
@@ -394,7 +398,8 @@ def record_attempt(
     next_due: float | None,
     now: float,
 ) -> None:
-    """Log one attempt and move the delivery on (retry later, succeeded or dead letter)."""
+    """Log one attempt and move the delivery on (retry later, succeeded or dead letter),
+    and count both in the last day's figures (the account's and the webhook's)."""
     _INSERT_ATTEMPT.run(
         conn,
         {
@@ -406,7 +411,7 @@ def record_attempt(
             "request_headers": json_dumps(attempt["request_headers"]),
         },
     )
-    _RECORD.run(
+    row = _RECORD.first(
         conn,
         {
             "id": delivery_id,
@@ -418,6 +423,15 @@ def record_attempt(
             "finished_at": now if status != PENDING else None,
         },
     )
+    if row is None:
+        return
+    account_id, webhook_id = row
+    ok = attempt.get("error_reason") is None
+    rollup.attempt(
+        conn, account_id, webhook_id, attempt["at"], ok=ok, duration_ms=attempt["duration_ms"]
+    )
+    if status != PENDING:
+        rollup.delivery_finished(conn, account_id, webhook_id, now, succeeded=status == SUCCEEDED)
 
 
 # The statements every flow-complete delivery runs, given to the driver as they are
@@ -456,7 +470,7 @@ _RECORD = Statement(
     "UPDATE deliveries SET attempts = attempts + 1, status = :status, due_at = :due_at,"
     " lease_owner = NULL, lease_until = NULL, last_status_code = :last_status_code,"
     " last_error = :last_error, updated_at = :updated_at, finished_at = :finished_at"
-    " WHERE id = :id"
+    " WHERE id = :id RETURNING account_id, webhook_id"  # whose figures the attempt counts in
 )
 
 

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, or_, select, update
 
 from flowhook.engine.state import ExecutionState, Status
+from flowhook.store import rollup
 from flowhook.store.db import is_storable_id, json_dumps
 from flowhook.store.pages import newest_first
 from flowhook.store.raw import Statement
@@ -76,6 +77,22 @@ def insert_many(
             for s in states
         ],
     )
+    for s in states:
+        rollup.execution_started(conn, s.account_id, s.created_at or now)
+        _note_finished(conn, s, now)
+
+
+def _note_finished(conn: Connection, state: ExecutionState, now: float) -> None:
+    """A finished execution counts in the last day's figures (store/rollup.py)."""
+    if state.status.finished:
+        ended = state.ended_at or now
+        rollup.execution_finished(
+            conn,
+            state.account_id,
+            ended,
+            completed=state.status is Status.COMPLETED,
+            duration_s=ended - (state.created_at or ended),
+        )
 
 
 def save(
@@ -103,7 +120,10 @@ def save(
         "holder": holder,
         **_values(state, now),
     }
-    return bool((_SAVE if holder is None else _SAVE_HELD).run(conn, values))
+    saved = bool((_SAVE if holder is None else _SAVE_HELD).run(conn, values))
+    if saved:
+        _note_finished(conn, state, now)
+    return saved
 
 
 # The hot path's statements, given to the driver as they are (store/raw.py).

@@ -1,105 +1,35 @@
-"""Repository functions for an account's last day at a glance (the console's home page).
-
-Every query is bounded by the account and a start time, so it reads the range of the
-``(account_id, created_at)`` indexes of executions and deliveries, never the whole
-table; latencies are taken from a sample of the newest rows.
+"""Repository functions for an account's last day at a glance (the console's home page)
+besides the roll-up's figures (``store/rollup.py``): the webhooks failing now, and whether
+the account has any flow and webhook yet. Each reads a few rows of small tables.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, func, select
 
-from flowhook.store.tables import deliveries, delivery_attempts, executions, flows, webhooks
+from flowhook.store.tables import flows, webhooks
 
-
-def execution_counts(conn: Connection, account_id: str, since: float) -> dict[str, int]:
-    """Per status, each counted inside ``(account_id, status, created_at)`` alone (a covering
-    range, no row read): a busy account's day is tens of thousands of rows."""
-    c = executions.c
-    return _per_status(conn, c.account_id, c.status, c.created_at, account_id, since, _RUN)
+FAILING_SHOWN = 20
 
 
-def execution_durations(
-    conn: Connection, account_id: str, since: float, sample: int
-) -> list[float]:
-    """Seconds from creation to the end, of the newest finished executions."""
-    c = executions.c
+def failing_webhooks(conn: Connection, account_id: str) -> list[dict[str, Any]]:
+    """Saved webhooks whose last attempt failed (FAILING until a success) or that are
+    disabled: the endpoint health the delivery engine keeps (``webhooks/health.py``)."""
+    w = webhooks.c
     rows = conn.execute(
-        select(c.finished_at - c.created_at)
-        .where(c.account_id == account_id, c.created_at >= since, c.finished_at.is_not(None))
-        .order_by(c.created_at.desc())
-        .limit(sample)
-    )
-    return [float(r[0]) for r in rows]
-
-
-def delivery_counts(conn: Connection, account_id: str, since: float) -> dict[str, int]:
-    c = deliveries.c
-    return _per_status(conn, c.account_id, c.status, c.created_at, account_id, since, _SENT)
-
-
-_RUN = ("PENDING", "RUNNING", "WAITING", "COMPLETED", "FAILED")
-_SENT = ("PENDING", "SUCCEEDED", "FAILED")
-
-
-def _per_status(
-    conn: Connection,
-    account: Any,
-    status: Any,
-    created_at: Any,
-    account_id: str,
-    since: float,
-    statuses: tuple[str, ...],
-) -> dict[str, int]:
-    counts = {}
-    for value in statuses:
-        found = conn.execute(
-            select(func.count()).where(account == account_id, status == value, created_at >= since)
-        ).scalar_one()
-        if found:
-            counts[value] = int(found)
-    return counts
-
-
-def attempt_latencies(conn: Connection, account_id: str, since: float, sample: int) -> list[float]:
-    """Milliseconds per attempt, of the newest deliveries' attempts."""
-    d, a = deliveries.c, delivery_attempts.c
-    rows = conn.execute(
-        select(a.duration_ms)
-        .select_from(deliveries.join(delivery_attempts, a.delivery_id == d.id))
-        .where(d.account_id == account_id, d.created_at >= since)
-        .order_by(d.created_at.desc())
-        .limit(sample)
-    )
-    return [float(r[0]) for r in rows]
-
-
-def failing_webhooks(conn: Connection, account_id: str, since: float) -> list[dict[str, Any]]:
-    """Saved webhooks whose deliveries since ``since`` are failing: dead (FAILED), or
-    still retrying after a failed attempt; the most failures first."""
-    d, w = deliveries.c, webhooks.c
-    failing = or_(d.status == "FAILED", and_(d.status == "PENDING", d.last_error.is_not(None)))
-    rows = conn.execute(
-        select(
-            d.webhook_id,
-            w.name,
-            func.count().label("failures"),
-            func.max(d.updated_at).label("last_at"),
-        )
-        .select_from(deliveries.join(webhooks, w.id == d.webhook_id))
-        .where(d.account_id == account_id, d.created_at >= since, failing)
-        .group_by(d.webhook_id, w.name)
-        .order_by(func.count().desc())
-        .limit(20)
+        select(w.id, w.name, w.health, w.failing_since, w.disabled_at)
+        .where(w.account_id == account_id, w.health != "HEALTHY")
+        .order_by(func.coalesce(w.failing_since, w.disabled_at), w.id)
+        .limit(FAILING_SHOWN)
     )
     return [
         {
-            "webhook_id": r.webhook_id,
+            "webhook_id": r.id,
             "name": r.name,
-            "failures": int(r.failures),
-            "last_at": r.last_at,
+            "health": r.health,
+            "since": r.failing_since if r.failing_since is not None else r.disabled_at,
         }
         for r in rows
     ]

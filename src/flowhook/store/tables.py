@@ -270,6 +270,62 @@ webhook_stats = Table(
     Index("ix_webhook_stats_bucket", "bucket"),
 )
 
+ACTIVITY_BUCKET_S = 300
+"""Seconds per ``account_activity`` bucket (``webhook_activity``: a minute)."""
+ATTEMPT_BOUNDS_MS = (
+    5, 10, 15, 25, 40, 60, 100, 150, 250, 400, 600, 1000, 1500, 2500, 4000, 6000, 10000, 15000,
+    30000, 60000,
+)  # fmt: skip
+"""Upper bounds of the roll-up's attempt-latency buckets (``at_le_<i>``; one more, unbounded):
+each about 1.6 times the one before."""
+DURATION_BOUNDS_S = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400)
+"""Upper bounds of the roll-up's execution-duration buckets (``ex_le_<i>``; one more)."""
+
+# The last day's activity, rolled up as it is written (store/rollup.py): the home page's
+# figures per account and 5-minute bucket, a webhook's chart per minute. ``shard`` is the
+# writing process's (pid % 4): workers add to their own rows; a read sums the shards.
+account_activity = Table(
+    "account_activity",
+    metadata,
+    Column("account_id", String(36), primary_key=True),
+    Column("bucket", Integer, primary_key=True),  # Unix seconds // ACTIVITY_BUCKET_S
+    Column("shard", Integer, primary_key=True),
+    *[
+        Column(name, Integer, nullable=False, default=0, server_default="0")
+        for name in (
+            "executions_started",
+            "executions_completed",
+            "executions_failed",
+            "deliveries_created",
+            "deliveries_succeeded",
+            "deliveries_failed",
+            "attempts",
+            "attempts_ok",
+            *[f"ex_le_{i}" for i in range(len(DURATION_BOUNDS_S) + 1)],
+            *[f"at_le_{i}" for i in range(len(ATTEMPT_BOUNDS_MS) + 1)],
+        )
+    ],
+    Index("ix_account_activity_bucket", "bucket"),
+)
+
+webhook_activity = Table(
+    "webhook_activity",
+    metadata,
+    Column("webhook_id", String(36), primary_key=True),
+    Column("minute", Integer, primary_key=True),  # Unix seconds // 60
+    Column("shard", Integer, primary_key=True),
+    *[
+        Column(name, Integer, nullable=False, default=0, server_default="0")
+        for name in (
+            "attempts",
+            "attempts_ok",
+            "deliveries_failed",
+            *[f"at_le_{i}" for i in range(len(ATTEMPT_BOUNDS_MS) + 1)],
+        )
+    ],
+    Index("ix_webhook_activity_minute", "minute"),
+)
+
 user_preferences = Table(
     "user_preferences",
     metadata,
@@ -419,6 +475,8 @@ users = Table(
     Column("email", String(254), nullable=False),  # lower-cased; one user per address
     Column("password_hash", String(255), nullable=False),  # argon2id (usecases/users.py)
     Column("role", String(16), nullable=False),  # admin | viewer
+    # signs in with a one-time password: must choose its own before anything else
+    Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_at", Float, nullable=False),
     # an e-mail names one user of the whole platform: the sign-in form asks for no account
     Index("uq_users_email", "email", unique=True),

@@ -24,11 +24,14 @@ class UserRecord:
     role: str
     created_at: float
     password_hash: str
+    must_change_password: bool = False
 
     @property
     def user(self) -> User:
         role: Role = "admin" if self.role == "admin" else "viewer"
-        return User(self.id, self.account_id, self.email, role, self.created_at)
+        return User(
+            self.id, self.account_id, self.email, role, self.created_at, self.must_change_password
+        )
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,19 @@ def _user(row: object) -> UserRecord:
         role=row.role,  # type: ignore[attr-defined]
         created_at=row.created_at,  # type: ignore[attr-defined]
         password_hash=row.password_hash,  # type: ignore[attr-defined]
+        must_change_password=bool(row.must_change_password),  # type: ignore[attr-defined]
     )
 
 
 def create(
-    conn: Connection, account_id: str, email: str, password_hash: str, role: str, now: float
+    conn: Connection,
+    account_id: str,
+    email: str,
+    password_hash: str,
+    role: str,
+    now: float,
+    *,
+    must_change_password: bool = False,
 ) -> UserRecord:
     user_id = str(uuid.uuid4())
     conn.execute(
@@ -61,9 +72,10 @@ def create(
             password_hash=password_hash,
             role=role,
             created_at=now,
+            must_change_password=must_change_password,
         )
     )
-    return UserRecord(user_id, account_id, email, role, now, password_hash)
+    return UserRecord(user_id, account_id, email, role, now, password_hash, must_change_password)
 
 
 def by_email(conn: Connection, email: str) -> UserRecord | None:
@@ -91,8 +103,14 @@ def list_for(conn: Connection, account_id: str) -> list[UserRecord]:
     return [_user(row) for row in rows]
 
 
-def set_password(conn: Connection, user_id: str, password_hash: str) -> None:
-    conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+def set_password(
+    conn: Connection, user_id: str, password_hash: str, *, must_change: bool = False
+) -> None:
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(password_hash=password_hash, must_change_password=must_change)
+    )
 
 
 def remove(conn: Connection, account_id: str, user_id: str) -> bool:
@@ -139,6 +157,14 @@ def close_session(conn: Connection, token_hash: str, now: float) -> None:
         delete(console_sessions).where(
             (console_sessions.c.token_hash == token_hash) | (console_sessions.c.expires_at <= now)
         )
+    )
+
+
+def close_other_sessions(conn: Connection, user_id: str, keep_csrf_token: str) -> None:
+    """End the user's sessions but the one with ``keep_csrf_token`` (a password change)."""
+    c = console_sessions.c
+    conn.execute(
+        delete(console_sessions).where(c.user_id == user_id, c.csrf_token != keep_csrf_token)
     )
 
 

@@ -49,6 +49,11 @@ def sign_in_redirect(request: Request) -> Response:
     """To the sign-in page, coming back here afterwards (htmx: a full-page redirect)."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     target = "/sign-in" if here == "/" else f"/sign-in?next={quote(here, safe='')}"
+    return redirect(request, target)
+
+
+def redirect(request: Request, target: str) -> Response:
+    """A full-page redirect (an htmx request gets ``HX-Redirect``)."""
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
@@ -83,6 +88,8 @@ class ConsoleRoute(APIRoute):
             except FlowhookError as exc:
                 if exc.code == Code.SESSION_REQUIRED:
                     response = sign_in_redirect(request)
+                elif exc.code == Code.PASSWORD_CHANGE_REQUIRED:
+                    response = redirect(request, "/password")
                 else:
                     response = error_page(request, exc)
             except RequestValidationError as exc:

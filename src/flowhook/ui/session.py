@@ -10,7 +10,8 @@ reads them off the request. Two dependencies cover every page:
   and come from an admin: viewers change nothing, checked here once for every page.
 - ``AdminDep``: an admin, for pages that show secrets (a GET a viewer may not see).
 
-No session sends the browser to the sign-in page (see ``ui/app.py``'s route class).
+No session sends the browser to the sign-in page, and a one-time password to the
+change-password page (see ``ui/app.py``'s route class).
 """
 
 from __future__ import annotations
@@ -61,18 +62,29 @@ async def given_csrf(request: Request) -> str | None:
     return None
 
 
-async def signed_in(request: Request) -> Visitor:
-    """The signed-in visitor; for a change, also its CSRF token and the admin role."""
+async def signed_in_as_is(request: Request) -> Visitor:
+    """The signed-in visitor, whatever its role and even with a one-time password (the
+    change-password page); a change must carry the CSRF token."""
     rt = runtime_of(request)
     visitor = await users.visitor(rt, request.cookies.get(SESSION_COOKIE), client_address(request))
     request.state.visitor = visitor  # the templates' ``visitor``, error pages' too
+    if request.method not in SAFE_METHODS and not users.csrf_matches(
+        visitor, await given_csrf(request)
+    ):
+        raise Forbidden(
+            "this form is out of date or was not sent by the console: reload the page "
+            "and try again",
+            code=Code.CSRF_FAILED,
+        )
+    return visitor
+
+
+async def signed_in(request: Request) -> Visitor:
+    """The signed-in visitor, who has chosen their own password (else PASSWORD_CHANGE_REQUIRED:
+    the change-password page); for a change, also its CSRF token and the admin role."""
+    visitor = await signed_in_as_is(request)
+    users.require_own_password(visitor)
     if request.method not in SAFE_METHODS:
-        if not users.csrf_matches(visitor, await given_csrf(request)):
-            raise Forbidden(
-                "this form is out of date or was not sent by the console: reload the page "
-                "and try again",
-                code=Code.CSRF_FAILED,
-            )
         users.require_admin(visitor)
     return visitor
 

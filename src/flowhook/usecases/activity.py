@@ -2,9 +2,9 @@
 ``GET /v1/webhooks/{id}/activity``): attempts per minute, success rate, p50/p99 response
 time. The account's last day as a whole is ``usecases/overview.py`` (the home page).
 
-Only the window's attempts are read, through ``(webhook_id, at)``: the database sums them
-per minute; the response-time percentiles are taken here from the newest ``SAMPLE``
-attempts (SQLite has no percentile function).
+Constant cost: read from the webhook's per-minute roll-up (``store/rollup.py``, at most
+1,440 minutes), never from its attempts. The response-time percentiles come from the
+roll-up's histogram, within one bucket's width of the truth.
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
 from flowhook.runtime import Runtime
-from flowhook.store import activity as activity_repo
-from flowhook.store.activity import MinuteCount
+from flowhook.store import rollup
+from flowhook.store.rollup import WebhookMinute
+from flowhook.store.tables import ATTEMPT_BOUNDS_MS
 from flowhook.usecases import webhooks
-from flowhook.usecases.overview import percentile
 
 WINDOW_S = 24 * 3600.0
 MINUTE_S = 60.0
-SAMPLE = 2000
-"""Response-time percentiles are the newest attempts' (as the home page's)."""
 
 
 @dataclass
@@ -56,13 +54,13 @@ async def webhook_activity(rt: Runtime, account: Account, webhook_ref: str) -> W
     now = rt.now()
     since = now - WINDOW_S
 
-    def read(conn: Connection) -> tuple[list[MinuteCount], list[float]]:
+    def read(conn: Connection) -> tuple[list[WebhookMinute], list[int]]:
         return (
-            activity_repo.minutes_since(conn, saved.id, since),
-            activity_repo.durations_since(conn, saved.id, since, SAMPLE),
+            rollup.webhook_minutes(conn, saved.id, since),
+            rollup.webhook_latencies(conn, saved.id, since),
         )
 
-    minutes, durations = await rt.store.read(read)
+    minutes, latencies = await rt.store.read(read)
     attempts = sum(m.attempts for m in minutes)
     succeeded = sum(m.succeeded for m in minutes)
     return WebhookActivity(
@@ -72,7 +70,7 @@ async def webhook_activity(rt: Runtime, account: Account, webhook_ref: str) -> W
         attempts=attempts,
         succeeded=succeeded,
         success_rate=succeeded / attempts if attempts else None,
-        p50_ms=percentile(durations, 0.50),
-        p99_ms=percentile(durations, 0.99),
+        p50_ms=rollup.percentile(ATTEMPT_BOUNDS_MS, latencies, 0.50),
+        p99_ms=rollup.percentile(ATTEMPT_BOUNDS_MS, latencies, 0.99),
         minutes=[Minute(m.minute * MINUTE_S, m.attempts, m.succeeded) for m in minutes],
     )

@@ -1,14 +1,16 @@
-"""An account's last 24 hours at a glance (the console's home page): executions and
-deliveries with their failures and latencies, the webhooks failing now, and whether the
-account is new (no flow, no webhook yet: the page shows where to start).
+"""An account's last 24 hours at a glance (the console's home page, ``GET /v1/activity``):
+executions and deliveries with their failures and latencies, the webhooks failing now, and
+whether the account is new (no flow, no webhook yet: the page shows where to start).
 
-Cheap at scale: counts read the last day's range of the account's indexes only, and the
-percentiles come from the newest ``SAMPLE`` rows, not from every row of the day.
+Constant cost at any scale: the figures are read from the roll-up that the writes keep
+(``store/rollup.py``: at most 288 rows per process shard), not from the executions and
+deliveries. They count what *happened* in the window: executions started, finished
+(completed or failed), deliveries created, delivered, dead-lettered, attempts made. The
+percentiles come from the roll-up's histograms, within one bucket's width of the truth.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,18 +19,25 @@ from sqlalchemy import Connection
 from flowhook.domain.account import Account
 from flowhook.runtime import Runtime
 from flowhook.store import overview as overview_repo
+from flowhook.store import rollup
+from flowhook.store.tables import ATTEMPT_BOUNDS_MS, DURATION_BOUNDS_S
 
 DAY_S = 24 * 3600.0
-SAMPLE = 2000
 
 
 @dataclass(frozen=True)
 class Overview:
     since: float
-    executions: dict[str, int]
+    executions_started: int
+    executions_completed: int
+    executions_failed: int
     execution_p50_s: float | None
     execution_p99_s: float | None
-    deliveries: dict[str, int]
+    deliveries_created: int
+    deliveries_succeeded: int
+    deliveries_failed: int
+    attempts: int
+    attempts_failed: int
     attempt_p50_ms: float | None
     attempt_p99_ms: float | None
     failing_webhooks: list[dict[str, Any]]
@@ -36,43 +45,36 @@ class Overview:
     webhooks: int
 
     @property
-    def executions_total(self) -> int:
-        return sum(self.executions.values())
-
-    @property
-    def deliveries_total(self) -> int:
-        return sum(self.deliveries.values())
-
-    @property
     def is_new(self) -> bool:
         return self.flows == 0 or self.webhooks == 0
-
-
-def percentile(values: list[float], fraction: float) -> float | None:
-    """The nearest-rank percentile (None for no values)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered))))
-    return ordered[rank - 1]
 
 
 async def last_day(rt: Runtime, account: Account) -> Overview:
     since = rt.now() - DAY_S
 
     def read(conn: Connection) -> Overview:
-        durations = overview_repo.execution_durations(conn, account.id, since, SAMPLE)
-        latencies = overview_repo.attempt_latencies(conn, account.id, since, SAMPLE)
+        day = rollup.account_since(conn, account.id, since)
+        n = day.counts
+        failing = overview_repo.failing_webhooks(conn, account.id)
+        figures = rollup.webhook_failures(conn, [f["webhook_id"] for f in failing], since)
+        for f in failing:
+            f["failed_attempts"], f["dead_letters"] = figures.get(f["webhook_id"], (0, 0))
         flow_count, webhook_count = overview_repo.counts_of_things(conn, account.id)
         return Overview(
             since=since,
-            executions=overview_repo.execution_counts(conn, account.id, since),
-            execution_p50_s=percentile(durations, 0.5),
-            execution_p99_s=percentile(durations, 0.99),
-            deliveries=overview_repo.delivery_counts(conn, account.id, since),
-            attempt_p50_ms=percentile(latencies, 0.5),
-            attempt_p99_ms=percentile(latencies, 0.99),
-            failing_webhooks=overview_repo.failing_webhooks(conn, account.id, since),
+            executions_started=n["executions_started"],
+            executions_completed=n["executions_completed"],
+            executions_failed=n["executions_failed"],
+            execution_p50_s=rollup.percentile(DURATION_BOUNDS_S, day.durations, 0.50),
+            execution_p99_s=rollup.percentile(DURATION_BOUNDS_S, day.durations, 0.99),
+            deliveries_created=n["deliveries_created"],
+            deliveries_succeeded=n["deliveries_succeeded"],
+            deliveries_failed=n["deliveries_failed"],
+            attempts=n["attempts"],
+            attempts_failed=n["attempts"] - n["attempts_ok"],
+            attempt_p50_ms=rollup.percentile(ATTEMPT_BOUNDS_MS, day.latencies, 0.50),
+            attempt_p99_ms=rollup.percentile(ATTEMPT_BOUNDS_MS, day.latencies, 0.99),
+            failing_webhooks=failing,
             flows=flow_count,
             webhooks=webhook_count,
         )

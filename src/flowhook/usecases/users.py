@@ -21,7 +21,13 @@ sign-in page alike:
   expiry end a session at once, which a signed cookie cannot promise; the browser holds
   a random token whose SHA-256 is stored, beside the session's CSRF token;
 - ``viewer`` reads, ``admin`` also changes things and sees secrets: :func:`require_admin`
-  is the one check.
+  is the one check;
+- a password someone else knows is one-time: one flowhook made up (printed by
+  ``flowhook user create``, shown on the Settings page) or ``--temporary`` from stdin. Its
+  user must choose a new one (:func:`change_password`) before using the console
+  (:func:`require_own_password`). A password read from stdin without ``--temporary`` is
+  taken as the user's own choice (an operator creating their own user, a script), and the
+  demo user's is kept in ``demo.json`` for ``make run`` to print: neither is forced.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -38,7 +44,15 @@ from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
 from flowhook.domain.user import Role, User
-from flowhook.errors import Code, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from flowhook.errors import (
+    Code,
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
 from flowhook.store import demo as demo_repo
@@ -133,26 +147,89 @@ def _token_hash(token: str) -> str:
 # users ------------------------------------------------------------------------------------
 
 
-def _insert(conn: Connection, account_id: str, form: NewUser, hashed: str, now: float) -> User:
+def _insert(
+    conn: Connection, account_id: str, form: NewUser, hashed: str, now: float, must_change: bool
+) -> User:
     if user_repo.by_email(conn, form.email) is not None:
         raise Conflict(f"{form.email} is a user already", code=Code.USER_EMAIL_TAKEN)
-    return user_repo.create(conn, account_id, form.email, hashed, form.role, now).user
+    return user_repo.create(
+        conn, account_id, form.email, hashed, form.role, now, must_change_password=must_change
+    ).user
 
 
-async def create(rt: Runtime, account: Account, form: NewUser) -> CreatedUser:
-    """A user of ``account``; USER_EMAIL_TAKEN when the address is anyone's already."""
+async def create(
+    rt: Runtime, account: Account, form: NewUser, *, one_time: bool | None = None
+) -> CreatedUser:
+    """A user of ``account``; USER_EMAIL_TAKEN when the address is anyone's already.
+    ``one_time`` (by default: when the password is made up here) makes the user choose a
+    new password at first sign-in."""
     password = form.password or new_password()
+    must_change = form.password is None if one_time is None else one_time
     hashed, now = await _hash(password), rt.now()
-    user = await rt.store.write(lambda c: _insert(c, account.id, form, hashed, now))
+    user = await rt.store.write(lambda c: _insert(c, account.id, form, hashed, now, must_change))
     return CreatedUser(user, password)
 
 
-async def create_in(rt: Runtime, account_id: str, form: NewUser) -> CreatedUser:
+async def create_in(
+    rt: Runtime, account_id: str, form: NewUser, *, one_time: bool | None = None
+) -> CreatedUser:
     """The operator's ``flowhook user create ACCOUNT EMAIL``: any account, by id."""
     account = await rt.store.read(lambda c: account_repo.get(c, account_id))
     if account is None:
         raise NotFound(f"no account {account_id}", code=Code.ACCOUNT_NOT_FOUND)
-    return await create(rt, account, form)
+    return await create(rt, account, form, one_time=one_time)
+
+
+class PasswordChange(BaseModel):
+    """The change-password form: the password in use, and the new one twice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(max_length=MAX_PASSWORD)
+    new_password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
+    repeat_password: str = Field(max_length=MAX_PASSWORD)
+
+
+async def change_password(rt: Runtime, visitor: Visitor, form: PasswordChange) -> User:
+    """Replace the visitor's password (any role changes its own). INVALID_CREDENTIALS when
+    the current password is wrong, VALIDATION_FAILED (at the field) when the new one is
+    not typed the same twice or is the one in use; the user's other sessions end (someone
+    who knew the old password is signed out), this one goes on."""
+    if form.new_password != form.repeat_password:
+        raise ValidationFailed(
+            "the two new passwords differ",
+            details=[{"path": "repeat_password", "message": "not the same as the new password"}],
+        )
+    if form.new_password == form.current_password:
+        raise ValidationFailed(
+            "the new password is the one in use",
+            details=[{"path": "new_password", "message": "choose another than the one in use"}],
+        )
+    record = await rt.store.read(lambda c: user_repo.by_email(c, visitor.user.email))
+    current = form.current_password
+    if record is None or not await asyncio.to_thread(_verify, record.password_hash, current):
+        raise Unauthorized(
+            "the current password is not right",
+            code=Code.INVALID_CREDENTIALS,
+            details=[{"path": "current_password", "message": "not your current password"}],
+        )
+    hashed = await _hash(form.new_password)
+
+    def store(conn: Connection) -> None:
+        user_repo.set_password(conn, record.id, hashed)
+        user_repo.close_other_sessions(conn, record.id, visitor.csrf_token)
+
+    await rt.store.write(store)
+    return replace(record.user, must_change_password=False)
+
+
+def require_own_password(visitor: Visitor) -> None:
+    """PASSWORD_CHANGE_REQUIRED while the visitor signs in with a one-time password."""
+    if visitor.user.must_change_password:
+        raise Forbidden(
+            "choose your own password first: yours was a one-time password",
+            code=Code.PASSWORD_CHANGE_REQUIRED,
+        )
 
 
 async def list_all(rt: Runtime, account: Account) -> list[User]:

@@ -29,6 +29,7 @@ from flowhook.domain.message import HttpResult
 from flowhook.logging import get_logger
 from flowhook.settings import Settings
 from flowhook.store import deliveries as delivery_repo
+from flowhook.store import rollup
 from flowhook.store import webhook_health as health_repo
 from flowhook.store import webhook_stats as stats_repo
 from flowhook.store.db import Store
@@ -249,6 +250,7 @@ class Lifecycle:
             stats_repo.add(conn, ((w, b, t) for (w, b), t in tallies.items()))
             if purge:
                 stats_repo.forget_before(conn, now - _STATS_KEPT_S)
+                rollup.forget_before(conn, now - _STATS_KEPT_S)  # the last day's figures
 
         if tallies or purge:
             await self.store.write(write)

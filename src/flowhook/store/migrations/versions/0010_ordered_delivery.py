@@ -1,8 +1,8 @@
 """ordered delivery and operational e-mails: a webhook may be ordered by a key; an account
 may have its operational events e-mailed
 
-Revision ID: 0011
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30 12:10:00
 
 A saved webhook may be ordered by the contact number, the execution or a flow variable
@@ -21,8 +21,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
