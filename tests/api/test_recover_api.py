@@ -9,6 +9,8 @@ import asyncio
 import time
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from support.receiver import receiver
 
 FLOW: dict[str, Any] = {
@@ -76,6 +78,12 @@ async def test_recover_after_the_receiver_is_fixed(api_any: Any) -> None:
         )
         again = [r.headers["webhook-id"] for r in rec.received[3:]]
         assert sorted(again) == ids  # each sent again with its own webhook-id
+
+    _, scraped = await api_any.request("GET", "/metrics")
+    families = {f.name: f.samples for f in text_string_to_metric_families(scraped)}
+    jobs = {(s.labels["kind"], s.labels["status"]): s.value for s in families["flowhook_jobs"]}
+    assert jobs == {("recover", "DONE"): 1.0}
+    assert families["flowhook_job_items_remaining"] == []  # nothing is running
 
     status, same = await api_any.request(
         "GET", f"/v1/webhooks/{hook['id']}/recover/{job['id']}", key=key

@@ -115,7 +115,7 @@ def create_app(settings: Settings, *, worker: bool = True, runtime: Runtime | No
         counts = await delivery_cases.counts(rt)
         PENDING.set(counts.get("PENDING", 0))
         gauges = await delivery_cases.webhook_gauges(rt)
-        webhook_gauges(gauges.pending, gauges.disabled, gauges.now)
+        webhook_gauges(gauges.pending, gauges.disabled, gauges.now, gauges.jobs)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)

@@ -11,9 +11,9 @@ point resumes exactly where its last batch ended, never redoing or skipping one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from flowhook.store.db import is_storable_id
 from flowhook.store.tables import jobs
@@ -104,6 +104,30 @@ def take_due(conn: Connection, now: float) -> Job | None:
 def save(conn: Connection, job: Job) -> None:
     """The job's progress, position and next turn, in the transaction of its batch."""
     conn.execute(update(jobs).where(jobs.c.id == job.id).values(**_progress(job)))
+
+
+class JobTally(NamedTuple):
+    """How many jobs of a kind are in a status, and how many of their items are left."""
+
+    kind: str
+    status: str
+    jobs: int
+    remaining: int
+
+
+def tally(conn: Connection) -> list[JobTally]:
+    """Every account's jobs counted by kind and status (read at each ``/metrics``
+    scrape: jobs are few, one per recover a user asked for)."""
+    c = jobs.c
+    rows = conn.execute(
+        select(
+            c.kind,
+            c.status,
+            func.count(),
+            func.coalesce(func.sum(c.total - c.done - c.failed), 0),
+        ).group_by(c.kind, c.status)
+    ).all()
+    return [JobTally(kind, status, int(n), int(left)) for kind, status, n, left in rows]
 
 
 def _progress(job: Job) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from flowhook.domain.account import Account
 from flowhook.errors import Code, Conflict, NotFound
 from flowhook.runtime import Runtime
 from flowhook.store import deliveries as delivery_repo
+from flowhook.store import jobs as job_repo
 from flowhook.store import webhook_health as health_repo
+from flowhook.store.jobs import JobTally
 from flowhook.store.notify import notify
 from flowhook.usecases.pages import Moment, Page, epoch, page_of, parse_cursor
 
@@ -107,11 +109,15 @@ class WebhookGauges:
     """Per webhook (None: custom targets): pending deliveries and the oldest one's creation."""
     disabled: int
     now: float
+    jobs: list[JobTally]
+    """Background jobs (recover) by kind and status, with the items they have left."""
 
 
 async def webhook_gauges(rt: Runtime) -> WebhookGauges:
     def read(conn: Connection) -> WebhookGauges:
         pending = health_repo.pending_by_webhook(conn)
-        return WebhookGauges(pending, health_repo.disabled_count(conn), rt.now())
+        return WebhookGauges(
+            pending, health_repo.disabled_count(conn), rt.now(), job_repo.tally(conn)
+        )
 
     return await rt.store.read(read)

@@ -13,6 +13,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
     REGISTRY: CollectorRegistry
@@ -26,6 +28,10 @@ if TYPE_CHECKING:
     WEBHOOK_PENDING: Gauge
     WEBHOOK_OLDEST_AGE: Gauge
     WEBHOOKS_DISABLED: Gauge
+    JOBS: Gauge
+    JOB_ITEMS_LEFT: Gauge
+
+    from flowhook.store.jobs import JobTally
 
 _NAMES = frozenset(
     {
@@ -40,6 +46,8 @@ _NAMES = frozenset(
         "WEBHOOK_PENDING",
         "WEBHOOK_OLDEST_AGE",
         "WEBHOOKS_DISABLED",
+        "JOBS",
+        "JOB_ITEMS_LEFT",
     }
 )
 _lock = threading.Lock()
@@ -107,6 +115,18 @@ def _create() -> dict[str, Any]:
             "Saved webhooks disabled (failing too long, or 410 Gone) and not enabled again",
             registry=registry,
         ),
+        "JOBS": Gauge(
+            "flowhook_jobs",
+            "Background jobs (recover) by kind and status (RUNNING, DONE)",
+            ["kind", "status"],
+            registry=registry,
+        ),
+        "JOB_ITEMS_LEFT": Gauge(
+            "flowhook_job_items_remaining",
+            "Items (deliveries to re-queue) that running jobs have still to do, by kind",
+            ["kind"],
+            registry=registry,
+        ),
     }
 
 
@@ -131,9 +151,11 @@ def deliveries(status: str) -> Any:
     return __getattr__("DELIVERIES").labels(status)
 
 
-def webhook_gauges(pending: list[dict[str, Any]], disabled: int, now: float) -> None:
-    """Set the per-webhook gauges from a scrape's reading: a webhook without pending
-    deliveries any more is dropped, not left at its last value."""
+def webhook_gauges(
+    pending: list[dict[str, Any]], disabled: int, now: float, jobs: Iterable[JobTally] = ()
+) -> None:
+    """Set the per-webhook and job gauges from a scrape's reading: a webhook without
+    pending deliveries any more is dropped, not left at its last value."""
     counts, ages = __getattr__("WEBHOOK_PENDING"), __getattr__("WEBHOOK_OLDEST_AGE")
     counts.clear()
     ages.clear()
@@ -142,3 +164,10 @@ def webhook_gauges(pending: list[dict[str, Any]], disabled: int, now: float) -> 
         counts.labels(webhook).set(row["pending"])
         ages.labels(webhook).set(max(0.0, now - row["oldest"]))
     __getattr__("WEBHOOKS_DISABLED").set(disabled)
+    counted, left = __getattr__("JOBS"), __getattr__("JOB_ITEMS_LEFT")
+    counted.clear()
+    left.clear()
+    for tally in jobs:
+        counted.labels(tally.kind, tally.status).set(tally.jobs)
+        if tally.status == "RUNNING":
+            left.labels(tally.kind).inc(tally.remaining)
