@@ -125,6 +125,7 @@ class ExecutionRunner(LeasedWorker):
 
         def start() -> None:
             if local:
+                self.started_here += len(states)
                 for state in states:
                     self._spawn(state, flow)
             else:
