@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from flowhook.logging import get_logger
+from flowhook.store.raw import flush
 
 T = TypeVar("T")
 Write = Callable[[Connection], Any]
@@ -236,6 +237,7 @@ class GroupCommitter:
                 with self._writers_turn(), conn.begin():
                     for item in batch:
                         results.append(item.fn(conn))
+                    flush(conn)  # the writes queued for the commit: a failure rolls back
                 self.transactions += 1
                 self.writes += len(batch)
                 stats.commit.add(time.perf_counter() - began)
@@ -261,6 +263,7 @@ class GroupCommitter:
             try:
                 with self._writers_turn(), conn.begin():
                     result = item.fn(conn)
+                    flush(conn)
                 self.transactions += 1
                 self.writes += 1
                 outcomes.append((item, result, None))

@@ -338,8 +338,9 @@ def record_attempt(
     next_due: float | None,
     now: float,
 ) -> None:
-    """Log one attempt and move the delivery on (retry later, succeeded or dead letter)."""
-    _INSERT_ATTEMPT.run(
+    """Log one attempt and move the delivery on (retry later, succeeded or dead letter);
+    sent with the transaction's next statement or its commit (``Statement.later``)."""
+    _INSERT_ATTEMPT.later(
         conn,
         {
             "url": None,
@@ -350,7 +351,7 @@ def record_attempt(
             "request_headers": json_dumps(attempt["request_headers"]),
         },
     )
-    _RECORD.run(
+    _RECORD.later(
         conn,
         {
             "id": delivery_id,

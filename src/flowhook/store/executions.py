@@ -57,9 +57,9 @@ def insert_many(
 ) -> None:
     if not states:
         return
-    _INSERT.run_many(
-        conn,
-        [
+    for s in states:  # sent with the transaction's next statement or its commit
+        _INSERT.later(
+            conn,
             {
                 "uuid": s.uuid,
                 "account_id": s.account_id,
@@ -72,10 +72,8 @@ def insert_many(
                 "lease_owner": lease_owner,
                 "lease_until": lease_until,
                 **_values(s, now),
-            }
-            for s in states
-        ],
-    )
+            },
+        )
 
 
 def save(
