@@ -22,7 +22,7 @@ from sqlalchemy import Connection, or_, select, update
 from flowhook.engine.state import ExecutionState, Status
 from flowhook.store.db import is_storable_id, json_dumps
 from flowhook.store.pages import newest_first
-from flowhook.store.raw import Statement
+from flowhook.store.raw import Counted, Statement
 from flowhook.store.tables import accounts, executions
 
 FINISHED = (Status.COMPLETED.value, Status.FAILED.value)
@@ -102,6 +102,30 @@ def save(
         **_values(state, now),
     }
     return bool((_SAVE if holder is None else _SAVE_HELD).run(conn, values))
+
+
+def save_later(
+    conn: Connection,
+    state: ExecutionState,
+    *,
+    due_at: float | None,
+    lease_owner: str | None,
+    lease_until: float | None,
+    now: float,
+    holder: str,
+) -> Counted:
+    """``save`` while ``holder`` holds the lease, sent with the transaction's next statement
+    (one round trip with it on PostgreSQL): whether it saved is ``.value() == 1``, to read
+    after the statements that go with it (the finish's outbox rows)."""
+    values = {
+        "uuid": state.uuid,
+        "due_at": due_at,
+        "lease_owner": lease_owner,
+        "lease_until": lease_until,
+        "holder": holder,
+        **_values(state, now),
+    }
+    return _SAVE_HELD.counted_later(conn, values)
 
 
 # The hot path's statements, given to the driver as they are (store/raw.py).

@@ -58,10 +58,14 @@ class Statement:
     def later(self, conn: Connection, params: Mapping[str, Any]) -> None:
         """Execute before the next statement or the commit on ``conn``, together with the
         other queued ones (see the module's docstring): for writes whose result is not read."""
-        queued: list[tuple[Statement, Mapping[str, Any]]] | None = conn.info.get(_LATER)
-        if queued is None:
-            conn.info[_LATER] = queued = []
-        queued.append((self, params))
+        _queue(conn).append((self, params, None))
+
+    def counted_later(self, conn: Connection, params: Mapping[str, Any]) -> Counted:
+        """As ``later``, for a write whose row count is read afterwards: ``Counted.value``
+        (which sends the queue if nothing has sent it yet)."""
+        counted = Counted(conn)
+        _queue(conn).append((self, params, counted))
+        return counted
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Execute once (with what is queued on ``conn``); the number of rows it changed."""
@@ -98,13 +102,38 @@ def _driver(conn: Connection) -> Any:
     return conn.connection.driver_connection
 
 
+class Counted:
+    """The row count of a write queued with ``Statement.counted_later``."""
+
+    __slots__ = ("_conn", "rowcount")
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.rowcount: int | None = None
+
+    def value(self) -> int:
+        if self.rowcount is None:
+            flush(self._conn)
+        if self.rowcount is None:
+            raise RuntimeError("the queued write was dropped (its transaction rolled back)")
+        return self.rowcount
+
+
+_Queued = tuple[Statement, Mapping[str, Any], Counted | None]
 _LATER = "flowhook_later"
 """``conn.info`` key: the statements queued by ``Statement.later`` on that connection."""
 
 
+def _queue(conn: Connection) -> list[_Queued]:
+    queued: list[_Queued] | None = conn.info.get(_LATER)
+    if queued is None:
+        conn.info[_LATER] = queued = []
+    return queued
+
+
 def flush(conn: Connection) -> None:
     """Send the statements queued on ``conn`` (``Statement.later``)."""
-    queued: list[tuple[Statement, Mapping[str, Any]]] | None = conn.info.pop(_LATER, None)
+    queued: list[_Queued] | None = conn.info.pop(_LATER, None)
     if queued:
         _send(conn, queued, None).close()
 
@@ -112,34 +141,37 @@ def flush(conn: Connection) -> None:
 def _execute(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> Any:
     """Run ``statement`` after what is queued on ``conn``, in the same round trip on
     PostgreSQL; its cursor, for the caller to read and close."""
-    queued: list[tuple[Statement, Mapping[str, Any]]] | None = conn.info.pop(_LATER, None)
+    queued: list[_Queued] | None = conn.info.pop(_LATER, None)
     if queued:
         return _send(conn, queued, (statement, params))
     return _driver(conn).execute(statement._text(conn), params)
 
 
 def _send(
-    conn: Connection,
-    queued: list[tuple[Statement, Mapping[str, Any]]],
-    last: tuple[Statement, Mapping[str, Any]] | None,
+    conn: Connection, queued: list[_Queued], last: tuple[Statement, Mapping[str, Any]] | None
 ) -> Any:
     """The queued statements, a run of one statement as one ``executemany``, then ``last``:
     in one pipeline (one round trip) on PostgreSQL. The cursor of ``last`` (or of the
-    queued ones), read once the pipeline is through."""
-    runs: list[tuple[Statement, list[Mapping[str, Any]]]] = []
-    for statement, params in queued:
-        if runs and runs[-1][0] is statement:
+    queued ones), read once the pipeline is through; the row counts of the counted ones."""
+    runs: list[tuple[Statement, list[Mapping[str, Any]], Counted | None]] = []
+    for statement, params, counted in queued:
+        if runs and runs[-1][0] is statement and counted is None and runs[-1][2] is None:
             runs[-1][1].append(params)
         else:
-            runs.append((statement, [params]))
+            runs.append((statement, [params], counted))
     driver = _driver(conn)
     postgres = conn.dialect.name != "sqlite"
+    counting: list[tuple[Counted, Any]] = []
     with driver.pipeline() if postgres else contextlib.nullcontext():
         cur = driver.cursor()
         try:
-            for statement, many in runs:
+            for statement, many, counted in runs:
                 text = statement.postgresql if postgres else statement.sqlite
-                if len(many) == 1:
+                if counted is not None:
+                    own = driver.cursor()
+                    own.execute(text, many[0])
+                    counting.append((counted, own))
+                elif len(many) == 1:
                     cur.execute(text, many[0])
                 else:
                     cur.executemany(text, many)
@@ -149,6 +181,9 @@ def _send(
         if last is not None:
             cur = driver.cursor()
             cur.execute(last[0].postgresql if postgres else last[0].sqlite, last[1])
+    for counted, own in counting:  # the pipeline is through: every count is in
+        counted.rowcount = int(own.rowcount)
+        own.close()
     return cur
 
 

@@ -297,7 +297,9 @@ class ExecutionRunner(LeasedWorker):
         user_values = state.user_variables() if contact else {}
 
         def finish(conn: Connection) -> list[Any]:
-            saved = execution_repo.save(
+            # the save goes with the outbox rows (one round trip on PostgreSQL); whether it
+            # saved is read after them, and a lost lease rolls them back with it
+            saved = execution_repo.save_later(
                 conn,
                 state,
                 due_at=None,
@@ -306,11 +308,12 @@ class ExecutionRunner(LeasedWorker):
                 now=now,
                 holder=self.owner,
             )
-            if not saved:  # roll back the outbox rows too
-                raise LeaseLost(state.uuid)
             if contact and user_values:
                 preferences.merge(conn, state.account_id, contact, user_values, now)
-            return [write(conn) for write in writes]
+            results = [write(conn) for write in writes]
+            if not saved.value():
+                raise LeaseLost(state.uuid)
+            return results
 
         results = await self.store.write(finish)
         for callback, result in zip(after, results, strict=True):
