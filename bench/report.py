@@ -86,6 +86,80 @@ def markdown_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# what the processes said about themselves ----------------------------------------------
+INTERNALS_HEAD = [
+    "mode",
+    "load",
+    "writes/flow",
+    "commits/flow",
+    "rows/commit mean",
+    "p50",
+    "p99",
+    "commit ms p50",
+    "p99",
+    "queue wait ms p50",
+    "p99",
+    "hand-back ms p99",
+    "exec claims/s",
+    "rows/claim",
+    "deliv claims/s",
+    "rows/claim",
+]
+
+
+def internals_rows(result: dict[str, Any]) -> list[list[str]]:
+    """Per flowhook point: the group commit's batches (rows per commit), its commit latency,
+    the queue wait (a write's wait for its batch to begin), the writer → event loop hand-back
+    and the claim loops' cadence (``bench/internals.py``), all processes together."""
+    rows: list[list[str]] = []
+    for p in result["points"]:
+        got = p.get("internals")
+        if not got:
+            continue
+        load = f"C={p['concurrency']}" if p["loop"] == "closed" else f"open {p['rate']:.0f}/s"
+        size, commit = got["rows_per_commit"], got["commit_ms"]
+        wait, back = got["queue_wait_ms"], got["handback_ms"]
+        rows.append(
+            [
+                p["mode"],
+                load,
+                _num(got.get("writes_per_flow")),
+                _num(got.get("commits_per_flow")),
+                _num(size.get("mean")),
+                str(size.get("p50", "–")),
+                str(size.get("p99", "–")),
+                _num(commit.get("p50_ms")),
+                _num(commit.get("p99_ms")),
+                _num(wait.get("p50_ms")),
+                _num(wait.get("p99_ms")),
+                _num(back.get("p99_ms")),
+                _num(got.get("executions_claims_per_s"), 1),
+                _num(got.get("executions_rows_per_claim")),
+                _num(got.get("deliveries_claims_per_s"), 1),
+                _num(got.get("deliveries_rows_per_claim")),
+            ]
+        )
+    return rows
+
+
+def internals_table(result: dict[str, Any], markdown: bool = False) -> str:
+    rows = internals_rows(result)
+    if not rows:
+        return ""
+    title = (
+        "group commit and claims, all flowhook processes of the point (ms: bucket upper edges,"
+        " 19 % steps):"
+    )
+    if markdown:
+        lines = [title, "", "| " + " | ".join(INTERNALS_HEAD) + " |", "|---|---|" + "---:|" * 14]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(c) for c in col) for col in zip(INTERNALS_HEAD, *rows, strict=True)]
+    lines = [title, "  ".join(h.rjust(w) for h, w in zip(INTERNALS_HEAD, widths, strict=True))]
+    return "\n".join(
+        lines + ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    )
+
+
 # flowhook beside its peers ---------------------------------------------------------------
 def peer_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Per flowhook mode, peer and concurrency: both as a ratio of the ceiling, flowhook ÷
@@ -193,6 +267,8 @@ def save(result: dict[str, Any], results: Path) -> Path:
     path.write_text(text)
     (results / "latest.json").write_text(text)
     beside = peer_table(result, markdown=True)
-    md = markdown_table(result) + ("\n\n" + beside if beside else "")
+    inside = internals_table(result, markdown=True)
+    md = markdown_table(result) + ("\n\n" + inside if inside else "")
+    md += "\n\n" + beside if beside else ""
     (results / "latest.md").write_text(md + "\n")
     return path

@@ -39,6 +39,7 @@ from typing import Any
 
 from bench import procs
 from bench.config import Config, parse_args
+from bench.internals import Readings, summarise
 from bench.loadgen import LoadGenerator, Target, Window
 from bench.peers import (
     TRIGGER_PATH,
@@ -50,7 +51,7 @@ from bench.peers import (
     write_node_red_files,
 )
 from bench.profile import py_spy, summarise_profile
-from bench.report import format_row, machine, peer_table, save, table
+from bench.report import format_row, internals_table, machine, peer_table, save, table
 from bench.seed import configure, insert_backlog, start_postgres
 from bench.stub import Stub
 
@@ -188,9 +189,13 @@ class Bench:
         assert self.load is not None
         pids = system.pids()
         marks: dict[str, procs.Sample] = {}
+        stats_dir = system.notes.get("stats_dir")
+        readings = Readings(Path(stats_dir)) if stats_dir else None
 
         def on_window(edge: str) -> None:
             marks[edge] = procs.sample(pids)
+            if readings is not None:
+                readings.mark(edge)
 
         drain = self.config.drain_s
         if rate is not None:
@@ -223,6 +228,10 @@ class Bench:
         for proc in system.flowhook():
             if not proc.alive():
                 raise RuntimeError(f"{proc.name} died during the run:\n{proc.tail()}")
+        if readings is not None:
+            costs["internals"] = summarise(
+                await readings.collect(), window.completed_in_window, window.duration_s
+            )
         return window, costs
 
     def record(self, mode: str, system: System, window: Window, extra: dict[str, Any]) -> None:
@@ -251,6 +260,8 @@ class Bench:
             },
             "ok": window.lost == 0 and window.trigger_errors == 0,
         }
+        if extra.get("internals"):
+            point["internals"] = extra["internals"]
         key = window.concurrency if window.loop == "closed" else -1
         if mode == "ceiling" and window.loop == "closed":
             self.ceiling[window.concurrency] = window.flows_per_s
@@ -367,6 +378,9 @@ class Bench:
         )
         if self.config.poll_interval_s is not None:
             env["FLOWHOOK_POLL_INTERVAL_S"] = str(self.config.poll_interval_s)
+        # each process appends its group-commit and claim figures here on SIGUSR1
+        env["FLOWHOOK_STATS_DIR"] = str(data_dir / "stats")
+        notes["stats_dir"] = str(data_dir / "stats")
         created = await asyncio.to_thread(
             run_json, flowhook_argv("account", "create", "bench", "--http-enabled"), env
         )
@@ -410,6 +424,7 @@ class Bench:
                 groups["profiler"] = [self.attach_py_spy(profiled, base)]
             notes["profiler"] = "py-spy" if py_spy() else "pyinstrument"
         notes.update({"database": url.split("@")[-1], "api_processes": apis, "workers": workers})
+        await wait_stats(Path(notes["stats_dir"]), groups)
         return System(mode, Target(urls, api_key), groups, notes)
 
     def attach_py_spy(self, target: procs.Process, base: str) -> procs.Process:
@@ -508,6 +523,21 @@ def run_json(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
     return parsed
 
 
+async def wait_stats(
+    folder: Path, groups: dict[str, list[procs.Process]], timeout: float = 30.0
+) -> None:
+    """Wait until every flowhook process (the copies of `serve --processes` too) has written
+    its first stats reading: from then on SIGUSR1 is safe to send it. A process that never
+    does is left out of the figures, not failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = [p.pid for name in ("api", "worker") for p in groups.get(name, [])]
+        pids += [d for p in groups.get("api", []) for d in procs.descendants(p.pid)]
+        if all((folder / f"{pid}.jsonl").exists() for pid in pids):
+            return
+        await asyncio.sleep(0.05)
+
+
 async def wait_log(proc: procs.Process, text: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while text not in (proc.log.read_text(errors="replace") if proc.log.exists() else ""):
@@ -531,6 +561,10 @@ def main(argv: list[str] | None = None) -> int:
     path = save(result, config.results)
     print()
     print(table(result))
+    inside = internals_table(result)
+    if inside:
+        print()
+        print(inside)
     beside = peer_table(result)
     if beside:
         print()

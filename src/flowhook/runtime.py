@@ -4,9 +4,15 @@ of one process from one ``Settings``. The API, the CLI and the tests all start h
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import json
+import os
+import signal
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from flowhook.channels.bounces import BounceServer
 from flowhook.channels.service import Channels
@@ -132,7 +138,37 @@ class Runtime:
                 host, port = self.settings.bounce_smtp_host, self.settings.bounce_smtp_port
                 self.bounces = BounceServer(channels, host, port)
                 await self.bounces.start()
+        if self.settings.stats_dir is not None:
+            self._serve_stats(self.settings.stats_dir)
         self.started = True
+
+    def stats(self) -> dict[str, Any]:
+        """Cumulative figures since start: the group commit's batches and waits, and how
+        the claim loops ran (``make bench`` subtracts two readings around a window)."""
+        return {
+            "pid": os.getpid(),
+            "at": time.time(),
+            "writes": self.store.committer.writes,
+            "transactions": self.store.committer.transactions,
+            "commit": self.store.committer.stats.reading(),
+            "executions": self.runner.stats(),
+            "deliveries": self.deliveries.stats(),
+        }
+
+    def _serve_stats(self, folder: Path) -> None:
+        """On SIGUSR1, append ``stats()`` as a line of ``<folder>/<pid>.jsonl``; the file
+        is there (with a first reading) once the signal is safe to send."""
+        path = folder / f"{os.getpid()}.jsonl"
+
+        def dump() -> None:
+            with path.open("a") as out:
+                out.write(json.dumps(self.stats()) + "\n")
+
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            # the main thread's loop only (serve, worker); elsewhere there is no reading
+            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
+            folder.mkdir(parents=True, exist_ok=True)
+            dump()
 
     def now(self) -> float:
         """The runtime's clock (the engine's too): read once per use case, for its whole

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # hang the worker every time) fails with WORKER_CRASHED instead of running again
     execution_max_claims: int = Field(5, ge=1)
     time_scale: float = Field(1.0, description="multiplies every delay and back-off (tests)")
+    # for `make bench`: when set, SIGUSR1 makes the process append its group-commit and claim
+    # figures since start (Runtime.stats) as one JSON line to <stats_dir>/<pid>.jsonl
+    stats_dir: Path | None = None
 
     # deliveries
     delivery_schedule_s: list[float] = Field(

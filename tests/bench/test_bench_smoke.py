@@ -72,3 +72,17 @@ def test_bench_delivers_every_triggered_flow_and_reports_every_field(tmp_path: P
     assert result["modes"]["sqlite"]["processes"]["api0"]["peak_rss_mb"] > 0
     assert result["ok"] is True
     assert "sqlite" in done.stdout  # the table
+
+    # what the server said about itself over the window: every flow's writes went through
+    # group commits, and the claim loops ran
+    inside = points["sqlite"]["internals"]
+    assert inside["writes"] >= inside["transactions"] > 0
+    assert inside["writes_per_flow"] > 1  # accept, finish with the outbox row, the attempt (≈3)
+    sizes = inside["rows_per_commit"]
+    assert sizes["commits"] == inside["transactions"]
+    assert 1 <= sizes["p50"] <= sizes["p99"] <= sizes["max"]
+    for figure in ("commit_ms", "queue_wait_ms", "handback_ms"):
+        assert inside[figure]["count"] > 0 and inside[figure]["p99_ms"] > 0
+    assert inside["executions_started_here"] > 0 and inside["deliveries_started_here"] > 0
+    assert "ceiling" not in {p["mode"] for p in result["points"] if "internals" in p}
+    assert "rows/commit" in done.stdout

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlalchemy import Connection, func, select
 
+from flowhook.engine.state import ExecutionState
 from flowhook.store import preferences
 from flowhook.store.db import Store
 from flowhook.store.tables import user_preferences
@@ -84,3 +85,37 @@ async def test_the_store_keeps_working_after_a_failed_write(store: Store) -> Non
         await store.write(broken)
     assert await store.write(write_contact(1)) == 1
     assert count_rows(store) == 1
+
+
+async def test_an_insert_sent_with_the_commit_fails_alone_when_the_commit_refuses_it(
+    store: Store, make_state: Callable[[], ExecutionState]
+) -> None:
+    """The trigger's insert is sent with the batch's next statement or its commit
+    (``Statement.later``): an insert the database refuses only then still fails its own
+    write, and every other write of the batch commits."""
+    from flowhook.store import executions as execution_repo
+
+    taken = make_state()
+    await store.write(
+        lambda c: execution_repo.insert_many(
+            c, [taken], due_at=None, lease_owner=None, lease_until=None, now=0.0
+        )
+    )
+    fresh = [make_state() for _ in range(20)]
+
+    def accept(state: ExecutionState) -> Callable[[Connection], str]:
+        def write(conn: Connection) -> str:
+            execution_repo.insert_many(
+                conn, [state], due_at=0.0, lease_owner=None, lease_until=None, now=0.0
+            )
+            return state.uuid
+
+        return write
+
+    writes: list[Awaitable[object]] = [store.write(accept(s)) for s in fresh]
+    writes.insert(10, store.write(accept(taken)))  # the primary key refuses it at the commit
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert len(errors) == 1 and isinstance(results[10], BaseException)
+    stored = await store.read(lambda c: [execution_repo.get(c, s.uuid) for s in fresh])
+    assert all(s is not None for s in stored)

@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import math
 import os
 import queue
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +26,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from flowhook.logging import get_logger
+from flowhook.store.raw import flush
 
 T = TypeVar("T")
 Write = Callable[[Connection], Any]
@@ -38,19 +42,85 @@ log = get_logger(__name__)
 _STOP = object()
 
 
+_BUCKETS_PER_OCTAVE = 4
+_BUCKETS = 26 * _BUCKETS_PER_OCTAVE  # 1 µs … 2^26 µs (67 s); longer ones in the last
+
+
+def _bucket(seconds: float) -> int:
+    """A duration's bucket: a quarter of a binary order of magnitude of microseconds
+    (bucket ``i`` holds durations up to ``2 ** (i / 4)`` µs, a 19 % step)."""
+    us = seconds * 1e6
+    if us <= 1.0:
+        return 0
+    return min(math.ceil(math.log2(us) * _BUCKETS_PER_OCTAVE), _BUCKETS - 1)
+
+
+class Durations:
+    """A cumulative histogram of durations in logarithmic buckets: cheap enough to feed
+    per write on the writer thread (a log and an index), and two readings subtract into
+    the distribution of what happened between them (``bucket_upper_ms``)."""
+
+    __slots__ = ("count", "counts", "total_s")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total_s = 0.0
+        self.counts = [0] * _BUCKETS
+
+    def add(self, seconds: float) -> None:
+        self.count += 1
+        self.total_s += seconds
+        self.counts[_bucket(seconds)] += 1
+
+    def reading(self) -> dict[str, Any]:
+        return {"count": self.count, "total_s": self.total_s, "buckets": list(self.counts)}
+
+
+def bucket_upper_ms(index: int) -> float:
+    """The longest duration bucket ``index`` of a ``Durations`` reading holds, in ms."""
+    return float(2 ** (index / _BUCKETS_PER_OCTAVE)) / 1000
+
+
+class CommitStats:
+    """What the group commit did since the process started, for ``make bench``: how many
+    writes each transaction carried, how long a write waited for its batch to begin, how
+    long a batch took (its statements and the commit's fsync), and how long the callers'
+    event loop took to take the results back after the commit (the writer → loop wake-up).
+
+    Written by the writer thread and, for the wake-ups, by the callers' loops; read as a
+    whole by ``reading``. Plain counters: a reading taken while a batch is being counted
+    may be one batch off, which a benchmark window of thousands does not see."""
+
+    def __init__(self) -> None:
+        self.batch_sizes: Counter[int] = Counter()
+        self.queue_wait = Durations()
+        self.commit = Durations()
+        self.handback = Durations()
+
+    def reading(self) -> dict[str, Any]:
+        return {
+            "batch_sizes": {str(k): v for k, v in sorted(self.batch_sizes.items())},
+            "queue_wait": self.queue_wait.reading(),
+            "commit": self.commit.reading(),
+            "handback": self.handback.reading(),
+        }
+
+
 class _Item:
-    __slots__ = ("fn", "future", "loop")
+    __slots__ = ("fn", "future", "loop", "queued_at")
 
     def __init__(self, fn: Write, future: asyncio.Future[Any], loop: asyncio.AbstractEventLoop):
         self.fn = fn
         self.future = future
         self.loop = loop
+        self.queued_at = time.perf_counter()
 
 
 _Settled = tuple[_Item, Any, "BaseException | None"]
 
 
-def _settle(outcomes: list[_Settled]) -> None:
+def _settle(outcomes: list[_Settled], stats: CommitStats, committed_at: float) -> None:
+    stats.handback.add(time.perf_counter() - committed_at)
     for item, result, error in outcomes:
         if item.future.done():  # the caller gave up waiting (cancelled)
             continue
@@ -60,16 +130,17 @@ def _settle(outcomes: list[_Settled]) -> None:
             item.future.set_result(result)
 
 
-def _resolve(outcomes: list[_Settled]) -> None:
+def _resolve(outcomes: list[_Settled], stats: CommitStats) -> None:
     """Hand the outcomes to their event loops: one wake-up per loop and batch, not one per
     write (each wake-up is a write to the loop's self-pipe and a read on the other side)."""
     by_loop: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
     for outcome in outcomes:
         by_loop.setdefault(outcome[0].loop, []).append(outcome)
+    committed_at = time.perf_counter()
     for loop, settled in by_loop.items():
         # a closed loop means the caller is gone and nobody waits for the result any more
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_settle, settled)
+            loop.call_soon_threadsafe(_settle, settled, stats, committed_at)
 
 
 class GroupCommitter:
@@ -98,6 +169,7 @@ class GroupCommitter:
         self.transactions = 0
         self.writes = 0
         self.conflicts = 0  # batches rolled back and run again (lock or connection trouble)
+        self.stats = CommitStats()
 
     def start(self) -> None:
         if not self._started:
@@ -162,6 +234,10 @@ class GroupCommitter:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _commit(self, conn: Connection, batch: list[_Item]) -> Connection:
+        stats = self.stats
+        began = time.perf_counter()
+        for item in batch:
+            stats.queue_wait.add(began - item.queued_at)
         for attempt in range(self._retries):
             try:
                 results = []
@@ -170,9 +246,15 @@ class GroupCommitter:
                     for item in batch:
                         results.append(item.fn(conn))
                     self._ending(conn)
+                    flush(conn)  # the writes queued for the commit: a failure rolls back
                 self.transactions += 1
                 self.writes += len(batch)
-                _resolve([(item, res, None) for item, res in zip(batch, results, strict=True)])
+                stats.commit.add(time.perf_counter() - began)
+                stats.batch_sizes[len(batch)] += 1
+                outcomes: list[_Settled] = [
+                    (item, res, None) for item, res in zip(batch, results, strict=True)
+                ]
+                _resolve(outcomes, stats)
                 return conn
             except OperationalError as exc:  # busy/locked/deadlock/connection lost: retry all
                 self.conflicts += 1
@@ -192,6 +274,7 @@ class GroupCommitter:
                     self._begun(conn)
                     result = item.fn(conn)
                     self._ending(conn)
+                    flush(conn)  # the writes queued for the commit: a failure rolls back
                 self.transactions += 1
                 self.writes += 1
                 outcomes.append((item, result, None))
@@ -199,7 +282,7 @@ class GroupCommitter:
                 if isinstance(exc, DBAPIError) and exc.connection_invalidated:
                     conn = self._reconnect(conn)
                 outcomes.append((item, None, exc))
-        _resolve(outcomes)
+        _resolve(outcomes, self.stats)
 
     def _begun(self, conn: Connection) -> None:
         if self._on_begin is not None:

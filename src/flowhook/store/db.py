@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from flowhook import codec
 from flowhook.settings import Settings
-from flowhook.store import rollup
+from flowhook.store import raw, rollup
 from flowhook.store.commit import GroupCommitter
 
 if TYPE_CHECKING:
@@ -70,13 +70,16 @@ def make_engine(url: str, *, pool_size: int = 8, single: bool = False) -> Engine
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        raw.install(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         json_serializer=json_dumps,
         **pooling,
     )
+    raw.install(engine)
+    return engine
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -399,8 +399,9 @@ def record_attempt(
     now: float,
 ) -> None:
     """Log one attempt and move the delivery on (retry later, succeeded or dead letter),
-    and count both in the last day's figures (the account's and the webhook's)."""
-    _INSERT_ATTEMPT.run(
+    and count both in the last day's figures (the account's and the webhook's). The log
+    goes in one round trip with the update, whose answer says whose figures they are."""
+    _INSERT_ATTEMPT.later(
         conn,
         {
             "url": None,

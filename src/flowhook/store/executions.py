@@ -23,7 +23,7 @@ from flowhook.engine.state import ExecutionState, Status
 from flowhook.store import rollup
 from flowhook.store.db import is_storable_id, json_dumps
 from flowhook.store.pages import newest_first
-from flowhook.store.raw import Statement
+from flowhook.store.raw import Counted, Statement
 from flowhook.store.tables import accounts, executions
 
 FINISHED = (Status.COMPLETED.value, Status.FAILED.value)
@@ -58,9 +58,9 @@ def insert_many(
 ) -> None:
     if not states:
         return
-    _INSERT.run_many(
-        conn,
-        [
+    for s in states:  # sent with the transaction's next statement or its commit
+        _INSERT.later(
+            conn,
             {
                 "uuid": s.uuid,
                 "account_id": s.account_id,
@@ -73,10 +73,8 @@ def insert_many(
                 "lease_owner": lease_owner,
                 "lease_until": lease_until,
                 **_values(s, now),
-            }
-            for s in states
-        ],
-    )
+            },
+        )
     for s in states:
         rollup.execution_started(conn, s.account_id, s.created_at or now)
         _note_finished(conn, s, now)
@@ -124,6 +122,32 @@ def save(
     if saved:
         _note_finished(conn, state, now)
     return saved
+
+
+def save_later(
+    conn: Connection,
+    state: ExecutionState,
+    *,
+    due_at: float | None,
+    lease_owner: str | None,
+    lease_until: float | None,
+    now: float,
+    holder: str,
+) -> Counted:
+    """``save`` while ``holder`` holds the lease, sent with the transaction's next statement
+    (one round trip with it on PostgreSQL): whether it saved is ``.value() == 1``, to read
+    after the statements that go with it (the finish's outbox rows). Its figures are noted
+    now: a lost lease raises inside the transaction, which rolls them back with it."""
+    values = {
+        "uuid": state.uuid,
+        "due_at": due_at,
+        "lease_owner": lease_owner,
+        "lease_until": lease_until,
+        "holder": holder,
+        **_values(state, now),
+    }
+    _note_finished(conn, state, now)
+    return _SAVE_HELD.counted_later(conn, values)
 
 
 # The hot path's statements, given to the driver as they are (store/raw.py).

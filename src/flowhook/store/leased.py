@@ -31,6 +31,14 @@ class LeasedWorker:
         self._wakeup = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
+        # for ``make bench``: how often the claim loop ran, the rows it took, and the work
+        # this process started without a claim (accepted or committed here)
+        self.claims = 0
+        self.claimed = 0
+        self.started_here = 0
+
+    def stats(self) -> dict[str, int]:
+        return {"claims": self.claims, "claimed": self.claimed, "started_here": self.started_here}
 
     def has_room(self) -> bool:
         return len(self.in_flight) < self.settings.worker_concurrency
@@ -77,6 +85,8 @@ class LeasedWorker:
             except Exception:
                 log.exception(f"claiming {self.work} failed")
                 got = 0
+            self.claims += 1
+            self.claimed += got
             if got and self.has_room():
                 continue
             self._wakeup.clear()

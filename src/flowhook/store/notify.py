@@ -13,15 +13,16 @@ import contextlib
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 
 from flowhook.logging import get_logger
+from flowhook.store.raw import Statement
 
 log = get_logger(__name__)
 
 CHANNEL = "flowhook_work"
-_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
+_NOTIFY = Statement(f"SELECT pg_notify('{CHANNEL}', '')")
 
 
 _SENT = "flowhook_notified"
@@ -39,7 +40,7 @@ def notify(conn: Connection) -> None:
     transaction = conn.get_transaction()
     if transaction is not None and conn.info.get(_SENT) is transaction:
         return
-    conn.execute(_NOTIFY)
+    _NOTIFY.later(conn, {})  # with the transaction's other statements: no round trip of its own
     conn.info[_SENT] = transaction
 
 

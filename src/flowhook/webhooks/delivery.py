@@ -249,6 +249,7 @@ class DeliveryEngine(LeasedWorker):
         as is, without reading the row back (one thread hop and query less per flow)."""
         if delivery_id in self.in_flight:
             return
+        self.started_here += 1
         if delivery is not None:
             self._spawn(delivery)
         else:

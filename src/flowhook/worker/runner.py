@@ -118,6 +118,7 @@ class ExecutionRunner(LeasedWorker):
 
         def start() -> None:
             if local:
+                self.started_here += len(states)
                 for state in states:
                     self._spawn(state, flow)
             else:
@@ -288,7 +289,9 @@ class ExecutionRunner(LeasedWorker):
         user_values = state.user_variables() if contact else {}
 
         def finish(conn: Connection) -> list[Any]:
-            saved = execution_repo.save(
+            # the save goes with the outbox rows (one round trip on PostgreSQL); whether it
+            # saved is read after them, and a lost lease rolls them back with it
+            saved = execution_repo.save_later(
                 conn,
                 state,
                 due_at=None,
@@ -297,11 +300,12 @@ class ExecutionRunner(LeasedWorker):
                 now=now,
                 holder=self.owner,
             )
-            if not saved:  # roll back the outbox rows too
-                raise LeaseLost(state.uuid)
             if contact and user_values:
                 preferences.merge(conn, state.account_id, contact, user_values, now)
-            return [write(conn) for write in writes]
+            results = [write(conn) for write in writes]
+            if not saved.value():
+                raise LeaseLost(state.uuid)
+            return results
 
         results = await self.store.write(finish)
         for callback, result in zip(after, results, strict=True):
