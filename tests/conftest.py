@@ -19,6 +19,7 @@ from hypothesis import settings as hypothesis_settings
 
 from flowhook.settings import Settings
 from flowhook.store.db import Store
+from support import template_db
 from support.egress import LOOPBACK_ONLY_ENV
 from support.postgres import PostgresError, PostgresServer, postgres_available
 
@@ -29,6 +30,11 @@ os.environ["FLOWHOOK_EGRESS_ALLOW"] = LOOPBACK_ONLY_ENV
 # on a loaded machine (two cores shared by several runs) and proves nothing about the code.
 hypothesis_settings.register_profile("flowhook", deadline=None)
 hypothesis_settings.load_profile("flowhook")
+
+# A fresh test database is migrated by copying a template migrated once per session;
+# FLOWHOOK_TEST_MIGRATE_EACH=1 runs the migrations for every test instead (to compare).
+if os.environ.get("FLOWHOOK_TEST_MIGRATE_EACH") != "1":
+    template_db.install()
 
 _database_numbers = itertools.count(1)
 
@@ -66,7 +72,9 @@ def postgres_url(postgres_server: PostgresServer, request: pytest.FixtureRequest
     slug = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")
     name = f"t{next(_database_numbers)}_{slug}"[:63]
     url = postgres_server.create_database(name)
+    template_db.register_postgres(postgres_server, name)
     yield url
+    template_db.forget_postgres(postgres_server, name)
     postgres_server.drop_database(name)
 
 
