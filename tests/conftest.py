@@ -38,6 +38,32 @@ if os.environ.get("FLOWHOOK_TEST_MIGRATE_EACH") != "1":
 
 _database_numbers = itertools.count(1)
 
+SLOW_ONLY_MODULES = frozenset({"test_schemathesis.py"})
+"""Modules whose collection alone is costly and whose point is their slow tests
+(schemathesis builds its coverage cases while collecting: about half the suite's collection
+time; the module's one quick test checks the network fence of its slow run). A run that
+deselects slow tests (``make test-fast``) does not collect them at all."""
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path.name in SLOW_ONLY_MODULES and not _selects_slow(config):
+        return True
+    return None
+
+
+def _selects_slow(config: pytest.Config) -> bool:
+    """Whether ``-m`` lets a test marked only ``slow`` run."""
+    from _pytest.mark.expression import Expression
+
+    markexpr: str = config.getoption("markexpr") or ""
+    if not markexpr:
+        return True
+
+    def only_slow(name: str, /, **_: str | int | bool | None) -> bool:
+        return name == "slow"
+
+    return Expression.compile(markexpr).evaluate(only_slow)
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, inspect, text
 from flowhook.settings import Settings
 from flowhook.store.db import Store, alembic_config, make_engine
 from support import template_db
+from support.postgres import PostgresServer
 
 
 def schema(engine: Engine) -> dict[str, object]:
@@ -49,7 +50,7 @@ def test_a_copied_sqlite_database_has_the_migrated_schema(sqlite_url: str, tmp_p
 
 
 def test_a_copied_postgres_database_has_the_migrated_schema(
-    postgres_url: str, postgres_server: template_db.PostgresServer
+    postgres_url: str, postgres_server: PostgresServer
 ) -> None:
     migrated = built(postgres_server.create_database("migrated_from_empty"), copied=False)
     try:
