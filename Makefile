@@ -17,11 +17,16 @@ install: $(STAMP)
 run: $(STAMP)
 	FLOWHOOK_ALLOW_PRIVATE_TARGETS=$${FLOWHOOK_ALLOW_PRIVATE_TARGETS:-1} $(BIN)/flowhook serve --demo
 
+# pytest-xdist: TEST_WORKERS processes (CI has 2 cores), each test file on one worker
+# (module-scoped servers and the browser start once); TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 test-fast: $(STAMP)  # every test but those marked slow (subprocesses, SIGKILL, fuzzing, bench)
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest $(XDIST) -m "not slow"
 
 # BENCH_PEERS=  (empty) leaves Node-RED out; it is skipped with a line where npm is missing
 BENCH_PEERS ?= node-red

@@ -19,6 +19,7 @@ from hypothesis import settings as hypothesis_settings
 
 from flowhook.settings import Settings
 from flowhook.store.db import Store
+from support import template_db
 from support.egress import LOOPBACK_ONLY_ENV
 from support.postgres import PostgresError, PostgresServer, postgres_available
 
@@ -30,7 +31,38 @@ os.environ["FLOWHOOK_EGRESS_ALLOW"] = LOOPBACK_ONLY_ENV
 hypothesis_settings.register_profile("flowhook", deadline=None)
 hypothesis_settings.load_profile("flowhook")
 
+# A fresh test database is migrated by copying a template migrated once per session;
+# FLOWHOOK_TEST_MIGRATE_EACH=1 runs the migrations for every test instead (to compare).
+if os.environ.get("FLOWHOOK_TEST_MIGRATE_EACH") != "1":
+    template_db.install()
+
 _database_numbers = itertools.count(1)
+
+SLOW_ONLY_MODULES = frozenset({"test_schemathesis.py"})
+"""Modules whose collection alone is costly and whose point is their slow tests
+(schemathesis builds its coverage cases while collecting: about half the suite's collection
+time; the module's one quick test checks the network fence of its slow run). A run that
+deselects slow tests (``make test-fast``) does not collect them at all."""
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path.name in SLOW_ONLY_MODULES and not _selects_slow(config):
+        return True
+    return None
+
+
+def _selects_slow(config: pytest.Config) -> bool:
+    """Whether ``-m`` lets a test marked only ``slow`` run."""
+    from _pytest.mark.expression import Expression
+
+    markexpr: str = config.getoption("markexpr") or ""
+    if not markexpr:
+        return True
+
+    def only_slow(name: str, /, **_: str | int | bool | None) -> bool:
+        return name == "slow"
+
+    return Expression.compile(markexpr).evaluate(only_slow)
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +98,9 @@ def postgres_url(postgres_server: PostgresServer, request: pytest.FixtureRequest
     slug = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")
     name = f"t{next(_database_numbers)}_{slug}"[:63]
     url = postgres_server.create_database(name)
+    template_db.register_postgres(postgres_server, name)
     yield url
+    template_db.forget_postgres(postgres_server, name)
     postgres_server.drop_database(name)
 
 

@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, text
 
 from flowhook.domain.account import Account
-from flowhook.domain.message import OutgoingRequest
 from flowhook.engine.state import ExecutionState, Status
 from flowhook.errors import ValidationFailed
 from flowhook.runtime import Runtime
@@ -27,6 +26,7 @@ from flowhook.usecases import deliveries, executions
 from flowhook.usecases.deliveries import DeliveryFilter
 from flowhook.usecases.executions import ExecutionFilter
 from flowhook.usecases.pages import page_of, parse_cursor
+from support.deliveries import add_delivery
 
 MakeAccount = Callable[..., Awaitable[Account]]
 T0 = 1_700_000_000.0
@@ -57,50 +57,6 @@ def store_executions(conn: Connection, states: list[ExecutionState]) -> None:
     execution_repo.insert_many(
         conn, states, due_at=None, lease_owner=None, lease_until=None, now=T0
     )
-
-
-def store_delivery(
-    conn: Connection,
-    account: Account,
-    delivery_id: str,
-    *,
-    created_at: float,
-    webhook_id: str | None = None,
-    execution_uuid: str | None = None,
-    status: str = "PENDING",
-) -> None:
-    delivery_repo.insert(
-        conn,
-        delivery_id=delivery_id,
-        account_id=account.id,
-        execution_uuid=execution_uuid,
-        webhook_id=webhook_id,
-        endpoint="crm.example.com:443",
-        request=OutgoingRequest("POST", "https://crm.example.com/in", {}, b"{}", 5.0),
-        secret_headers=None,
-        due_at=created_at + 3600,
-        lease_owner=None,
-        lease_until=None,
-        now=created_at,
-    )
-    if status != "PENDING":
-        delivery_repo.record_attempt(
-            conn,
-            delivery_id,
-            attempt={
-                "at": created_at,
-                "url": None,
-                "status_code": 200 if status == "SUCCEEDED" else 400,
-                "duration_ms": 1.0,
-                "request_headers": {},
-                "response_excerpt": None,
-                "error_reason": None if status == "SUCCEEDED" else "CLIENT_ERROR",
-                "error_message": None,
-            },
-            status=status,
-            next_due=None,
-            now=created_at,
-        )
 
 
 def at(seconds: float) -> datetime:
@@ -187,16 +143,26 @@ async def test_delivery_filters_return_the_matching_rows_of_the_account_only(
     acme, other = await make_account("acme"), await make_account("other")
 
     def write(conn: Connection) -> None:
-        store_delivery(conn, acme, "d0", created_at=T0, webhook_id="w1", execution_uuid="e1")
-        store_delivery(conn, acme, "d1", created_at=T0 + 10, webhook_id="w2", status="FAILED")
-        store_delivery(
+        add_delivery(
+            conn, acme, "d0", created_at=T0, webhook_id="w1", execution_uuid="e1", status="PENDING"
+        )
+        add_delivery(conn, acme, "d1", created_at=T0 + 10, webhook_id="w2", status="FAILED")
+        add_delivery(
             conn, acme, "d2", created_at=T0 + 20, webhook_id="w1", status="FAILED",
             execution_uuid="e1",
         )  # fmt: skip
-        store_delivery(conn, acme, "d3", created_at=T0 + 30, webhook_id="w1", status="SUCCEEDED")
-        store_delivery(conn, acme, "d4", created_at=T0 + 40, execution_uuid="e2")
-        store_delivery(conn, other, "x0", created_at=T0 + 5, webhook_id="w1", execution_uuid="e1")
-        store_delivery(conn, other, "x1", created_at=T0 + 25, status="FAILED")
+        add_delivery(conn, acme, "d3", created_at=T0 + 30, webhook_id="w1", status="SUCCEEDED")
+        add_delivery(conn, acme, "d4", created_at=T0 + 40, execution_uuid="e2", status="PENDING")
+        add_delivery(
+            conn,
+            other,
+            "x0",
+            created_at=T0 + 5,
+            webhook_id="w1",
+            execution_uuid="e1",
+            status="PENDING",
+        )
+        add_delivery(conn, other, "x1", created_at=T0 + 25, status="FAILED")
 
     await rt.store.write(write)
 
@@ -237,7 +203,14 @@ async def test_paging_never_skips_or_repeats_a_row_under_ties(
         def write(conn: Connection) -> None:
             store_executions(conn, states)
             for i, t in enumerate(times):
-                store_delivery(conn, account, f"{batch}-{i}", created_at=t, webhook_id=webhook_id)
+                add_delivery(
+                    conn,
+                    account,
+                    f"{batch}-{i}",
+                    created_at=t,
+                    webhook_id=webhook_id,
+                    status="PENDING",
+                )
 
         rt.store.write_sync(write)
 

@@ -19,17 +19,16 @@ import pytest
 from sqlalchemy import Connection
 
 from flowhook.domain.account import Account
-from flowhook.domain.message import OutgoingRequest
 from flowhook.engine.state import ExecutionState, Status
 from flowhook.errors import NotFound, ValidationFailed
 from flowhook.runtime import Runtime
 from flowhook.store import accounts as account_repo
-from flowhook.store import deliveries as delivery_repo
 from flowhook.store import executions as execution_repo
 from flowhook.usecases import deliveries, recoveries, webhooks
 from flowhook.usecases.recoveries import RecoverIn
 from flowhook.usecases.webhooks import WebhookIn
 from support.app import settings_for
+from support.deliveries import add_delivery
 from support.receiver import Receiver, receiver
 
 MakeAccount = Callable[..., Awaitable[Account]]
@@ -39,55 +38,6 @@ HOUR = 3600.0
 def at(seconds: float) -> datetime:
     """A time as a client sends it (to the microsecond: tests compare whole seconds)."""
     return datetime.fromtimestamp(seconds, UTC)
-
-
-def add_delivery(
-    conn: Connection,
-    account: Account,
-    delivery_id: str,
-    *,
-    created_at: float,
-    webhook_id: str | None,
-    url: str,
-    status: str = "FAILED",
-    execution_uuid: str | None = None,
-    due_at: float | None = None,
-) -> None:
-    """A delivery as the outbox stores one, dead-lettered by a 500 unless PENDING/SUCCEEDED;
-    not due during the test unless ``due_at`` says so: only a recovery sends it."""
-    delivery_repo.insert(
-        conn,
-        delivery_id=delivery_id,
-        account_id=account.id,
-        execution_uuid=execution_uuid,
-        webhook_id=webhook_id,
-        endpoint="127.0.0.1",
-        request=OutgoingRequest("POST", url, {}, b'{"event": "flow.completed"}', 5.0),
-        secret_headers=None,
-        due_at=created_at + 100 * HOUR if due_at is None else due_at,
-        lease_owner=None,
-        lease_until=None,
-        now=created_at,
-    )
-    if status == "PENDING":
-        return
-    delivery_repo.record_attempt(
-        conn,
-        delivery_id,
-        attempt={
-            "at": created_at,
-            "url": None,
-            "status_code": 200 if status == "SUCCEEDED" else 500,
-            "duration_ms": 1.0,
-            "request_headers": {},
-            "response_excerpt": None,
-            "error_reason": None if status == "SUCCEEDED" else "SERVER_ERROR",
-            "error_message": None,
-        },
-        status=status,
-        next_due=None,
-        now=created_at,
-    )
 
 
 async def wait_done(rt: Runtime, account: Account, job_id: str) -> dict[str, Any]:

@@ -11,11 +11,10 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, func, insert, select
 
 from flowhook.domain.account import Account
-from flowhook.domain.message import AttemptRecord, OutgoingRequest
 from flowhook.runtime import Runtime
-from flowhook.store import deliveries as delivery_repo
 from flowhook.store.tables import deliveries, delivery_attempts, executions
 from flowhook.usecases import accounts
+from support.deliveries import add_delivery
 from usecases.conftest import MakeAccount
 
 DAY = 86400.0
@@ -43,40 +42,6 @@ def add_execution(conn: Connection, account: Account, status: str, created_at: f
     return execution_id
 
 
-def add_delivery(conn: Connection, account: Account, status: str, created_at: float) -> str:
-    delivery_id = str(uuid.uuid4())
-    request = OutgoingRequest("POST", "https://example.com/hook", {}, b"{}", 10.0)
-    delivery_repo.insert(
-        conn,
-        delivery_id=delivery_id,
-        account_id=account.id,
-        execution_uuid=None,
-        webhook_id=None,
-        endpoint="example.com:443",
-        request=request,
-        secret_headers=None,
-        due_at=created_at,
-        lease_owner=None,
-        lease_until=None,
-        now=created_at,
-    )
-    attempt: AttemptRecord = {
-        "at": created_at,
-        "url": None,
-        "status_code": 200 if status == "SUCCEEDED" else 503,
-        "duration_ms": 5.0,
-        "request_headers": {},
-        "response_excerpt": None,
-        "error_reason": None,
-        "error_message": None,
-    }
-    next_due = created_at + 60 if status == "PENDING" else None
-    delivery_repo.record_attempt(
-        conn, delivery_id, attempt=attempt, status=status, next_due=next_due, now=created_at
-    )
-    return delivery_id
-
-
 def left(conn: Connection) -> tuple[set[str], set[str], int]:
     return (
         set(conn.execute(select(executions.c.uuid)).scalars()),
@@ -94,13 +59,16 @@ async def test_old_finished_rows_go_in_batches_and_pending_or_running_ones_stay(
     def arrange(conn: Connection) -> dict[str, list[str]]:
         return {
             "gone": [add_execution(conn, account, s, old) for s in ("COMPLETED", "FAILED") * 3]
-            + [add_delivery(conn, account, s, old) for s in ("SUCCEEDED", "FAILED") * 3],
+            + [
+                add_delivery(conn, account, created_at=old, status=s)
+                for s in ("SUCCEEDED", "FAILED") * 3
+            ],
             "kept": [
                 add_execution(conn, account, "RUNNING", old),
                 add_execution(conn, account, "WAITING", old),
                 add_execution(conn, account, "COMPLETED", recent),
-                add_delivery(conn, account, "PENDING", old),
-                add_delivery(conn, account, "SUCCEEDED", recent),
+                add_delivery(conn, account, created_at=old, status="PENDING", retried=True),
+                add_delivery(conn, account, created_at=recent, status="SUCCEEDED"),
             ],
         }
 
@@ -125,9 +93,9 @@ async def test_each_account_keeps_rows_for_its_own_number_of_days(
 
     def arrange(conn: Connection) -> tuple[str, str, str]:
         return (
-            add_delivery(conn, short, "SUCCEEDED", week_and_a_day),
-            add_delivery(conn, long, "SUCCEEDED", week_and_a_day),
-            add_delivery(conn, long, "SUCCEEDED", NOW - 366 * DAY),
+            add_delivery(conn, short, created_at=week_and_a_day, status="SUCCEEDED"),
+            add_delivery(conn, long, created_at=week_and_a_day, status="SUCCEEDED"),
+            add_delivery(conn, long, created_at=NOW - 366 * DAY, status="SUCCEEDED"),
         )
 
     short_one, long_one, year_old = await rt.store.write(arrange)
