@@ -22,11 +22,14 @@ run: $(STAMP)
 TEST_WORKERS ?= 2
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
+# Tests marked serial measure rates or spacing: they run alone, after the parallel run.
 test: $(STAMP)
-	$(BIN)/pytest $(XDIST)
+	$(BIN)/pytest $(XDIST) -m "not serial"
+	$(BIN)/pytest -m serial
 
 test-fast: $(STAMP)  # every test but those marked slow (subprocesses, SIGKILL, fuzzing, bench)
-	$(BIN)/pytest $(XDIST) -m "not slow"
+	$(BIN)/pytest $(XDIST) -m "not slow and not serial"
+	$(BIN)/pytest -m "serial and not slow"
 
 # BENCH_PEERS=  (empty) leaves Node-RED out; it is skipped with a line where npm is missing
 BENCH_PEERS ?= node-red

@@ -11,6 +11,8 @@ import itertools
 import json
 from typing import Any
 
+import pytest
+
 from channels.conftest import (
     REPORTING_SMS_FLOW,
     create_flow,
@@ -87,6 +89,7 @@ async def test_throttled_submits_back_off_and_are_retried(sim_api: Any) -> None:
     assert third - second >= 0.6 * 0.9  # ... twice as long after the second throttling
 
 
+@pytest.mark.serial  # measures the spacing: alone, not beside other tests
 async def test_max_per_second_spaces_the_submits(sim_api: Any) -> None:
     api = sim_api
     async with smsc() as center:

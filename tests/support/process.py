@@ -71,7 +71,7 @@ class Process:
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
 
-    def wait_http(self, port: int, timeout: float = 30.0) -> None:
+    def wait_http(self, port: int, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -83,7 +83,7 @@ class Process:
                 time.sleep(0.05)
         raise AssertionError(f"flowhook did not listen on {port}:\n{self.output()}")
 
-    async def listening(self, port: int, timeout: float = 30.0) -> None:
+    async def listening(self, port: int, timeout: float = 90.0) -> None:
         """``wait_http`` for async tests: the event loop (and the receivers a test runs on
         it) keeps running while the process starts."""
         deadline = time.monotonic() + timeout

@@ -23,7 +23,8 @@ from aiohttp import web
 
 from support.process import Process, create_account, flowhook_env, free_port
 
-pytestmark = pytest.mark.slow  # real API and worker processes on PostgreSQL
+# real API and worker processes on PostgreSQL; rates measured: alone, not beside other tests
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 RATE = 20
 WINDOW_S = 15
