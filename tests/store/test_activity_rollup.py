@@ -39,8 +39,8 @@ def one_flow(n: int) -> Callable[[Connection], int]:
 async def test_two_writers_adding_to_the_same_rows_lose_no_increment(
     database_url: str, tmp_path: Path
 ) -> None:
+    first = Store(Settings(database_url=database_url, data_dir=tmp_path))  # migrates
     other = Store(Settings(database_url=database_url, data_dir=tmp_path), migrate=False)
-    first = Store(Settings(database_url=database_url, data_dir=tmp_path))
     try:
         await asyncio.gather(
             *(first.write(one_flow(n)) for n in range(0, 400, 2)),

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 from psycopg import sql
 
 import flowhook.store.db as db
@@ -90,7 +91,10 @@ def register_postgres(server: PostgresServer, name: str) -> None:
                 ).fetchone()
             if tables is None or tables[0]:
                 return False
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            try:  # never FORCE: a connection opened since the count above keeps it (and works)
+                conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(name)))
+            except psycopg.errors.ObjectInUse:
+                return False  # migrate it in place
             conn.execute(
                 sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
                     sql.Identifier(name), sql.Identifier(template)
