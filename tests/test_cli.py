@@ -129,6 +129,7 @@ def signs_in(base_url: str, email: str, password: str) -> bool:
         return False
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_user_create_prints_a_one_time_password_that_signs_in(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -155,6 +156,7 @@ def test_user_create_prints_a_one_time_password_that_signs_in(
     assert asyncio.run(sign_in(created["password"])) == (account_id, True)
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_user_create_reads_the_password_from_stdin_and_never_prints_it(
     env: dict[str, str],
 ) -> None:
@@ -193,6 +195,7 @@ def test_user_create_reads_the_password_from_stdin_and_never_prints_it(
     assert asyncio.run(role("new@acme.test", "given by the operator")) == ("admin", True)
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_user_create_refuses_a_taken_address_an_unknown_account_and_a_bad_one(
     env: dict[str, str],
 ) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import flowhook
 
 SRC = Path(flowhook.__file__).parent
@@ -24,6 +26,7 @@ def _reads_environment(tree: ast.AST) -> list[int]:
     return sorted(attributes + imports)
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_only_settings_reads_the_environment() -> None:
     found = [
         f"{path.relative_to(SRC)}:{line}"

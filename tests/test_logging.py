@@ -35,6 +35,7 @@ def test_a_module_logger_writes_a_json_line_once_configured(
     assert "timestamp" in line
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_structlog_is_imported_by_the_first_log_line_not_by_the_modules() -> None:
     probe = (
         "import sys\n"

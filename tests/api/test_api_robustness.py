@@ -267,6 +267,7 @@ def test_posting_any_json_as_a_trigger_never_gives_a_500(server: Server, body: A
 
 @PROPERTY
 @given(raw=st.binary(max_size=200))
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_posting_any_bytes_never_gives_a_500(server: Server, raw: bytes) -> None:
     assert_client_error_or_success(*server.post("/v1/flows", raw))
     path = f"/v1/flows/{server.flow_id}/executions"

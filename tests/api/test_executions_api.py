@@ -71,6 +71,7 @@ async def trigger(api: Any, key: str, flow_id: str, **body: Any) -> tuple[int, A
     return result
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_trigger_answers_202_and_the_execution_completes_with_its_step_log(
     api_any: Any,
 ) -> None:
@@ -229,6 +230,7 @@ async def test_bad_list_parameters_are_422(api: Any, params: dict[str, Any]) -> 
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "W10=", "WzEsMiwzXQ==", "eyJhIjoxfQ==", "!!!"])
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_cursor_this_api_did_not_give_is_400(api_any: Any, cursor: str) -> None:
     _, key = await api_any.account()
     status, body = await api_any.request(
@@ -272,6 +274,7 @@ async def test_an_invalid_phone_number_is_422(api: Any, field: dict[str, str]) -
         {"version": "test", "dnis": "9" * 40},
     ],
 )
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_wrong_types_in_the_trigger_are_422(api: Any, body: dict[str, Any]) -> None:
     _, key = await api.account()
     flow_id = await create_flow(api, key, GREET)
@@ -304,6 +307,7 @@ async def test_a_trigger_body_over_256_kb_is_413(api: Any) -> None:
     assert error_code(body) == "PAYLOAD_TOO_LARGE"
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_deeply_nested_variables_are_refused_with_422(api_any: Any) -> None:
     _, key = await api_any.account()
     flow_id = await create_flow(api_any, key, GREET)
@@ -391,6 +395,7 @@ USER_READER: dict[str, Any] = {
 }
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_user_keys_are_carried_to_a_later_execution_of_another_flow(api_any: Any) -> None:
     _, key = await api_any.account()
     writer = await create_flow(api_any, key, USER_WRITER)

@@ -223,6 +223,7 @@ async def test_a_body_just_under_the_limit_is_read(api: Any) -> None:
         ("POST", "/v1/flows/unknownid/executions"),
     ],
 )
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_unknown_routes_and_ids_are_json_404(api: Any, method: str, path: str) -> None:
     _, key = await api.account()
     payload = FLOW if method == "PUT" else ({} if method == "POST" else None)

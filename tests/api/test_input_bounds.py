@@ -44,6 +44,7 @@ def _raw(value: str) -> bytes:
         "/v1/flows/%00",
     ],
 )
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_nul_in_the_path_or_query_is_refused(api_any: Api, path: str) -> None:
     _, key = await api_any.account()
     status, body = await api_any.request("GET", path, key=key)
@@ -132,6 +133,7 @@ async def test_a_nul_in_a_flow_definition_is_refused_as_json_and_as_yaml(api_any
 
 @pytest.mark.parametrize("fast_trigger", [True, False], ids=["fast_path", "fastapi"])
 @pytest.mark.parametrize("value", ["\ud800", "a\udfffb"])
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_lone_surrogate_in_a_trigger_variable_is_refused(
     api_any: Api, fast_trigger: bool, value: str
 ) -> None:
@@ -146,6 +148,7 @@ async def test_a_lone_surrogate_in_a_trigger_variable_is_refused(
     assert error_code(body) == "INVALID_TEXT"
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_surrogate_pair_is_text_and_accepted(api_any: Api) -> None:
     """An escaped emoji (``\\ud83d\\ude00``, as ``ensure_ascii`` encoders write it) is a
     valid pair: the execution runs and keeps it."""

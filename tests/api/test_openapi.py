@@ -31,6 +31,7 @@ def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]
         ("GET", "/v1/flows/x/executions", "POST"),  # the trigger's path
     ],
 )
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_405_names_every_method_of_the_path_in_allow(
     api: Any, method: str, path: str, allowed: str
 ) -> None:

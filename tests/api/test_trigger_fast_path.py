@@ -166,6 +166,7 @@ async def test_a_valid_trigger_is_accepted_and_runs(api: Api, pair: Pair) -> Non
         ("Bearer not-a-key", "INVALID_API_KEY"),
     ],
 )
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_missing_or_invalid_api_key_is_401(
     api: Api, pair: Pair, authorization: str | None, code: str
 ) -> None:
@@ -286,6 +287,7 @@ async def test_json_under_any_json_content_type_is_read(
 @pytest.mark.parametrize(
     "raw", [b'{"version": "test", "variables": {', b"{'version': 'test'}", b"{}x", b"nul"]
 )
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_malformed_json_is_400_before_the_key_is_checked(
     api: Api, pair: Pair, raw: bytes
 ) -> None:
@@ -394,6 +396,7 @@ async def test_json_that_cannot_be_read_is_400_malformed_json(api: Api, raw: byt
     assert status == 400 and error(body)[0] == "MALFORMED_JSON"
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_the_openapi_document_still_lists_the_trigger(api: Api) -> None:
     status, schema = await api.request("GET", "/openapi.json")
     assert status == 200

@@ -261,6 +261,7 @@ trusted_ips = st.ip_addresses(v=4, network="10.0.0.0/8") | st.just(
     client=untrusted_ips,
     proxies=st.lists(trusted_ips, max_size=3),
 )
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_whatever_the_client_writes_the_address_the_first_trusted_proxy_saw_wins(
     written: list[Any], client: Any, proxies: list[Any]
 ) -> None:

@@ -177,6 +177,7 @@ def test_without_npm_the_peer_is_skipped_with_a_clear_line(tmp_path: Path) -> No
     assert not (tmp_path / "cache" / "node").exists()
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_unreachable_registry_skips_the_peer(tmp_path: Path) -> None:
     if shutil.which("npm") is None:
         pytest.skip("no npm on PATH")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from channels.conftest import create_flow, default_webhook, flow_complete, wait_status
 from support.receiver import receiver
 
@@ -42,6 +44,7 @@ async def call_in(api: Any, key: str, script: dict[str, Any]) -> tuple[dict[str,
     return done, str(call["call_id"])
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_record_ends_on_the_finish_key_and_reaches_recording_urls(sim_api: Any) -> None:
     api = sim_api
     _, key = await api.account(http_enabled=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from channels.conftest import (
     REPORTING_SMS_FLOW,
     create_flow,
@@ -21,6 +23,7 @@ from support.receiver import receiver
 FLOW = REPORTING_SMS_FLOW
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_sms_through_kannel_with_its_delivery_report(sim_api: Any, tmp_path: Path) -> None:
     api = sim_api
     async with kannel(tmp_path / "kannel") as gateway, receiver() as rec:

@@ -36,6 +36,7 @@ async def smpp_account(api: Any, center: Smsc, **options: Any) -> str:
     return str(key)
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_sms_through_smpp_with_its_delivery_receipts(sim_api: Any) -> None:
     api = sim_api
     async with smsc(receipts={"919876500009": "UNDELIV"}) as center, receiver() as rec:
@@ -61,6 +62,7 @@ async def test_sms_through_smpp_with_its_delivery_receipts(sim_api: Any) -> None
     assert center.binds == 1  # one bind for both messages
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_dropped_bind_is_bound_again_and_the_message_is_not_lost(sim_api: Any) -> None:
     api = sim_api
     async with smsc(drop_first=1) as center:
@@ -74,6 +76,7 @@ async def test_a_dropped_bind_is_bound_again_and_the_message_is_not_lost(sim_api
     assert done["sms_details"][0]["delivery_status"] == "DELIVERED"
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_throttled_submits_back_off_and_are_retried(sim_api: Any) -> None:
     api = sim_api
     async with smsc(throttle_first=2) as center:
@@ -90,6 +93,7 @@ async def test_throttled_submits_back_off_and_are_retried(sim_api: Any) -> None:
 
 
 @pytest.mark.serial  # measures the spacing: alone, not beside other tests
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_max_per_second_spaces_the_submits(sim_api: Any) -> None:
     api = sim_api
     async with smsc() as center:

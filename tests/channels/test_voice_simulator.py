@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from channels.conftest import (
     create_flow,
     default_webhook,
@@ -67,6 +69,7 @@ def ivr(hook_url: str, *, timeout_s: float = 5) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_inbound_ivr_press_2_reaches_the_webhook_and_the_payload_has_the_key(
     sim_api: Any,
 ) -> None:
@@ -126,6 +129,7 @@ async def test_a_key_posted_to_a_live_call_wakes_the_waiting_menu(sim_api: Any) 
     assert status == 409 and error_code(body) == "CALL_ENDED"
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_caller_hanging_up_mid_menu_runs_on_remote_hangup(sim_api: Any) -> None:
     api = sim_api
     _, key = await api.account(http_enabled=True)
@@ -206,6 +210,7 @@ def outbound(hook_url: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_outbound_busy_first_number_then_the_alternate_answers(sim_api: Any) -> None:
     api = sim_api
     _, key = await api.account(http_enabled=True)
@@ -251,6 +256,7 @@ async def test_outbound_busy_first_number_then_the_alternate_answers(sim_api: An
     assert done["variables"]["$call.isdn"] == "16"
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_outbound_nobody_answers_any_number(sim_api: Any) -> None:
     api = sim_api
     _, key = await api.account(http_enabled=True)
@@ -292,6 +298,7 @@ async def call_in(api: Any, key: str, script: dict[str, Any]) -> dict[str, Any]:
     return await wait_status(api, key, call["uuid"], ("COMPLETED", "FAILED"))
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_menu_replays_its_prompt_after_an_invalid_key(sim_api: Any) -> None:
     api = sim_api
     _, key = await api.account(http_enabled=True)

@@ -91,6 +91,7 @@ def test_malformed_yaml_is_a_400(parser: str) -> None:
         max_leaves=15,
     )
 )
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_any_dumped_document_loads_as_safe_load_does_on_both_parsers(value: Any) -> None:
     doc = yaml.safe_dump(value, allow_unicode=True)
     for loader in {yaml_fence.PyLoader, yaml_fence.Loader}:

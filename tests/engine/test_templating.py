@@ -293,6 +293,7 @@ def expected_render(node: Any) -> Any:
         max_leaves=12,
     )
 )
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_render_value_renders_strings_nested_in_dicts_and_lists(template: Any) -> None:
     rendered, missing = render_value(template, lookup)
     assert rendered == expected_render(template)

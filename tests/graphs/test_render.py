@@ -167,6 +167,7 @@ WIDGET_ID = st.from_regex(r"[A-Za-z0-9_\-]{1,12}", fullmatch=True)
         max_size=4,
     )
 )
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_any_text_in_a_flow_draws_valid_svg_showing_it_as_written(
     dot_command: str, widgets: dict[str, tuple[str, str, dict[str, int]]]
 ) -> None:

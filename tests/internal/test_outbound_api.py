@@ -8,6 +8,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from internal_factories import greet_flow, make_flow, obd_body
 from sqlalchemy.exc import OperationalError
 
@@ -224,6 +225,7 @@ async def test_a_body_over_256_kb_is_refused(api: Any) -> None:
     assert answer["error"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_store_failure_answers_500_failure(api: Any, monkeypatch: Any) -> None:
     _, key = await api.account()
     flow = await make_flow(api, key)

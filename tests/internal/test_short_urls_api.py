@@ -24,6 +24,7 @@ async def follow(api: Any, code: str, host: str | None = None) -> tuple[int, str
         return resp.status, resp.headers.get("Location"), await resp.text()
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_short_url_redirects_and_counts_clicks(api: Any) -> None:
     _, key = await api.account()
     status, created = await api.request(

@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection, Engine, select
 
 from flowhook.engine.state import ExecutionState, Status
@@ -199,6 +200,7 @@ def claim_until_empty(
         got.extend(s.uuid for s, _ in rows)
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_two_concurrent_claimers_never_get_the_same_row(
     postgres_url: str, tmp_path: Path, make_state: MakeState
 ) -> None:

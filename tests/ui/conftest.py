@@ -123,3 +123,12 @@ def viewer_page(browser: Any, console: Console, viewer: Credentials) -> Iterator
         yield page
     finally:
         context.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every browser test starts Chromium and a server and takes seconds: `make test` runs
+    them, `make test-fast` (-m 'not slow') leaves them out."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.slow)

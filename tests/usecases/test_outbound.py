@@ -68,6 +68,7 @@ async def test_valid_calls_start_and_the_summary_counts_them(rt: Runtime, accoun
     assert (summary.records_completed, summary.completion_percent) == (0, 0.0)
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_the_summary_of_another_accounts_request_is_not_found(
     rt: Runtime, account: Account
 ) -> None:

@@ -175,6 +175,7 @@ async def test_a_job_cut_off_by_a_restart_carries_on_where_it_stopped(
     assert (done["total"], done["done"], done["failed"]) == (5, 5, 0)
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_large_recovery_leaves_room_for_new_deliveries(rt: Runtime) -> None:
     """The next batch waits until the previous one has been tried: with the receiver
     holding every request, the job stays at one batch while a new delivery goes out."""

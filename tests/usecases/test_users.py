@@ -62,6 +62,7 @@ async def test_sign_in_opens_a_session_that_sign_out_ends(
     assert ended.value.code == "SESSION_REQUIRED"
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_wrong_passwords_and_unknown_addresses_get_one_answer_then_a_limit(
     rt: Runtime, make_account: MakeAccount
 ) -> None:
@@ -105,6 +106,7 @@ async def test_the_ip_whitelist_is_checked_at_sign_in_and_on_every_page(
         await users.visitor(rt, signed.token, "192.0.2.1")
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_removing_a_user_ends_its_sessions_and_an_admin_cannot_remove_themself(
     rt: Runtime, make_account: MakeAccount
 ) -> None:

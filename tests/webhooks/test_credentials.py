@@ -98,6 +98,7 @@ def test_a_marker_with_nothing_stored_is_refused() -> None:
     query=st.dictionaries(st.sampled_from(["token", "page"]), _text),
     password=st.none() | _text,
 )
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_sealing_a_request_and_unsealing_it_gives_it_back(
     headers: dict[str, str], query: dict[str, str], password: str | None
 ) -> None:

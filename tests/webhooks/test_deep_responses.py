@@ -183,6 +183,7 @@ def deep_value_widget(monkeypatch: pytest.MonkeyPatch) -> type[DeepValue]:
 
 
 @pytest.mark.parametrize("second_side_effect", [False, True], ids=["at_the_end", "checkpoint"])
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_state_that_cannot_be_stored_fails_the_execution_once(
     api_any: Api, deep_value_widget: type[DeepValue], second_side_effect: bool
 ) -> None:

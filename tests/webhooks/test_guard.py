@@ -120,6 +120,7 @@ def test_a_broken_port_is_an_invalid_url() -> None:
         "[fd00:ec2::254]",
     ],
 )
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_private_and_reserved_ip_literals_are_blocked(host: str) -> None:
     assert reason_of(f"https://{host}/x") is ErrorReason.BLOCKED_ADDRESS
 

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection
 from standardwebhooks.webhooks import Webhook
 from test_flow_complete import trigger
@@ -60,6 +61,7 @@ async def verified(api: Api, key: str, got: Received) -> None:
     Webhook(secret["signing_secret"]).verify(got.body, got.headers)  # raises if wrong
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_failing_then_recovered_are_signed_events_about_the_webhook(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -81,6 +83,7 @@ async def test_failing_then_recovered_are_signed_events_about_the_webhook(
     assert len(ids) == len(ops.received) == 2
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_410_gone_sends_webhook_disabled(database_url: str, tmp_path: Path) -> None:
     async with server(database_url, tmp_path) as api, receiver() as rec, receiver() as ops:
         rec.default = (410, {}, {})
@@ -177,6 +180,7 @@ async def two_workers(postgres_url: str, tmp_path: Path) -> AsyncIterator[Api]:
             await other.stop()
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_with_two_workers_failing_at_once_the_webhook_is_failing_once(
     postgres_url: str, tmp_path: Path
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from flowhook.store.tables import webhooks as webhooks_table
@@ -218,6 +219,7 @@ async def test_check_takes_the_whole_form_a_save_would_send_and_stores_nothing(a
         assert status == 422 and error_code(body) == "VALIDATION_FAILED", body
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_webhook_keeps_its_rate_and_concurrency_limits(api_any: Any) -> None:
     _, key = await api_any.account(http_enabled=True)
     form = hook("https://crm.example.com/in", rate_limit=20, max_in_flight=5)

@@ -243,6 +243,7 @@ def test_retry_after_is_scaled_like_the_schedule() -> None:
     retry_after=st.none() | st.floats(min_value=0, allow_nan=False),
     seed=st.integers(),
 )
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_next_attempt_is_never_in_the_past(
     attempts_made: int, retry_after: float | None, seed: int
 ) -> None:

@@ -68,6 +68,7 @@ async def rotate(api: Api, key: str, overlap_s: float | None = 0) -> str:
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_the_next_delivery_after_a_rotation_without_overlap_has_only_the_new_secret(
     engine: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -85,6 +86,7 @@ async def test_the_next_delivery_after_a_rotation_without_overlap_has_only_the_n
     assert not verifies(old, after)
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_retry_after_a_rotation_without_overlap_has_only_the_new_secret(
     sqlite_url: str, tmp_path: Path
 ) -> None:

@@ -139,6 +139,7 @@ async def test_substring_with_a_huge_start_is_empty(compute):
 
 
 @given(st.lists(st.text()))
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 def test_length_of_a_concatenation_is_the_sum_of_lengths(parts):
     assert length(concatenate(parts)) == sum(length(part) for part in parts)
 

@@ -8,6 +8,7 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from flowhook.engine.triggers import new_execution
@@ -24,6 +25,7 @@ def slow_flow(url: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow  # seconds of real servers: not in make test-fast
 async def test_a_campaign_does_not_hold_back_another_accounts_flow(api_with: Any) -> None:
     answered = 0  # the campaign's calls answered so far
     in_flight = 0
