@@ -29,7 +29,7 @@ test: $(STAMP)
 
 test-fast: $(STAMP)  # every test but those marked slow (subprocesses, SIGKILL, fuzzing, bench)
 	$(BIN)/pytest $(XDIST) -m "not slow and not serial"
-	$(BIN)/pytest -m "serial and not slow"
+	$(BIN)/pytest -m "serial and not slow" || [ $$? -eq 5 ]  # 5: none of them is fast
 
 # BENCH_PEERS=  (empty) leaves Node-RED out; it is skipped with a line where npm is missing
 BENCH_PEERS ?= node-red
