@@ -127,6 +127,7 @@ async def test_the_operational_address_is_checked(
     assert (await api.request("GET", PATH, key=key)) == (200, {"email": None, "mails": []})
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_an_e_mail_the_server_could_not_take_is_kept_and_sent_when_it_is_back(
     database_url: str, tmp_path: Path
 ) -> None:

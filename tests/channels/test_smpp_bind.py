@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from channels.conftest import smpp_channels
 from support.app import running_api, settings_for
 from support.smsc import Smsc, smsc
@@ -36,6 +38,7 @@ async def wait_state(api: Any, state: str, binds: int) -> dict[str, Any]:
         await asyncio.sleep(0.02)
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_the_server_binds_at_start_up_and_again_after_a_dropped_link(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -74,6 +74,7 @@ def relay(api_with: Any, tmp_path: Path) -> Relay:
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_email_arrives_over_tls_with_login(relay: Relay, mode: str) -> None:
     security, settings = MODES[mode]
     async with relay(security, settings) as (api, mailbox), receiver() as rec:

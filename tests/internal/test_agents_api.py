@@ -7,6 +7,7 @@ import time
 import uuid
 from typing import Any
 
+import pytest
 from internal_factories import make_flow
 
 DIAL = "/kairos-apis/outbounddialer/create"
@@ -131,6 +132,7 @@ async def test_pause_and_unpause_change_which_agent_a_dialer_call_gets(api: Any)
     assert [a["busy_with"] for a in listed["agents"]] == [None, None]
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_a_call_waits_for_a_busy_agent_and_gets_it_when_freed(api: Any) -> None:
     _, key = await api.account()
     await add_agent(api, key, "Asha", "9810012345")

@@ -227,6 +227,7 @@ async def test_create_outbound_only_reaches_flows_of_its_own_account(api: Any) -
     assert execution["variables"]["$flow.key.failed_at"] == "INVALID_FLOW_ID"
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_create_outbound_delays_the_start_by_delay_minutes(api_with: Any) -> None:
     async with api_with(time_scale=0.02) as api:  # one minute lasts 1.2 s
         _, key = await api.account()
@@ -241,6 +242,7 @@ async def test_create_outbound_delays_the_start_by_delay_minutes(api_with: Any) 
         assert done["started_at"] - started >= 1.1
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_a_create_outbound_delay_survives_a_restart(sqlite_url: str, tmp_path: Any) -> None:
     settings = settings_for(sqlite_url, tmp_path, time_scale=0.02)
     async with running_api(settings) as api:

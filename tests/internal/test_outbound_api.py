@@ -282,6 +282,7 @@ async def test_start_time_on_an_earlier_day_is_refused_and_earlier_today_starts_
     assert code_of(answer) == 400
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_a_start_time_in_the_future_is_scheduled_then_runs(api: Any) -> None:
     _, key = await api.account()
     flow = await make_flow(api, key)
@@ -301,6 +302,7 @@ async def test_a_start_time_in_the_future_is_scheduled_then_runs(api: Any) -> No
     assert summary["status"] == "Completed"
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_a_delayed_start_survives_a_restart(sqlite_url: str, tmp_path: Any) -> None:
     settings = settings_for(sqlite_url, tmp_path)
     async with running_api(settings) as api:

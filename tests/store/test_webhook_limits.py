@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection, select
 
 from flowhook.domain.message import OutgoingRequest
@@ -93,6 +94,7 @@ def test_two_workers_together_never_lease_more_than_the_concurrency_limit(store:
     assert claim(store, "worker-1", NOW + 0.4) == []
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 def test_a_dead_workers_slots_come_back_when_its_leases_expire(store: Store) -> None:
     store.write_sync(lambda c: set_limiter(c, "w1", (None, 5), NOW))
     for i in range(12):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, text
 
@@ -49,6 +50,7 @@ def test_a_copied_sqlite_database_has_the_migrated_schema(sqlite_url: str, tmp_p
     assert "deliveries" in migrated and migrated["revision"]
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 def test_a_copied_postgres_database_has_the_migrated_schema(
     postgres_url: str, postgres_server: PostgresServer
 ) -> None:

@@ -72,6 +72,7 @@ async def setup(rt: Runtime, url: str) -> tuple[Account, str]:
     return account, hook.id
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_recover_sends_the_webhooks_failed_deliveries_of_the_window_once_each(
     rt: Runtime, make_account: MakeAccount
 ) -> None:
@@ -142,6 +143,7 @@ async def test_the_window_ends_at_until(rt: Runtime) -> None:
     assert raised.value.code == "INVALID_WINDOW"
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_a_job_cut_off_by_a_restart_carries_on_where_it_stopped(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -215,6 +215,7 @@ async def test_the_client_works_again_after_close(receiver: Receiver) -> None:
 # failures without a response -------------------------------------------------------------
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_a_slow_receiver_times_out(client: HttpClient, receiver: Receiver) -> None:
     result = await send(client, receiver.url("/slow"), timeout_s=1.0)
     # TIMEOUT, not the answer the receiver gives after 3 s, and not before the timeout
@@ -222,6 +223,7 @@ async def test_a_slow_receiver_times_out(client: HttpClient, receiver: Receiver)
     assert result.duration_s >= 0.9
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_the_timeout_is_capped_by_settings(receiver: Receiver) -> None:
     http = HttpClient(local_settings(webhook_max_timeout_s=1.0))
     try:

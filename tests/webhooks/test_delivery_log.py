@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from flowhook.webhooks.delivery import endpoint_of
@@ -37,6 +38,7 @@ async def run(api: Any, key: str, flow_id: str) -> str:
     return str(out["uuid"])
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_replay_while_an_attempt_is_in_flight_is_refused_and_sends_nothing(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -69,6 +71,7 @@ async def test_replay_while_an_attempt_is_in_flight_is_refused_and_sends_nothing
     assert done["attempts_made"] == 1 and len(done["attempts"]) == 1
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_a_finished_delivery_is_replayed_once_however_many_replays_race(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from support.receiver import receiver
@@ -28,6 +29,7 @@ async def account_with_default(api: Any, url: str, name: str) -> tuple[str, str]
     return key, flow["flow_id"]
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_a_slow_endpoint_is_limited_and_does_not_starve_others(api_with: Any) -> None:
     active = 0
     peak = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from test_flow_complete import FLOW, trigger
 from test_webhook_health import eventually, server
 
@@ -43,6 +44,7 @@ def sequence(got: Received) -> int:
     return int(got.headers["webhook-sequence"])
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_one_key_waits_for_its_failing_delivery_while_another_key_flows_on(
     database_url: str, tmp_path: Path
 ) -> None:

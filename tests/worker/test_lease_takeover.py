@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from sqlalchemy import update
 
@@ -59,6 +60,7 @@ async def wait_until(condition: Any, timeout: float = 15.0) -> None:
         await asyncio.sleep(0.02)
 
 
+@pytest.mark.slow  # a second or more of real waiting: not in make test-fast
 async def test_a_worker_that_lost_its_lease_stops_at_its_next_checkpoint(
     sqlite_url: str, tmp_path: Path
 ) -> None:
