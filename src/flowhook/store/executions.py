@@ -93,6 +93,25 @@ def _note_finished(conn: Connection, state: ExecutionState, now: float) -> None:
         )
 
 
+def _saved(
+    state: ExecutionState,
+    due_at: float | None,
+    lease_owner: str | None,
+    lease_until: float | None,
+    holder: str | None,
+    now: float,
+) -> dict[str, Any]:
+    """The parameters of a checkpoint (``save`` and ``save_later``)."""
+    return {
+        "uuid": state.uuid,
+        "due_at": due_at,
+        "lease_owner": lease_owner,
+        "lease_until": lease_until,
+        "holder": holder,
+        **_values(state, now),
+    }
+
+
 def save(
     conn: Connection,
     state: ExecutionState,
@@ -110,14 +129,7 @@ def save(
     worker that paused past its lease while another took the execution over must not
     overwrite the new owner's progress. Returns False when nothing was saved.
     """
-    values = {
-        "uuid": state.uuid,
-        "due_at": due_at,
-        "lease_owner": lease_owner,
-        "lease_until": lease_until,
-        "holder": holder,
-        **_values(state, now),
-    }
+    values = _saved(state, due_at, lease_owner, lease_until, holder, now)
     saved = bool((_SAVE if holder is None else _SAVE_HELD).run(conn, values))
     if saved:
         _note_finished(conn, state, now)
@@ -138,14 +150,7 @@ def save_later(
     (one round trip with it on PostgreSQL): whether it saved is ``.value() == 1``, to read
     after the statements that go with it (the finish's outbox rows). Its figures are noted
     now: a lost lease raises inside the transaction, which rolls them back with it."""
-    values = {
-        "uuid": state.uuid,
-        "due_at": due_at,
-        "lease_owner": lease_owner,
-        "lease_until": lease_until,
-        "holder": holder,
-        **_values(state, now),
-    }
+    values = _saved(state, due_at, lease_owner, lease_until, holder, now)
     _note_finished(conn, state, now)
     return _SAVE_HELD.counted_later(conn, values)
 
