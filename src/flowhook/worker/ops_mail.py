@@ -13,7 +13,6 @@ and another worker sends the mail again (at least once, like deliveries).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Callable
 
@@ -25,6 +24,7 @@ from flowhook.store import ops_mails as mail_repo
 from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
 from flowhook.store.ops_mails import Mail
+from flowhook.worker.background import BackgroundLoop
 
 log = get_logger(__name__)
 
@@ -37,8 +37,10 @@ def subject_of(mail: Mail) -> str:
     return f"[flowhook] {mail.event.get('type')} {about}".strip()
 
 
-class OpsMailer:
+class OpsMailer(BackgroundLoop):
     """One per worker process."""
+
+    name = "operational e-mails"
 
     def __init__(
         self,
@@ -55,7 +57,7 @@ class OpsMailer:
         self.channels = channels
         self.owner = owner
         self.clock = clock
-        self._task: asyncio.Task[None] | None = None
+        super().__init__()
 
     async def run_once(self) -> int:
         """Send the mails due now; how many were tried."""
@@ -108,13 +110,3 @@ class OpsMailer:
                 tried = 0
             if not tried:
                 await asyncio.sleep(max(self.settings.poll_interval_s, 0.5))
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._forever(), name="operational e-mails")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None

@@ -13,7 +13,6 @@ another has removed already removes nothing. Nothing still to do is removed (see
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 from flowhook.logging import get_logger
@@ -21,18 +20,21 @@ from flowhook.settings import Settings
 from flowhook.store import retention as retention_repo
 from flowhook.store.db import Store, bind
 from flowhook.store.retention import Removed
+from flowhook.worker.background import BackgroundLoop
 
 log = get_logger(__name__)
 
 DAY_S = 86400.0
 
 
-class RetentionJob:
+class RetentionJob(BackgroundLoop):
+    name = "retention"
+
     def __init__(self, store: Store, settings: Settings, clock: Callable[[], float]) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
-        self._task: asyncio.Task[None] | None = None
+        super().__init__()
 
     async def run_once(self) -> Removed:
         """One pass over every account; what it removed."""
@@ -62,13 +64,3 @@ class RetentionJob:
                 await self.run_once()
             except Exception:
                 log.exception("retention pass failed")
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._forever(), name="retention")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
