@@ -96,6 +96,15 @@ REPORTING_SMS_FLOW: dict[str, Any] = {
 }
 """An SMS that waits for its delivery report: ``$flow.key.outcome`` says how it went."""
 
+FAILED_SMS_FLOW: dict[str, Any] = {
+    **REPORTING_SMS_FLOW,
+    "widgets": {
+        **REPORTING_SMS_FLOW["widgets"],
+        "text": {**REPORTING_SMS_FLOW["widgets"]["text"], "exits": {"failed": "bad"}},
+    },
+}
+"""The SMS for a gateway that refuses it: only its ``failed`` exit, to ``not delivered``."""
+
 
 def smpp_channels(center: Any, **options: Any) -> dict[str, Any]:
     """Channel settings that send SMS through the test SMSC (tests/support/smsc.py)."""

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from channels.conftest import (
-    REPORTING_SMS_FLOW,
+    FAILED_SMS_FLOW,
     create_flow,
     smpp_channels,
     start_sms,
@@ -106,14 +106,7 @@ async def test_an_smsc_stored_before_the_rule_is_never_connected_to(guarded_api:
             )
         )
         api.runtime.catalog.forget(account_id=account_id)
-        flow = {
-            **REPORTING_SMS_FLOW,
-            "widgets": {
-                **REPORTING_SMS_FLOW["widgets"],
-                "text": {**REPORTING_SMS_FLOW["widgets"]["text"], "exits": {"failed": "bad"}},
-            },
-        }
-        flow_id = await create_flow(api, key, flow)
+        flow_id = await create_flow(api, key, FAILED_SMS_FLOW)
         uuid = await start_sms(api, key, flow_id, "9876500001")
         done = await wait_status(api, key, uuid, ("COMPLETED", "FAILED"), timeout=30)
     assert done["variables"]["$flow.key.outcome"] == "not delivered", done

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from channels.conftest import (
+    FAILED_SMS_FLOW,
     REPORTING_SMS_FLOW,
     create_flow,
     default_webhook,
@@ -125,14 +126,7 @@ async def test_a_refused_bind_fails_the_message_with_the_smscs_reason(sim_api: A
             "PUT", "/v1/account/settings", key=key, json={"channels": channels}
         )
         assert status == 200, body
-        flow = {
-            **FLOW,
-            "widgets": {
-                **FLOW["widgets"],
-                "text": {**FLOW["widgets"]["text"], "exits": {"failed": "bad"}},
-            },
-        }
-        flow_id = await create_flow(api, key, flow)
+        flow_id = await create_flow(api, key, FAILED_SMS_FLOW)
         uuid = await start_sms(api, key, flow_id, "9876500001")
         done = await wait_status(api, key, uuid, ("COMPLETED", "FAILED"), timeout=30)
     assert done["variables"]["$flow.key.outcome"] == "not delivered", done
