@@ -8,9 +8,11 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
+
+from support.process import free_port
 
 
 @dataclass
@@ -92,3 +94,27 @@ async def receiver(path: str = "/hook", port: int = 0) -> AsyncIterator[Receiver
         yield rec
     finally:
         await runner.cleanup()
+
+
+class HookServer:
+    """A receiver whose handler a test writes itself (``hook``: every POST to /hook), on a
+    port chosen before it starts, so that the flowhook processes' settings can name it."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._runner: web.AppRunner | None = None
+
+    async def hook(self, request: web.Request) -> web.Response:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        app = web.Application()
+        app.router.add_post("/hook", self.hook)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()

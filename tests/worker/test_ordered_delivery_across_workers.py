@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 
 from support.process import Process, create_account, flowhook_env, free_port
+from support.receiver import HookServer
 
 pytestmark = pytest.mark.slow  # real API and worker processes on PostgreSQL
 
@@ -32,17 +33,16 @@ FLOW = {
 }
 
 
-class Receiver:
+class Receiver(HookServer):
     """Records, per customer, each request's sequence number and answer, and how many of
     one customer's requests were open at once."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.seen: dict[str, list[tuple[int, int]]] = defaultdict(list)
         self.open: Counter[str] = Counter()
         self.most_open = 0
         self.requests = 0
-        self._runner: web.AppRunner | None = None
 
     async def hook(self, request: web.Request) -> web.Response:
         customer = str(json.loads(await request.read())["contact"])[-10:]
@@ -60,18 +60,6 @@ class Receiver:
 
     def done(self) -> bool:
         return all(sum(1 for _, status in self.seen[c] if status == 200) >= EACH for c in CUSTOMERS)
-
-    async def __aenter__(self) -> Receiver:
-        app = web.Application()
-        app.router.add_post("/hook", self.hook)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
 
 
 async def test_three_workers_never_send_one_key_out_of_order(

@@ -22,6 +22,7 @@ import pytest
 from aiohttp import web
 
 from support.process import Process, create_account, flowhook_env, free_port
+from support.receiver import HookServer
 
 # real API and worker processes on PostgreSQL; rates measured: alone, not beside other tests
 pytestmark = [pytest.mark.slow, pytest.mark.serial]
@@ -38,10 +39,11 @@ FLOW = {
 }
 
 
-class Receiver:
+class Receiver(HookServer):
     """Counts deliveries (by webhook-id, with their arrival times) and concurrent requests."""
 
     def __init__(self, delay: float = 0.0) -> None:
+        super().__init__()
         self.delay = delay
         self.arrivals: list[float] = []
         self.ids: Counter[str] = Counter()
@@ -49,8 +51,6 @@ class Receiver:
         self.most = 0
         self.peak = 0  # the most at once since the test last reset it
         self.open_from: set[int] = set()  # the client ports of the requests open now
-        self.port = free_port()
-        self._runner: web.AppRunner | None = None
 
     async def hook(self, request: web.Request) -> web.Response:
         self.now += 1
@@ -67,18 +67,6 @@ class Receiver:
             self.now -= 1
             self.open_from.discard(port)
         return web.json_response({"ok": True})
-
-    async def __aenter__(self) -> Receiver:
-        app = web.Application()
-        app.router.add_post("/hook", self.hook)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
 
 
 def sender_of(ports: set[int], workers: list[Process]) -> Process | None:
