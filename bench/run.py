@@ -433,7 +433,8 @@ class Bench:
         self.config.results.mkdir(parents=True, exist_ok=True)
         out = self.config.results / f"profile-{base}.txt"
         argv = [str(py_spy()), "record", "--pid", str(target.pid), "--format", "raw"]
-        argv += ["--rate", "100", "--gil", "-o", str(out)]
+        rate = os.environ.get("BENCH_PYSPY_RATE", "100")  # samples/s; more for a finer profile
+        argv += ["--rate", rate, "--gil", "-o", str(out)]
         proc = procs.start("py-spy", argv, dict(os.environ), self.tmp)
         proc.extra.update({"profiler": "py-spy", "output": str(out), "what": target.name})
         return proc
