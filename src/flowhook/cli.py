@@ -142,10 +142,13 @@ def _server(config: uvicorn.Config, on_listening: Callable[[], None]) -> uvicorn
     banner printed earlier names an address that still refuses connections)."""
     import uvicorn
 
+    from flowhook import supervisor
+
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
             if self.started and not self.should_exit:
+                supervisor.settle_heap()
                 on_listening()
 
     return Server(config)
@@ -164,6 +167,7 @@ def _print_banner(rows: list[tuple[str, str]]) -> None:
 @app.command("worker")
 def worker_command() -> None:
     """Run a worker alone: claims executions and deliveries from the shared database."""
+    from flowhook import supervisor
     from flowhook.logging import configure
     from flowhook.runtime import Runtime
 
@@ -173,6 +177,7 @@ def worker_command() -> None:
     async def main() -> None:
         runtime = Runtime.build(settings)
         await runtime.start(worker=True)
+        supervisor.settle_heap()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

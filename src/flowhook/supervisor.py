@@ -119,3 +119,26 @@ class Copies:
                 copy.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 copy.kill()
+
+
+GC_THRESHOLD = (10_000, 20, 100)
+"""The collector's thresholds in a serving process (CPython's default is 700, 10, 10)."""
+
+
+def settle_heap() -> None:
+    """Once a server or worker has started: move what start-up built (modules, settings,
+    compiled flows, the migration's objects) out of the collector's sight, and collect the
+    youngest generation less often.
+
+    A flow allocates hundreds of short-lived objects (requests, states, step entries). With
+    CPython's defaults the collector ran about 180 times per 1,000 flows, and its rare full
+    collections walked the whole start-up heap again: 4.8 % of the process's CPU in the
+    reference scenario, 2–3 % with these settings, start-up included (make bench, sqlite at
+    C=10, 4,000 flows, timed by ``gc.callbacks``). Reference cycles are still collected,
+    only in larger batches.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
