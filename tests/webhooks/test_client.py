@@ -296,6 +296,18 @@ async def test_plain_http_is_refused_unless_enabled_and_nothing_is_sent(
     assert receiver.hits == []
 
 
+async def test_a_url_called_before_is_still_refused_for_an_account_without_http(
+    client: HttpClient, receiver: Receiver
+) -> None:
+    url = receiver.url("/echo")
+    assert (await send(client, url, http_enabled=True)).ok  # one client, two accounts
+    for _ in range(2):
+        result = await send(client, url, http_enabled=False)
+        assert (result.status, result.error_reason) == (None, ErrorReason.HTTP_DISABLED)
+    assert (await send(client, url, http_enabled=True)).ok
+    assert len(receiver.hits) == 2
+
+
 async def test_loopback_is_blocked_unless_private_targets_are_allowed(
     receiver: Receiver,
 ) -> None:
