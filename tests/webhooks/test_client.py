@@ -235,6 +235,27 @@ async def test_the_timeout_is_capped_by_settings(receiver: Receiver) -> None:
     assert result.duration_s >= 0.9
 
 
+async def test_timeouts_leave_the_calling_task_able_to_call_again(
+    client: HttpClient, receiver: Receiver
+) -> None:
+    for _ in range(2):  # one task, as a worker's: each timeout is its own, and only that
+        result = await send(client, receiver.url("/slow"), timeout_s=0.2)
+        assert (result.status, result.error_reason) == (None, ErrorReason.TIMEOUT)
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+    assert (await send(client, receiver.url("/echo"))).ok
+
+
+async def test_cancelling_a_call_from_outside_is_not_a_timeout(
+    client: HttpClient, receiver: Receiver
+) -> None:
+    call = asyncio.create_task(send(client, receiver.url("/slow"), timeout_s=10.0))
+    while not receiver.hits:  # the request reached the receiver: the call is waiting
+        await asyncio.sleep(0.01)
+    call.cancel()  # e.g. a worker shutting down
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+
 async def test_a_refused_port_is_a_connection_error(client: HttpClient) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -294,6 +315,18 @@ async def test_plain_http_is_refused_unless_enabled_and_nothing_is_sent(
     result = await send(client, receiver.url("/echo"), http_enabled=False)
     assert (result.status, result.error_reason) == (None, ErrorReason.HTTP_DISABLED)
     assert receiver.hits == []
+
+
+async def test_a_url_called_before_is_still_refused_for_an_account_without_http(
+    client: HttpClient, receiver: Receiver
+) -> None:
+    url = receiver.url("/echo")
+    assert (await send(client, url, http_enabled=True)).ok  # one client, two accounts
+    for _ in range(2):
+        result = await send(client, url, http_enabled=False)
+        assert (result.status, result.error_reason) == (None, ErrorReason.HTTP_DISABLED)
+    assert (await send(client, url, http_enabled=True)).ok
+    assert len(receiver.hits) == 2
 
 
 async def test_loopback_is_blocked_unless_private_targets_are_allowed(

@@ -170,6 +170,27 @@ def test_a_json_body_with_a_utf8_bom_is_read() -> None:
     assert parse_response(b'\xef\xbb\xbf{"a": 1}', "application/json") == {"a": 1}
 
 
+@pytest.mark.parametrize(
+    ("body", "too_deep"),
+    [
+        (b"[" * 4 + b"]" * 4, False),  # exactly the limit: no walk needed, mapped
+        (b"[" * 5 + b"]" * 5, True),
+        (b'{"a":[{"b":[{"c":1}]}]}', True),  # lists and objects count alike
+        (b'{"a":"[[[[{{{{", "b":[1]}', False),  # brackets in strings: walked, shallow
+        (b"[[1],[2],[3],[4],[5],[6]]", False),  # many brackets, two levels
+    ],
+)
+def test_a_json_response_is_refused_only_when_it_nests_deeper_than_the_limit(
+    body: bytes, too_deep: bool
+) -> None:
+    if too_deep:
+        with pytest.raises(MappingError) as caught:
+            parse_response(body, "application/json", max_depth=4)
+        assert caught.value.reason == "the response nests more than 4 levels deep"
+    else:
+        assert parse_response(body, "application/json", max_depth=4) == json.loads(body)
+
+
 # response maps ---------------------------------------------------------------------------
 
 

@@ -92,7 +92,10 @@ def _parse_json(body: bytes, max_depth: int) -> Any:
         raise _TooDeep(max_depth) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MappingError(ROOT, f"invalid JSON: {exc}") from None
-    if _deeper_than(parsed, max_depth):
+    # Each list or object opens with a bracket of the body: with no more brackets than
+    # max_depth (counted in C, strings included) it cannot nest deeper, and most answers
+    # are that small; only bigger ones are walked.
+    if body.count(b"{") + body.count(b"[") > max_depth and _deeper_than(parsed, max_depth):
         raise _TooDeep(max_depth)
     return parsed
 

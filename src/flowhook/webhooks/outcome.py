@@ -92,7 +92,9 @@ def raw_text(result: HttpResult, max_chars: int) -> str | None:
 
 
 def _charset(headers: dict[str, str]) -> str:
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    content_type = headers.get("Content-Type")  # as aiohttp spells it: no scan needed
+    if content_type is None:
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     return _charset_of(content_type)
 
 

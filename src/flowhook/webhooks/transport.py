@@ -32,6 +32,10 @@ from flowhook.webhooks.resolver import GuardedResolver
 MAX_REDIRECTS = 5
 USER_AGENT = "flowhook"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_CHECKED_URLS = 1024
+"""How many first-hop URLs a transport remembers as parsed and passed by the guard."""
+_CHECKED_URL_CHARS = 2048
+"""Longer URLs (templated queries, unique per call) are checked every time, not kept."""
 
 
 class Transport:
@@ -42,10 +46,9 @@ class Transport:
     ) -> None:
         self.settings = settings
         self.policy = policy
+        self.allow_private = settings.allow_private_targets  # fixed, as in the resolver
         self.loop = asyncio.get_running_loop()
-        self.resolver = GuardedResolver(
-            resolver, allow_private=settings.allow_private_targets, policy=policy
-        )
+        self.resolver = GuardedResolver(resolver, allow_private=self.allow_private, policy=policy)
         connector = aiohttp.TCPConnector(
             resolver=self.resolver,
             limit=0,  # no global cap: worker concurrency bounds it; each host is capped
@@ -62,6 +65,7 @@ class Transport:
             auto_decompress=True,
             trust_env=False,
         )
+        self._checked: dict[tuple[str, bool], URL] = {}
 
     def usable(self, loop: asyncio.AbstractEventLoop) -> bool:
         return self.loop is loop and not self.session.closed
@@ -78,7 +82,7 @@ class Transport:
         started = time.perf_counter()
         timeout = min(max(req.timeout_s, 0.001), self.settings.webhook_max_timeout_s)
         try:
-            async with asyncio.timeout(timeout):
+            with _Deadline(timeout):
                 result = await self._exchange(req, http_enabled, follow_redirects)
         except BlockedRequest as exc:
             result = _failure(exc.reason, exc.message)
@@ -105,15 +109,11 @@ class Transport:
     async def _exchange(
         self, req: OutgoingRequest, http_enabled: bool, follow_redirects: bool
     ) -> HttpResult:
-        allow_private = self.settings.allow_private_targets
-        url = parse_url(req.url)  # parsed once: aiohttp takes the URL object as is
+        url = self._checked_url(req.url, http_enabled)
         session = self.session
         method, headers, body = req.method.upper(), req.headers, req.body
         hops = 0
         while True:
-            check_url(
-                url, http_enabled=http_enabled, allow_private=allow_private, policy=self.policy
-            )
             async with session.request(
                 method, url, headers=headers, data=body, allow_redirects=False
             ) as resp:
@@ -135,7 +135,34 @@ class Transport:
                 headers = _without(headers, {"content-type", "content-length"})
             if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
                 headers = without_secret_headers(headers)
+            self._check(target, http_enabled)
             url = target
+
+    def _checked_url(self, raw: str, http_enabled: bool) -> URL:
+        """``raw`` parsed (aiohttp takes the URL object as is) and passed by the guard.
+
+        Remembered: the verdict on a URL's text depends on nothing else that can change
+        in this transport (its settings and egress policy are fixed), and a flow calls the
+        same few URLs again and again. What a name resolves to is still judged on every
+        connection (``resolver.py``), and every redirect hop is checked anew."""
+        key = (raw, http_enabled)
+        url = self._checked.get(key)
+        if url is None:
+            url = parse_url(raw)
+            self._check(url, http_enabled)
+            if len(raw) <= _CHECKED_URL_CHARS:
+                if len(self._checked) >= _CHECKED_URLS:
+                    self._checked.clear()
+                self._checked[key] = url
+        return url
+
+    def _check(self, url: URL, http_enabled: bool) -> None:
+        check_url(
+            url,
+            http_enabled=http_enabled,
+            allow_private=self.allow_private,
+            policy=self.policy,
+        )
 
     async def _result(self, resp: aiohttp.ClientResponse) -> HttpResult:
         body, truncated = await _read_capped(resp, self.settings.response_max_bytes)
@@ -152,6 +179,42 @@ class Transport:
             error_message=message,
             truncated=truncated,
         )
+
+
+class _Deadline:
+    """``asyncio.timeout(delay)`` as a plain ``with`` block, for the hot path: the same rule
+    (at the deadline the task is cancelled, and that cancellation, only that one, comes out
+    as ``TimeoutError``; a cancellation from outside still propagates), without the two
+    coroutines of asyncio's ``async with`` (6 us against 2.6 us per call on uvloop)."""
+
+    __slots__ = ("_cancelling", "_delay", "_expired", "_handle", "_task")
+
+    def __init__(self, delay: float) -> None:
+        self._delay = delay
+
+    def __enter__(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None, "a deadline bounds the awaits of a task"
+        self._task = task
+        self._cancelling = task.cancelling()  # cancellations asked before: not ours
+        self._expired = False
+        self._handle = task.get_loop().call_later(self._delay, self._expire)
+
+    def _expire(self) -> None:
+        self._task.cancel()
+        self._expired = True
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, _tb: object
+    ) -> None:
+        self._handle.cancel()
+        # as asyncio.Timeout.__aexit__: ours if no other cancellation came since
+        if (
+            self._expired
+            and self._task.uncancel() <= self._cancelling
+            and exc_type is asyncio.CancelledError
+        ):
+            raise TimeoutError from exc
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:

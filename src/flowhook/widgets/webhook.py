@@ -29,7 +29,7 @@ from flowhook.webhooks.outbox import FireAndForget
 from flowhook.webhooks.outcome import response_variables, widget_result_names
 from flowhook.webhooks.outgoing import NewDelivery
 from flowhook.webhooks.payload import default_payload
-from flowhook.webhooks.request import Target
+from flowhook.webhooks.request import Target, build_request, fixed_target
 from flowhook.widgets._fields import WritableVariable
 
 LOGGED_BODY_CHARS = 2_000
@@ -86,6 +86,14 @@ class WebhookWidget(Widget[WebhookConfig]):
     Config = WebhookConfig
     side_effect: ClassVar[bool] = True
 
+    def __init__(self, widget_id: str, config: WebhookConfig) -> None:
+        super().__init__(widget_id, config)
+        # Made once per flow version (the catalog keeps compiled flows), not on every call:
+        # the response map as ``apply_response_map`` reads it, and a custom request's target
+        # (URL, query, auth, headers) when it refers to no variable.
+        self._response_map = _response_map(config)
+        self._fixed = fixed_target(config.request) if config.request is not None else None
+
     @classmethod
     def exit_names(cls, config: WebhookConfig) -> set[str]:
         return {"0", "1"}
@@ -93,7 +101,7 @@ class WebhookWidget(Widget[WebhookConfig]):
     async def run(self, ctx: StepContext) -> Outcome:
         config = self.config
         saved: SavedTarget | None = None
-        fixed: Target | None = None
+        fixed: Target | None = self._fixed
         if config.webhook == "custom":
             assert config.request is not None
             spec = config.request
@@ -108,8 +116,6 @@ class WebhookWidget(Widget[WebhookConfig]):
             stage = _internal_stage(spec.url)
             if stage is not None:
                 return await self._internal(ctx, stage)
-
-        from flowhook.webhooks.request import build_request
 
         payload: dict[str, Any] | None = None
         if config.webhook != "custom" and spec.body_type == "NONE":
@@ -143,7 +149,7 @@ class WebhookWidget(Widget[WebhookConfig]):
                     settings.response_map_max_depth,
                 )
                 mapped, missing_paths = apply_response_map(
-                    parsed, _response_map(config), settings.response_map_max_bytes
+                    parsed, self._response_map, settings.response_map_max_bytes
                 )
                 if missing_paths:
                     reason = ErrorReason.MAPPING_FAILED
