@@ -478,13 +478,18 @@ class DeliveryEngine(LeasedWorker):
         opened: float | None = None
         if outcome == "retry":
             opened = self.breaker.failed(endpoint, now)
+            changed = opened is not None
         elif result.status is not None:  # it answered, even if with a 4xx: it is up
-            if self.breaker.succeeded(endpoint):
+            changed = self.breaker.succeeded(endpoint)
+            if changed:
                 log.info("circuit closed", endpoint=endpoint)
                 self.nudge()  # deliveries handed back during the probe are due
-        elif admission is Admission.PROBE:
-            self.breaker.released(endpoint)  # not sent (configuration): nothing learned
-        metrics.ENDPOINTS_OPEN.set(self.breaker.open_count())
+        else:
+            changed = False  # a probe released goes back to OPEN: still counted as open
+            if admission is Admission.PROBE:
+                self.breaker.released(endpoint)  # not sent (configuration): nothing learned
+        if changed:  # the count moves only when a circuit opens or closes (not per attempt)
+            metrics.ENDPOINTS_OPEN.set(self.breaker.open_count())
         return opened
 
     async def _postpone(self, endpoint: str, until: float, now: float) -> None:
