@@ -183,3 +183,19 @@ async def test_deliveries_are_private_and_filterable(api: Any) -> None:
     status, text = await api.request("GET", "/metrics")
     assert status == 200 and "flowhook_deliveries_total" in text
     assert "flowhook_deliveries_pending 0.0" in text
+
+
+async def test_a_send_longer_than_the_lease_is_not_sent_twice(api_with: Any) -> None:
+    """The flow-complete delivery is sent from the finishing execution's task: its lease is
+    renewed while the receiver holds the request, so the claim loop never takes it over."""
+    async with api_with(lease_seconds=0.6, poll_interval_s=0.05) as api, receiver() as rec:
+        rec.hold = asyncio.Event()
+        key, flow_id = await setup(api, rec.url)
+        started = await trigger(api, key, flow_id)
+        await rec.wait_for(1)
+        await asyncio.sleep(2.0)  # three leases: a second send would be claimed and sent
+        assert len(rec.received) == 1
+        rec.hold.set()
+        delivery = await delivery_of(api, key, started["uuid"], "SUCCEEDED")
+    assert len(rec.received) == 1
+    assert [a["status_code"] for a in delivery["attempts"]] == [200]

@@ -54,9 +54,18 @@ def new_secret() -> str:
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` value, ``v1,<base64 HMAC-SHA256>``, for one message."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode("ascii")
+    return _v1(secret, _signed(msg_id, timestamp, body))
+
+
+def _signed(msg_id: str, timestamp: int, body: bytes) -> bytes:
+    """What a signature covers: ``{webhook-id}.{webhook-timestamp}.{body}``."""
+    return f"{msg_id}.{timestamp}.".encode() + body
+
+
+def _v1(secret: str, signed: bytes) -> str:
+    mac = _hmac(secret).copy()  # the keyed state copied: the key is not hashed again
+    mac.update(signed)
+    return "v1," + _b64(mac.digest())
 
 
 def signature_headers(
@@ -72,10 +81,11 @@ def signature_headers(
     Several secrets (a rotation's overlap) give one space-separated ``v1,`` entry each; a
     ``private_key`` (``whsk_…``) adds a ``v1a,`` (ed25519) entry."""
     timestamp = math.floor(now)
+    signed = _signed(msg_id, timestamp, body)  # once, whatever the number of signatures
     keys = (secret,) if isinstance(secret, str) else secret
-    entries = [sign(key, msg_id, timestamp, body) for key in keys]
+    entries = [_v1(key, signed) for key in keys]
     if private_key is not None:
-        entries.append(sign_ed25519(private_key, msg_id, timestamp, body))
+        entries.append(_v1a(private_key, signed))
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
@@ -102,7 +112,10 @@ def public_key_of(private_key: str) -> str:
 
 def sign_ed25519(private_key: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """The ``v1a,<base64 ed25519 signature>`` entry for one message."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return _v1a(private_key, _signed(msg_id, timestamp, body))
+
+
+def _v1a(private_key: str, signed: bytes) -> str:
     return "v1a," + _b64(_ed25519(private_key).sign(signed))
 
 
@@ -178,6 +191,12 @@ class Keyring:
         data = json.loads(text)
         previous = tuple((str(secret), float(until)) for secret, until in data["previous"])
         return cls(str(data["current"]), previous, data.get("ed25519"))
+
+
+@functools.lru_cache(maxsize=1024)  # one secret per account: keyed once, not per delivery
+def _hmac(secret: str) -> hmac.HMAC:
+    """HMAC-SHA256 keyed with the secret, nothing hashed yet: each signature copies it."""
+    return hmac.new(_key(secret), digestmod=hashlib.sha256)
 
 
 @functools.lru_cache(maxsize=1024)  # one secret per account: decoded once, not per delivery

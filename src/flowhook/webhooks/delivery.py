@@ -12,7 +12,8 @@ operational events; statistics) is ``health.py``'s, called from ``_attempt``.
 
 New deliveries are created in one place, ``DeliveryEngine.enqueue`` (the flow-complete
 webhook and the webhook widget's fire-and-forget calls): one id derivation, one clock per
-transaction, the same held-while-the-circuit-is-open rule and the same hand-over.
+transaction, the same held-while-the-circuit-is-open rule and the same hand-over (a task
+per delivery, or, for the flow-complete one, the finishing execution's task: ``send_here``).
 
 Each attempt is signed with the account's signing secret and sent to the delivery's saved
 webhook as they are *now*: both are read with the claim (in the same query), so a rotation
@@ -27,7 +28,7 @@ import functools
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,32 +139,46 @@ class Enqueued:
         )
 
     def after_commit(self, inserted: Inserted | None) -> None:
+        """Send the committed delivery from a task of its own (or wake the claim loop)."""
+        committed = self._committed(inserted)
+        if committed is not None:
+            self.engine.hand_over(self.id, committed)
+
+    def send_after_commit(self, inserted: Inserted | None) -> Coroutine[Any, Any, None] | None:
+        """As ``after_commit``, but the send is returned for the caller to await in its own
+        task (the execution's, which has nothing left to do): no task per delivery."""
+        committed = self._committed(inserted)
+        return None if committed is None else self.engine.send_here(committed)
+
+    def _committed(self, inserted: Inserted | None) -> Delivery | None:
+        """The row as just committed, when this process sends it under the lease it was
+        written with (without reading it back); otherwise None, after waking whoever will
+        send it."""
         if inserted is None:
-            return  # a replay: the row was there already, and so was its sending
+            return None  # a replay: the row was there already, and so was its sending
         engine = self.engine
         webhook = self.webhook
         if not self.local:
             if self.due_at <= self.now:
                 engine.nudge()
-        elif webhook is not None and inserted.webhook_version != webhook.updated_at:
+            return None
+        if webhook is not None and inserted.webhook_version != webhook.updated_at:
             # the webhook changed since this process read it: send it as it is now
             engine.hand_over(self.id)
-        else:
-            # the row as just committed: sent without reading it back
-            committed = Delivery(
-                id=self.id,
-                account_id=self.account_id,
-                execution_uuid=self.execution_uuid,
-                webhook_id=self.webhook_id,
-                endpoint=self.endpoint,
-                request=self.request,
-                secret_headers=self.secret_headers,
-                status=delivery_repo.PENDING,
-                attempts=0,
-                signing_key=inserted.signing_key,
-                target=webhook,
-            )
-            engine.hand_over(self.id, committed)
+            return None
+        return Delivery(
+            id=self.id,
+            account_id=self.account_id,
+            execution_uuid=self.execution_uuid,
+            webhook_id=self.webhook_id,
+            endpoint=self.endpoint,
+            request=self.request,
+            secret_headers=self.secret_headers,
+            status=delivery_repo.PENDING,
+            attempts=0,
+            signing_key=inserted.signing_key,
+            target=webhook,
+        )
 
 
 class DeliveryEngine(LeasedWorker):
@@ -270,16 +285,30 @@ class DeliveryEngine(LeasedWorker):
     def _hand_over_after(self, delivery_id: str, _finished: asyncio.Task[None]) -> None:
         self.hand_over(delivery_id)
 
-    def _spawn(self, delivery: Delivery) -> None:
-        async def run() -> None:
-            try:
-                await self._deliver(delivery)
-            finally:
-                self.in_flight.pop(delivery.id, None)
-                self._let_go(delivery.endpoint)
+    async def send_here(self, delivery: Delivery) -> None:
+        """Send a delivery this process just committed under its own lease, from the
+        caller's task: counted in flight under that task (its lease renewed, waited for at
+        stop, and a claim of the same row waits for it) as a task of its own would be."""
+        if delivery.id in self.in_flight:
+            return
+        task = asyncio.current_task()
+        assert task is not None, "send_here runs in a task"
+        self.started_here += 1
+        self._held[delivery.endpoint] += 1
+        self.in_flight[delivery.id] = task
+        await self._run(delivery)
 
+    def _spawn(self, delivery: Delivery) -> None:
         self._held[delivery.endpoint] += 1  # counted at once: the next claim sees it
-        self.in_flight[delivery.id] = asyncio.create_task(run())
+        self.in_flight[delivery.id] = asyncio.create_task(self._run(delivery))
+
+    async def _run(self, delivery: Delivery) -> None:
+        """Deliver, then leave the in-flight bookkeeping ``_spawn`` or ``send_here`` did."""
+        try:
+            await self._deliver(delivery)
+        finally:
+            self.in_flight.pop(delivery.id, None)
+            self._let_go(delivery.endpoint)
 
     def _let_go(self, endpoint: str) -> None:
         self._held[endpoint] -= 1
@@ -449,13 +478,18 @@ class DeliveryEngine(LeasedWorker):
         opened: float | None = None
         if outcome == "retry":
             opened = self.breaker.failed(endpoint, now)
+            changed = opened is not None
         elif result.status is not None:  # it answered, even if with a 4xx: it is up
-            if self.breaker.succeeded(endpoint):
+            changed = self.breaker.succeeded(endpoint)
+            if changed:
                 log.info("circuit closed", endpoint=endpoint)
                 self.nudge()  # deliveries handed back during the probe are due
-        elif admission is Admission.PROBE:
-            self.breaker.released(endpoint)  # not sent (configuration): nothing learned
-        metrics.ENDPOINTS_OPEN.set(self.breaker.open_count())
+        else:
+            changed = False  # a probe released goes back to OPEN: still counted as open
+            if admission is Admission.PROBE:
+                self.breaker.released(endpoint)  # not sent (configuration): nothing learned
+        if changed:  # the count moves only when a circuit opens or closes (not per attempt)
+            metrics.ENDPOINTS_OPEN.set(self.breaker.open_count())
         return opened
 
     async def _postpone(self, endpoint: str, until: float, now: float) -> None:

@@ -89,7 +89,8 @@ class FlowCompleteHook:
                 contact=state.contact,
             )
         )
-        return enqueued.write, enqueued.after_commit
+        # sent from the finishing execution's task once committed (no task of its own)
+        return enqueued.write, enqueued.send_after_commit
 
 
 class FireAndForget:

@@ -9,8 +9,7 @@ events, ``events.py``) can name the call without importing the engine.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection
 
@@ -20,10 +19,13 @@ from flowhook.engine.templating import Lookup
 from flowhook.store.webhooks import SavedWebhook
 
 
-@dataclass(frozen=True, slots=True)
-class NewDelivery:
+class NewDelivery(NamedTuple):
     """A delivery of ``request``, named ``name`` (its id derives from it: the same name is
     the same delivery, so a replayed step inserts nothing).
+
+    A named tuple, immutable as a value should be: a frozen dataclass's ``__init__`` sets
+    each field through ``object.__setattr__``, and one is made per finished execution
+    (7.2 against 2.7 µs on the benchmark machine).
 
     ``webhook`` is the saved webhook it goes to (None: a custom request), ``target`` the
     spec it was built from (its real one), ``lookup`` the variables it was built with: a

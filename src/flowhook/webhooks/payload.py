@@ -122,13 +122,15 @@ def default_payload(
         payload["errorReason"] = state.error_reason or Code.INTERNAL_ERROR
     _put(payload, "startTime", _iso(state.started_at, tz))
     _put(payload, "endTime", _iso(state.ended_at, tz))
-    sections = {
-        "callDetails": [_call_leg(leg, tz) for leg in state.call_legs],
-        "smsDetails": [_sms(sms, tz) for sms in state.sms],
-        "emailDetails": [_email(email) for email in state.emails],
-        "recordingUrls": [_recording(rec) for rec in state.recordings],
-    }
-    payload.update({name: items for name, items in sections.items() if items})
+    # a section is left out when empty (most flows have none: no list is built for them)
+    if state.call_legs:
+        payload["callDetails"] = [_call_leg(leg, tz) for leg in state.call_legs]
+    if state.sms:
+        payload["smsDetails"] = [_sms(sms, tz) for sms in state.sms]
+    if state.emails:
+        payload["emailDetails"] = [_email(email) for email in state.emails]
+    if state.recordings:
+        payload["recordingUrls"] = [_recording(rec) for rec in state.recordings]
     payload["keys"] = [  # the last call's shared results are each widget's own, named apart
         {"name": f"${name}", "value": value}
         for name, value in state.variables.items()
@@ -204,9 +206,11 @@ def _duration_ms(connect: Any, end: Any) -> str:
 
 def _epoch(value: Any) -> float | None:
     """Epoch seconds from a number or an ISO-8601 string; None for no (usable) data."""
+    if type(value) is float:  # the usual case (the engine's clock), checked first
+        return value
     if isinstance(value, bool):  # a bool is an int; never a time
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):  # a tuple: ``int | float`` is built at each call
         return float(value)
     if isinstance(value, str) and value:
         try:

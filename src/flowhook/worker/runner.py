@@ -4,7 +4,9 @@ One runner per process. New triggers are inserted with this runner's lease and r
 (no polling delay on the hot path); everything else — delayed starts, waits that ended,
 executions of a worker that died — is claimed from the ``executions`` table. Finishing an
 execution commits its final state together with the rows its completion hooks add (the
-flow-complete delivery, ``$user.key`` write-back): a transactional outbox.
+flow-complete delivery, ``$user.key`` write-back): a transactional outbox. The
+flow-complete delivery is then sent from the execution's own task (no task of its own),
+once the execution has left this runner's ``in_flight`` for the delivery engine's.
 
 An execution claimed more than ``execution_max_claims`` times since its last save is a
 poison pill (each run killed or hung its worker before getting anywhere): it is finished as
@@ -25,6 +27,7 @@ import contextlib
 import os
 import socket
 import uuid as uuid_mod
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection
@@ -39,7 +42,7 @@ from flowhook.logging import get_logger
 from flowhook.store import executions as execution_repo
 from flowhook.store import preferences
 from flowhook.store.catalog import Catalog
-from flowhook.store.commit import AfterCommit, Write
+from flowhook.store.commit import Write
 from flowhook.store.db import Store
 from flowhook.store.intake import Admission, NewExecutions
 from flowhook.store.leased import LeasedWorker
@@ -48,13 +51,20 @@ from flowhook.store.notify import notify
 log = get_logger(__name__)
 
 
+Send = Coroutine[Any, Any, None]
+Followup = Callable[[Any], Send | None]
+"""A completion hook's after-commit callback: with its write's result once the finishing
+transaction committed. What it may return (the flow-complete delivery's send) is awaited in
+the execution's task after the execution has left ``in_flight``: no task of its own."""
+
+
 class CompletionHook(Protocol):
     """Adds rows to the transaction that finishes an execution (transactional outbox);
     ``now`` is that transaction's clock reading, for every row it writes."""
 
     async def __call__(
         self, state: ExecutionState, flow: CompiledFlow | None, account: Account, now: float
-    ) -> tuple[Write, AfterCommit | None] | None: ...
+    ) -> tuple[Write, Followup | None] | None: ...
 
 
 class LeaseLost(FlowhookError):
@@ -156,6 +166,7 @@ class ExecutionRunner(LeasedWorker):
         """Run until the execution finishes or waits. ``claims``: how often it was claimed
         since it last made progress (0 when this process accepted it)."""
         account: Account | None = None
+        sends: list[Send] = []
         try:
             account = await self.catalog.account(state.account_id)
             try:
@@ -180,7 +191,7 @@ class ExecutionRunner(LeasedWorker):
                     await self._load_user_variables(state)
                 await advance(state, flow, account.info(), self.services, self._checkpoint)
             if state.status.finished:
-                await self._finish(state, flow, account)
+                sends = await self._finish(state, flow, account)
             else:
                 await self._suspend(state)
         except asyncio.CancelledError:
@@ -192,6 +203,8 @@ class ExecutionRunner(LeasedWorker):
                 log.exception("execution crashed in the worker", uuid=state.uuid)
         finally:
             self.in_flight.pop(state.uuid, None)
+        if sends:  # the execution is done: only its deliveries are in flight now
+            await _run_all(sends)
 
     async def _fail_if_unstorable(
         self, state: ExecutionState, flow: CompiledFlow | None, account: Account, exc: Exception
@@ -218,7 +231,7 @@ class ExecutionRunner(LeasedWorker):
             ),
         )
         try:
-            await self._finish(state, flow, account)
+            await _run_all(await self._finish(state, flow, account))
         except LeaseLost:
             log.warning("lease lost: another worker runs this execution now", uuid=state.uuid)
         except Exception as again:
@@ -276,10 +289,12 @@ class ExecutionRunner(LeasedWorker):
 
     async def _finish(
         self, state: ExecutionState, flow: CompiledFlow | None, account: Account
-    ) -> None:
+    ) -> list[Send]:
+        """Commit the end of the execution with its hooks' rows, run their after-commit
+        callbacks and return the sends they handed back, for the caller to await."""
         now = self.services.clock()
         writes: list[Write] = []
-        after: list[AfterCommit | None] = []
+        after: list[Followup | None] = []
         for hook in self.hooks:
             added = await hook(state, flow, account, now)
             if added is not None:
@@ -308,9 +323,13 @@ class ExecutionRunner(LeasedWorker):
             return results
 
         results = await self.store.write(finish)
+        sends: list[Send] = []
         for callback, result in zip(after, results, strict=True):
             if callback is not None:
-                callback(result)
+                send = callback(result)
+                if send is not None:
+                    sends.append(send)
+        return sends
 
     # claiming -------------------------------------------------------------------------
     async def stop(self, *, drain_timeout: float = 5.0) -> None:
@@ -340,6 +359,18 @@ class ExecutionRunner(LeasedWorker):
         deadline = asyncio.get_running_loop().time() + timeout
         while self.in_flight and asyncio.get_running_loop().time() < deadline:
             await asyncio.wait(list(self.in_flight.values()), timeout=0.05)
+
+
+async def _run_all(sends: list[Send]) -> None:
+    """Await each send in turn; those not reached (the task was cancelled) are closed, not
+    left unawaited: their rows stay leased and are claimed again when the lease ends."""
+    left = iter(sends)
+    try:
+        for send in left:
+            await send
+    finally:
+        for send in left:
+            send.close()
 
 
 def _drop_unstorable(state: ExecutionState) -> list[str]:
