@@ -96,6 +96,12 @@ class Statement:
             cur.close()
 
 
+# Sent by the group commit on PostgreSQL, whose writer's driver is in autocommit mode
+# (store/commit.py): queued, they go in the pipelines of the batch's first and last statements.
+BEGIN = Statement("BEGIN")
+COMMIT = Statement("COMMIT")
+
+
 def _driver(conn: Connection) -> Any:
     """The DBAPI connection under ``conn``, in ``conn``'s transaction (both drivers begin
     one implicitly at the first statement; SQLAlchemy commits or rolls it back)."""
