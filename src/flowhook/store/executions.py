@@ -17,7 +17,7 @@ import base64
 import json
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from flowhook.engine.state import ExecutionState, Status
 from flowhook.store import rollup
@@ -172,66 +172,92 @@ _SAVE = Statement(_SET)
 _SAVE_HELD = Statement(_SET + " AND lease_owner = :holder")
 
 
+# The claim's statements, built once: each claim only binds its values (building and
+# cache-keying them again per claim cost more than running them).
+_c = executions.c
+_FREE = or_(_c.lease_until.is_(None), _c.lease_until < bindparam("now"))
+_DUE = and_(_c.due_at <= bindparam("now"), _FREE)
+_EARLIEST = (
+    select(_c.uuid)
+    .where(_DUE)
+    .order_by(_c.due_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_WAITING = (
+    select(accounts.c.id)
+    .where(select(_c.uuid).where(_c.account_id == accounts.c.id, _DUE).exists())
+    .limit(bindparam("limit"))
+)
+_EARLIEST_OF = (
+    select(_c.uuid)
+    .where(_c.account_id == bindparam("account_id"), _DUE)
+    .order_by(_c.due_at)
+    .limit(bindparam("share"))
+    .with_for_update(skip_locked=True)
+)
+_LEASE = (
+    update(executions)
+    .where(_c.uuid.in_(bindparam("uuids", expanding=True)), _FREE)
+    .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"), claims=_c.claims + 1)
+    .returning(_c.state, _c.claims)
+)
+_RENEW = (
+    update(executions)
+    .where(_c.uuid.in_(bindparam("uuids", expanding=True)), _c.lease_owner == bindparam("owner"))
+    .values(lease_until=bindparam("until"))
+)
+_RELEASE = (
+    update(executions)
+    .where(_c.lease_owner == bindparam("owner"))
+    .values(lease_owner=None, lease_until=None)
+)
+
+
 def claim_due(
     conn: Connection, owner: str, now: float, lease_until: float, limit: int
 ) -> list[Claimed]:
     """Lease up to ``limit`` due executions whose lease is free or expired, counting the
     claim on each.
 
-    Fair between accounts: the accounts with due work share the batch, so one account's
-    campaign of 100,000 calls cannot hold back another account's single flow for longer
-    than a claim round. Each account's rows are found through ``(account_id, due_at)``.
+    Fair between accounts: when more is due than the batch holds, the accounts with due
+    work share the batch, so one account's campaign of 100,000 calls cannot hold back
+    another account's single flow for longer than a claim round. When it all fits, it is
+    all taken, in one statement (the earliest due) instead of one per account.
     """
-    c = executions.c
-    free = or_(c.lease_until.is_(None), c.lease_until < now)
-    due_here = select(c.uuid).where(c.account_id == accounts.c.id, c.due_at <= now, free)
-    waiting = [
-        r[0] for r in conn.execute(select(accounts.c.id).where(due_here.exists()).limit(limit))
-    ]
+    uuids = [r[0] for r in conn.execute(_EARLIEST, {"now": now, "limit": limit})]
+    if len(uuids) >= limit:
+        uuids = _shared(conn, now, limit)
+    if not uuids:
+        return []
+    rows = conn.execute(_LEASE, {"uuids": uuids, "now": now, "owner": owner, "until": lease_until})
+    return [Claimed(ExecutionState.from_json(r[0]), r[1]) for r in rows]
+
+
+def _shared(conn: Connection, now: float, limit: int) -> list[str]:
+    """The earliest due executions of each account with due work, ``limit`` shared
+    between them (each account's rows found through ``(account_id, due_at)``)."""
+    waiting = [r[0] for r in conn.execute(_WAITING, {"now": now, "limit": limit})]
     if not waiting:
         return []
     share = max(1, limit // len(waiting))
     uuids: list[str] = []
     for account_id in waiting:
-        uuids += [
-            r[0]
-            for r in conn.execute(
-                select(c.uuid)
-                .where(c.account_id == account_id, c.due_at <= now, free)
-                .order_by(c.due_at)
-                .limit(share)
-                .with_for_update(skip_locked=True)
-            )
-        ]
-    if not uuids:
-        return []
-    rows = conn.execute(
-        update(executions)
-        .where(c.uuid.in_(uuids), free)
-        .values(lease_owner=owner, lease_until=lease_until, claims=c.claims + 1)
-        .returning(c.state, c.claims)
-    )
-    return [Claimed(ExecutionState.from_json(r[0]), r[1]) for r in rows]
+        params = {"account_id": account_id, "now": now, "share": share}
+        uuids += [r[0] for r in conn.execute(_EARLIEST_OF, params)]
+    return uuids
 
 
 def renew(conn: Connection, owner: str, uuids: list[str], lease_until: float) -> int:
     if not uuids:
         return 0
-    result = conn.execute(
-        update(executions)
-        .where(executions.c.uuid.in_(uuids), executions.c.lease_owner == owner)
-        .values(lease_until=lease_until)
-    )
+    result = conn.execute(_RENEW, {"uuids": uuids, "owner": owner, "until": lease_until})
     return int(result.rowcount)
 
 
 def release_all(conn: Connection, owner: str) -> None:
     """On a clean shutdown: let other workers take our work at once."""
-    conn.execute(
-        update(executions)
-        .where(executions.c.lease_owner == owner)
-        .values(lease_owner=None, lease_until=None)
-    )
+    conn.execute(_RELEASE, {"owner": owner})
 
 
 def get(conn: Connection, uuid: str, account_id: str | None = None) -> ExecutionState | None:
