@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from flowhook.domain.message import AttemptRecord, OutgoingRequest
 from flowhook.errors import Code
@@ -146,6 +146,12 @@ def _for_send() -> Any:
     )
 
 
+_LEASED = _for_send().where(
+    deliveries.c.id.in_(bindparam("ids", expanding=True)),
+    deliveries.c.lease_owner == bindparam("owner"),
+)
+
+
 def insert(
     conn: Connection,
     *,
@@ -204,6 +210,26 @@ def insert(
     return Inserted(bytes(key) if key is not None else None, got[2])
 
 
+# The claim's statements, built once: a claim only binds its values (building and
+# cache-keying them again per claim cost more than running them, on every idle poll).
+_c = deliveries.c
+_FREE = or_(_c.lease_until.is_(None), _c.lease_until < bindparam("now"))
+_CLAIMABLE = select(_c.id, _c.endpoint).where(_c.due_at <= bindparam("now"), _FREE)
+
+
+def _oldest_first(query: Any) -> Any:
+    """The claim's order and size; rows another worker is claiming are skipped."""
+    return query.order_by(_c.due_at).limit(bindparam("limit")).with_for_update(skip_locked=True)
+
+
+_CLAIM = _oldest_first(_CLAIMABLE)
+_LEASE = (
+    update(deliveries)
+    .where(_c.id.in_(bindparam("ids", expanding=True)), _FREE)
+    .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))
+)
+
+
 def claim_due(
     conn: Connection,
     owner: str,
@@ -224,21 +250,22 @@ def claim_due(
     endpoints listed there (0 leaves the endpoint out): the backlog of one receiver cannot
     take the batch, or the caller's in-flight budget, that other receivers' deliveries need.
     """
-    c = deliveries.c
-    free = or_(c.lease_until.is_(None), c.lease_until < now)
     rooms = rooms or {}
-    query = select(c.id, c.endpoint).where(c.due_at <= now, free)
-    if limited:
-        query = query.where(or_(c.webhook_id.is_(None), c.webhook_id.not_in(sorted(limited))))
     full = sorted(endpoint for endpoint, room in rooms.items() if room <= 0)
-    if full:
-        query = query.where(c.endpoint.not_in(full))
+    query = _CLAIM
+    if limited or full:
+        narrowed = _CLAIMABLE
+        if limited:
+            narrowed = narrowed.where(
+                or_(_c.webhook_id.is_(None), _c.webhook_id.not_in(sorted(limited)))
+            )
+        if full:
+            narrowed = narrowed.where(_c.endpoint.not_in(full))
+        query = _oldest_first(narrowed)
     default = limit if per_endpoint is None else per_endpoint
     taken: Counter[str] = Counter()
     ids: list[str] = []
-    for row in conn.execute(
-        query.order_by(c.due_at).limit(limit).with_for_update(skip_locked=True)
-    ):
+    for row in conn.execute(query, {"now": now, "limit": limit}):
         if taken[row.endpoint] < rooms.get(row.endpoint, default):
             taken[row.endpoint] += 1
             ids.append(row.id)
@@ -252,14 +279,8 @@ def lease(
     whose lease is still free, read with what sending them needs."""
     if not ids:
         return []
-    c = deliveries.c
-    free = or_(c.lease_until.is_(None), c.lease_until < now)
-    conn.execute(
-        update(deliveries)
-        .where(c.id.in_(ids), free)
-        .values(lease_owner=owner, lease_until=lease_until)
-    )
-    rows = conn.execute(_for_send().where(c.id.in_(ids), c.lease_owner == owner))
+    conn.execute(_LEASE, {"ids": ids, "now": now, "owner": owner, "until": lease_until})
+    rows = conn.execute(_LEASED, {"ids": ids, "owner": owner})
     return _released(conn, [_delivery(r) for r in rows])
 
 

@@ -38,10 +38,13 @@ class Claimed:
     wake_at: float | None = None
 
 
+_LIMITED = select(webhook_limits.c.webhook_id)  # built once: it runs on every claim
+
+
 def limited(conn: Connection) -> list[str]:
     """The ids of the webhooks with a limiter: the one cheap check of every claim (the
     table has a row per limited webhook, none for the others)."""
-    return [r[0] for r in conn.execute(select(webhook_limits.c.webhook_id))]
+    return [r[0] for r in conn.execute(_LIMITED)]
 
 
 def claim(
