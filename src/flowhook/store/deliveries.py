@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, text, update
 
 from flowhook.domain.message import AttemptRecord, OutgoingRequest
 from flowhook.errors import Code
@@ -210,22 +210,33 @@ def insert(
     return Inserted(bytes(key) if key is not None else None, got[2])
 
 
-# The claim's statements, built once: a claim only binds its values (building and
-# cache-keying them again per claim cost more than running them, on every idle poll).
-_c = deliveries.c
-_FREE = or_(_c.lease_until.is_(None), _c.lease_until < bindparam("now"))
-_CLAIMABLE = select(_c.id, _c.endpoint).where(_c.due_at <= bindparam("now"), _FREE)
+# The claim's statements, written once (store/raw.py: run on the driver; on PostgreSQL
+# the select goes in one round trip with the transaction's BEGIN): every poll of every
+# delivery loop runs the select, mostly to find nothing.
+_FREE = "(lease_until IS NULL OR lease_until < :now)"  # no lease, or an expired one
 
 
-def _oldest_first(query: Any) -> Any:
-    """The claim's order and size; rows another worker is claiming are skipped."""
-    return query.order_by(_c.due_at).limit(bindparam("limit")).with_for_update(skip_locked=True)
+def _claimable(where: str = "") -> Statement:
+    """The oldest due deliveries whose lease is free, narrowed by ``where``."""
+    return Statement(
+        f"SELECT id, endpoint FROM deliveries WHERE due_at <= :now AND {_FREE}{where}"
+        " ORDER BY due_at LIMIT :limit",
+        skip_locked=True,
+    )
 
 
-_CLAIM = _oldest_first(_CLAIMABLE)
+def _not_in(column: str, values: list[str], prefix: str) -> tuple[str, dict[str, str]]:
+    """`` column NOT IN (:prefix0, …)`` and its parameters."""
+    names = [f"{prefix}{i}" for i in range(len(values))]
+    return f"{column} NOT IN ({', '.join(':' + n for n in names)})", dict(
+        zip(names, values, strict=True)
+    )
+
+
+_CLAIM = _claimable()
 _LEASE = (
     update(deliveries)
-    .where(_c.id.in_(bindparam("ids", expanding=True)), _FREE)
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)), text(_FREE))
     .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))
 )
 
@@ -252,23 +263,26 @@ def claim_due(
     """
     rooms = rooms or {}
     full = sorted(endpoint for endpoint, room in rooms.items() if room <= 0)
-    query = _CLAIM
-    if limited or full:
-        narrowed = _CLAIMABLE
+    params: dict[str, Any] = {"now": now, "limit": limit}
+    statement = _CLAIM
+    if limited or full:  # rare: a statement of its own
+        where = ""
         if limited:
-            narrowed = narrowed.where(
-                or_(_c.webhook_id.is_(None), _c.webhook_id.not_in(sorted(limited)))
-            )
+            clause, values = _not_in("webhook_id", sorted(limited), "limited")
+            where += f" AND (webhook_id IS NULL OR {clause})"
+            params.update(values)
         if full:
-            narrowed = narrowed.where(_c.endpoint.not_in(full))
-        query = _oldest_first(narrowed)
+            clause, values = _not_in("endpoint", full, "full")
+            where += f" AND {clause}"
+            params.update(values)
+        statement = _claimable(where)
     default = limit if per_endpoint is None else per_endpoint
     taken: Counter[str] = Counter()
     ids: list[str] = []
-    for row in conn.execute(query, {"now": now, "limit": limit}):
-        if taken[row.endpoint] < rooms.get(row.endpoint, default):
-            taken[row.endpoint] += 1
-            ids.append(row.id)
+    for delivery_id, endpoint in statement.all(conn, params):
+        if taken[endpoint] < rooms.get(endpoint, default):
+            taken[endpoint] += 1
+            ids.append(delivery_id)
     return lease(conn, owner, ids, now, lease_until)
 
 

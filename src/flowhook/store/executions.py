@@ -17,14 +17,14 @@ import base64
 import json
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, select, text, update
 
 from flowhook.engine.state import ExecutionState, Status
 from flowhook.store import rollup
 from flowhook.store.db import is_storable_id, json_dumps
 from flowhook.store.pages import newest_first
 from flowhook.store.raw import Counted, Statement
-from flowhook.store.tables import accounts, executions
+from flowhook.store.tables import executions
 
 FINISHED = (Status.COMPLETED.value, Status.FAILED.value)
 
@@ -172,33 +172,28 @@ _SAVE = Statement(_SET)
 _SAVE_HELD = Statement(_SET + " AND lease_owner = :holder")
 
 
-# The claim's statements, built once: each claim only binds its values (building and
-# cache-keying them again per claim cost more than running them).
+# The claim's statements, written once (store/raw.py: run on the driver; on PostgreSQL
+# the first one goes in one round trip with the transaction's BEGIN): every poll runs
+# the first, mostly to find nothing.
+_FREE = "(lease_until IS NULL OR lease_until < :now)"  # no lease, or an expired one
+_DUE = f"due_at <= :now AND {_FREE}"
+_EARLIEST = Statement(
+    f"SELECT uuid FROM executions WHERE {_DUE} ORDER BY due_at LIMIT :limit", skip_locked=True
+)
+_WAITING = Statement(
+    "SELECT id FROM accounts WHERE EXISTS"
+    f" (SELECT 1 FROM executions WHERE account_id = accounts.id AND {_DUE}) LIMIT :limit"
+)
+_EARLIEST_OF = Statement(
+    f"SELECT uuid FROM executions WHERE account_id = :account_id AND {_DUE}"
+    " ORDER BY due_at LIMIT :share",
+    skip_locked=True,
+)
+# a list of uuids, built once (SQLAlchemy expands it per engine)
 _c = executions.c
-_FREE = or_(_c.lease_until.is_(None), _c.lease_until < bindparam("now"))
-_DUE = and_(_c.due_at <= bindparam("now"), _FREE)
-_EARLIEST = (
-    select(_c.uuid)
-    .where(_DUE)
-    .order_by(_c.due_at)
-    .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True)
-)
-_WAITING = (
-    select(accounts.c.id)
-    .where(select(_c.uuid).where(_c.account_id == accounts.c.id, _DUE).exists())
-    .limit(bindparam("limit"))
-)
-_EARLIEST_OF = (
-    select(_c.uuid)
-    .where(_c.account_id == bindparam("account_id"), _DUE)
-    .order_by(_c.due_at)
-    .limit(bindparam("share"))
-    .with_for_update(skip_locked=True)
-)
 _LEASE = (
     update(executions)
-    .where(_c.uuid.in_(bindparam("uuids", expanding=True)), _FREE)
+    .where(_c.uuid.in_(bindparam("uuids", expanding=True)), text(_FREE))
     .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"), claims=_c.claims + 1)
     .returning(_c.state, _c.claims)
 )
@@ -225,7 +220,7 @@ def claim_due(
     another account's single flow for longer than a claim round. When it all fits, it is
     all taken, in one statement (the earliest due) instead of one per account.
     """
-    uuids = [r[0] for r in conn.execute(_EARLIEST, {"now": now, "limit": limit})]
+    uuids = [r[0] for r in _EARLIEST.all(conn, {"now": now, "limit": limit})]
     if len(uuids) >= limit:
         uuids = _shared(conn, now, limit)
     if not uuids:
@@ -237,14 +232,14 @@ def claim_due(
 def _shared(conn: Connection, now: float, limit: int) -> list[str]:
     """The earliest due executions of each account with due work, ``limit`` shared
     between them (each account's rows found through ``(account_id, due_at)``)."""
-    waiting = [r[0] for r in conn.execute(_WAITING, {"now": now, "limit": limit})]
+    waiting = [r[0] for r in _WAITING.all(conn, {"now": now, "limit": limit})]
     if not waiting:
         return []
     share = max(1, limit // len(waiting))
     uuids: list[str] = []
     for account_id in waiting:
         params = {"account_id": account_id, "now": now, "share": share}
-        uuids += [r[0] for r in conn.execute(_EARLIEST_OF, params)]
+        uuids += [r[0] for r in _EARLIEST_OF.all(conn, params)]
     return uuids
 
 
