@@ -274,3 +274,24 @@ def test_the_listing_filters_by_flow_and_status(store: Store, make_state: MakeSt
     assert listed(flow_id="flowAAAA") == [waiting.uuid, done.uuid]
     assert listed(status="COMPLETED") == [other.uuid, done.uuid]
     assert listed(flow_id="flowAAAA", status="COMPLETED") == [done.uuid]
+
+
+def test_a_full_batch_is_shared_between_the_accounts_with_due_work(
+    store: Store, make_state: MakeState
+) -> None:
+    """More due than the batch holds: the quiet account's one execution, due after the
+    campaign's, is in this claim all the same."""
+    campaign = [make_state(account_id="acct-big") for _ in range(10)]
+    for offset, state in enumerate(campaign):
+        insert(store, [state], due_at=NOW - 100 + offset)
+    quiet = make_state(account_id="acct-small")
+    insert(store, [quiet], due_at=NOW - 1)
+    claimed = claim(store, "me", limit=4)
+    assert claimed == {quiet.uuid, campaign[0].uuid, campaign[1].uuid}  # 4 // 2 accounts each
+
+
+def test_what_fits_in_the_batch_is_all_taken(store: Store, make_state: MakeState) -> None:
+    due = [make_state(account_id=f"acct-{n % 3}") for n in range(7)]
+    for offset, state in enumerate(due):
+        insert(store, [state], due_at=NOW - 100 + offset)
+    assert claim(store, "me", limit=8) == {s.uuid for s in due}

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from flowhook.logging import get_logger
-from flowhook.store.raw import flush
+from flowhook.store.raw import BEGIN, COMMIT, flush
 
 T = TypeVar("T")
 Write = Callable[[Connection], Any]
@@ -165,6 +165,7 @@ class GroupCommitter:
         self._max_batch = max_batch
         self._retries = retries
         self._thread = threading.Thread(target=self._run, name="flowhook-writer", daemon=True)
+        self._pipelined = engine.dialect.name == "postgresql"
         self._started = False
         self.transactions = 0
         self.writes = 0
@@ -189,8 +190,19 @@ class GroupCommitter:
         self._queue.put(_Item(fn, future, loop))
         return await future
 
-    def _run(self) -> None:
+    def _connect(self) -> Connection:
+        """The writer's connection. On PostgreSQL the driver is in autocommit mode and the
+        group commit sends ``BEGIN`` and ``COMMIT`` itself, queued with the batch's first
+        and last statements (``_transaction``): psycopg's own implicit ``BEGIN`` waits for
+        its answer alone, even in pipeline mode, and its ``COMMIT`` is one more round trip.
+        The pool sets the isolation level back when the connection returns to it."""
         conn = self._engine.connect()
+        if self._pipelined:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
+
+    def _run(self) -> None:
+        conn = self._connect()
         try:
             while True:
                 first = self._queue.get()
@@ -241,12 +253,9 @@ class GroupCommitter:
         for attempt in range(self._retries):
             try:
                 results = []
-                with self._writers_turn(), conn.begin():
-                    self._begun(conn)
+                with self._transaction(conn):
                     for item in batch:
                         results.append(item.fn(conn))
-                    self._ending(conn)
-                    flush(conn)  # the writes queued for the commit: a failure rolls back
                 self.transactions += 1
                 self.writes += len(batch)
                 stats.commit.add(time.perf_counter() - began)
@@ -270,11 +279,8 @@ class GroupCommitter:
         outcomes: list[_Settled] = []
         for item in batch:
             try:
-                with self._writers_turn(), conn.begin():
-                    self._begun(conn)
+                with self._transaction(conn):
                     result = item.fn(conn)
-                    self._ending(conn)
-                    flush(conn)  # the writes queued for the commit: a failure rolls back
                 self.transactions += 1
                 self.writes += 1
                 outcomes.append((item, result, None))
@@ -284,13 +290,25 @@ class GroupCommitter:
                 outcomes.append((item, None, exc))
         _resolve(outcomes, self.stats)
 
-    def _begun(self, conn: Connection) -> None:
-        if self._on_begin is not None:
-            self._on_begin(conn)
-
-    def _ending(self, conn: Connection) -> None:
-        if self._before_commit is not None:
-            self._before_commit(conn)
+    @contextlib.contextmanager
+    def _transaction(self, conn: Connection) -> Iterator[None]:
+        """One try of a batch (or of one write): the writer's turn, the transaction, the
+        hooks at its edges, and the statements still queued sent before the commit, so
+        that a write the database refuses only then fails inside the block and rolls the
+        batch back. On PostgreSQL ``BEGIN`` goes with the first statements and ``COMMIT``
+        with the queued last ones (``_connect``): a batch of writes whose results nobody
+        reads is one round trip."""
+        with self._writers_turn(), conn.begin():
+            if self._pipelined:
+                BEGIN.later(conn, {})
+            if self._on_begin is not None:
+                self._on_begin(conn)
+            yield
+            if self._before_commit is not None:
+                self._before_commit(conn)
+            if self._pipelined:
+                COMMIT.later(conn, {})
+            flush(conn)
 
     def _reconnect(self, conn: Connection) -> Connection:
         try:
@@ -299,4 +317,4 @@ class GroupCommitter:
             return conn
         except Exception:
             conn.close()
-            return self._engine.connect()
+            return self._connect()

@@ -121,6 +121,15 @@ class Store:
         if migrate:
             upgrade(self.url)
         self.engine = make_engine(self.url)
+        # Reads on PostgreSQL run with the driver in autocommit mode: psycopg would open a
+        # transaction with a BEGIN of its own (a round trip) and the pool would end it with
+        # a ROLLBACK (another), around statements that each see the latest commits anyway
+        # (READ COMMITTED). SQLite's driver opens no transaction for a read.
+        self._reader: Engine = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self.committer = GroupCommitter(
             self.engine,
             lock_path=writer_lock_path(self.url),
@@ -142,7 +151,7 @@ class Store:
         return await asyncio.to_thread(self.read_sync, fn)
 
     def read_sync(self, fn: Callable[[Connection], T]) -> T:
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             return fn(conn)
 
     def write_sync(self, fn: Callable[[Connection], T]) -> T:

@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, text, update
 
 from flowhook.domain.message import AttemptRecord, OutgoingRequest
 from flowhook.errors import Code
@@ -146,6 +146,12 @@ def _for_send() -> Any:
     )
 
 
+_LEASED = _for_send().where(
+    deliveries.c.id.in_(bindparam("ids", expanding=True)),
+    deliveries.c.lease_owner == bindparam("owner"),
+)
+
+
 def insert(
     conn: Connection,
     *,
@@ -204,6 +210,37 @@ def insert(
     return Inserted(bytes(key) if key is not None else None, got[2])
 
 
+# The claim's statements, written once (store/raw.py: run on the driver; on PostgreSQL
+# the select goes in one round trip with the transaction's BEGIN): every poll of every
+# delivery loop runs the select, mostly to find nothing.
+_FREE = "(lease_until IS NULL OR lease_until < :now)"  # no lease, or an expired one
+
+
+def _claimable(where: str = "") -> Statement:
+    """The oldest due deliveries whose lease is free, narrowed by ``where``."""
+    return Statement(
+        f"SELECT id, endpoint FROM deliveries WHERE due_at <= :now AND {_FREE}{where}"
+        " ORDER BY due_at LIMIT :limit",
+        skip_locked=True,
+    )
+
+
+def _not_in(column: str, values: list[str], prefix: str) -> tuple[str, dict[str, str]]:
+    """`` column NOT IN (:prefix0, …)`` and its parameters."""
+    names = [f"{prefix}{i}" for i in range(len(values))]
+    return f"{column} NOT IN ({', '.join(':' + n for n in names)})", dict(
+        zip(names, values, strict=True)
+    )
+
+
+_CLAIM = _claimable()
+_LEASE = (
+    update(deliveries)
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)), text(_FREE))
+    .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))
+)
+
+
 def claim_due(
     conn: Connection,
     owner: str,
@@ -224,24 +261,28 @@ def claim_due(
     endpoints listed there (0 leaves the endpoint out): the backlog of one receiver cannot
     take the batch, or the caller's in-flight budget, that other receivers' deliveries need.
     """
-    c = deliveries.c
-    free = or_(c.lease_until.is_(None), c.lease_until < now)
     rooms = rooms or {}
-    query = select(c.id, c.endpoint).where(c.due_at <= now, free)
-    if limited:
-        query = query.where(or_(c.webhook_id.is_(None), c.webhook_id.not_in(sorted(limited))))
     full = sorted(endpoint for endpoint, room in rooms.items() if room <= 0)
-    if full:
-        query = query.where(c.endpoint.not_in(full))
+    params: dict[str, Any] = {"now": now, "limit": limit}
+    statement = _CLAIM
+    if limited or full:  # rare: a statement of its own
+        where = ""
+        if limited:
+            clause, values = _not_in("webhook_id", sorted(limited), "limited")
+            where += f" AND (webhook_id IS NULL OR {clause})"
+            params.update(values)
+        if full:
+            clause, values = _not_in("endpoint", full, "full")
+            where += f" AND {clause}"
+            params.update(values)
+        statement = _claimable(where)
     default = limit if per_endpoint is None else per_endpoint
     taken: Counter[str] = Counter()
     ids: list[str] = []
-    for row in conn.execute(
-        query.order_by(c.due_at).limit(limit).with_for_update(skip_locked=True)
-    ):
-        if taken[row.endpoint] < rooms.get(row.endpoint, default):
-            taken[row.endpoint] += 1
-            ids.append(row.id)
+    for delivery_id, endpoint in statement.all(conn, params):
+        if taken[endpoint] < rooms.get(endpoint, default):
+            taken[endpoint] += 1
+            ids.append(delivery_id)
     return lease(conn, owner, ids, now, lease_until)
 
 
@@ -252,14 +293,8 @@ def lease(
     whose lease is still free, read with what sending them needs."""
     if not ids:
         return []
-    c = deliveries.c
-    free = or_(c.lease_until.is_(None), c.lease_until < now)
-    conn.execute(
-        update(deliveries)
-        .where(c.id.in_(ids), free)
-        .values(lease_owner=owner, lease_until=lease_until)
-    )
-    rows = conn.execute(_for_send().where(c.id.in_(ids), c.lease_owner == owner))
+    conn.execute(_LEASE, {"ids": ids, "now": now, "owner": owner, "until": lease_until})
+    rows = conn.execute(_LEASED, {"ids": ids, "owner": owner})
     return _released(conn, [_delivery(r) for r in rows])
 
 

@@ -17,14 +17,14 @@ import base64
 import json
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, bindparam, select, text, update
 
 from flowhook.engine.state import ExecutionState, Status
 from flowhook.store import rollup
 from flowhook.store.db import is_storable_id, json_dumps
 from flowhook.store.pages import newest_first
 from flowhook.store.raw import Counted, Statement
-from flowhook.store.tables import accounts, executions
+from flowhook.store.tables import executions
 
 FINISHED = (Status.COMPLETED.value, Status.FAILED.value)
 
@@ -172,66 +172,87 @@ _SAVE = Statement(_SET)
 _SAVE_HELD = Statement(_SET + " AND lease_owner = :holder")
 
 
+# The claim's statements, written once (store/raw.py: run on the driver; on PostgreSQL
+# the first one goes in one round trip with the transaction's BEGIN): every poll runs
+# the first, mostly to find nothing.
+_FREE = "(lease_until IS NULL OR lease_until < :now)"  # no lease, or an expired one
+_DUE = f"due_at <= :now AND {_FREE}"
+_EARLIEST = Statement(
+    f"SELECT uuid FROM executions WHERE {_DUE} ORDER BY due_at LIMIT :limit", skip_locked=True
+)
+_WAITING = Statement(
+    "SELECT id FROM accounts WHERE EXISTS"
+    f" (SELECT 1 FROM executions WHERE account_id = accounts.id AND {_DUE}) LIMIT :limit"
+)
+_EARLIEST_OF = Statement(
+    f"SELECT uuid FROM executions WHERE account_id = :account_id AND {_DUE}"
+    " ORDER BY due_at LIMIT :share",
+    skip_locked=True,
+)
+# a list of uuids, built once (SQLAlchemy expands it per engine)
+_c = executions.c
+_LEASE = (
+    update(executions)
+    .where(_c.uuid.in_(bindparam("uuids", expanding=True)), text(_FREE))
+    .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"), claims=_c.claims + 1)
+    .returning(_c.state, _c.claims)
+)
+_RENEW = (
+    update(executions)
+    .where(_c.uuid.in_(bindparam("uuids", expanding=True)), _c.lease_owner == bindparam("owner"))
+    .values(lease_until=bindparam("until"))
+)
+_RELEASE = (
+    update(executions)
+    .where(_c.lease_owner == bindparam("owner"))
+    .values(lease_owner=None, lease_until=None)
+)
+
+
 def claim_due(
     conn: Connection, owner: str, now: float, lease_until: float, limit: int
 ) -> list[Claimed]:
     """Lease up to ``limit`` due executions whose lease is free or expired, counting the
     claim on each.
 
-    Fair between accounts: the accounts with due work share the batch, so one account's
-    campaign of 100,000 calls cannot hold back another account's single flow for longer
-    than a claim round. Each account's rows are found through ``(account_id, due_at)``.
+    Fair between accounts: when more is due than the batch holds, the accounts with due
+    work share the batch, so one account's campaign of 100,000 calls cannot hold back
+    another account's single flow for longer than a claim round. When it all fits, it is
+    all taken, in one statement (the earliest due) instead of one per account.
     """
-    c = executions.c
-    free = or_(c.lease_until.is_(None), c.lease_until < now)
-    due_here = select(c.uuid).where(c.account_id == accounts.c.id, c.due_at <= now, free)
-    waiting = [
-        r[0] for r in conn.execute(select(accounts.c.id).where(due_here.exists()).limit(limit))
-    ]
+    uuids = [r[0] for r in _EARLIEST.all(conn, {"now": now, "limit": limit})]
+    if len(uuids) >= limit:
+        uuids = _shared(conn, now, limit)
+    if not uuids:
+        return []
+    rows = conn.execute(_LEASE, {"uuids": uuids, "now": now, "owner": owner, "until": lease_until})
+    return [Claimed(ExecutionState.from_json(r[0]), r[1]) for r in rows]
+
+
+def _shared(conn: Connection, now: float, limit: int) -> list[str]:
+    """The earliest due executions of each account with due work, ``limit`` shared
+    between them (each account's rows found through ``(account_id, due_at)``)."""
+    waiting = [r[0] for r in _WAITING.all(conn, {"now": now, "limit": limit})]
     if not waiting:
         return []
     share = max(1, limit // len(waiting))
     uuids: list[str] = []
     for account_id in waiting:
-        uuids += [
-            r[0]
-            for r in conn.execute(
-                select(c.uuid)
-                .where(c.account_id == account_id, c.due_at <= now, free)
-                .order_by(c.due_at)
-                .limit(share)
-                .with_for_update(skip_locked=True)
-            )
-        ]
-    if not uuids:
-        return []
-    rows = conn.execute(
-        update(executions)
-        .where(c.uuid.in_(uuids), free)
-        .values(lease_owner=owner, lease_until=lease_until, claims=c.claims + 1)
-        .returning(c.state, c.claims)
-    )
-    return [Claimed(ExecutionState.from_json(r[0]), r[1]) for r in rows]
+        params = {"account_id": account_id, "now": now, "share": share}
+        uuids += [r[0] for r in _EARLIEST_OF.all(conn, params)]
+    return uuids
 
 
 def renew(conn: Connection, owner: str, uuids: list[str], lease_until: float) -> int:
     if not uuids:
         return 0
-    result = conn.execute(
-        update(executions)
-        .where(executions.c.uuid.in_(uuids), executions.c.lease_owner == owner)
-        .values(lease_until=lease_until)
-    )
+    result = conn.execute(_RENEW, {"uuids": uuids, "owner": owner, "until": lease_until})
     return int(result.rowcount)
 
 
 def release_all(conn: Connection, owner: str) -> None:
     """On a clean shutdown: let other workers take our work at once."""
-    conn.execute(
-        update(executions)
-        .where(executions.c.lease_owner == owner)
-        .values(lease_owner=None, lease_until=None)
-    )
+    conn.execute(_RELEASE, {"owner": owner})
 
 
 def get(conn: Connection, uuid: str, account_id: str | None = None) -> ExecutionState | None:

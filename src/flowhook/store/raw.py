@@ -35,13 +35,17 @@ _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
 class Statement:
-    """One SQL text for both engines; ``:name`` parameters."""
+    """One SQL text for both engines; ``:name`` parameters. ``skip_locked`` ends a claim's
+    select with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (rows another worker is claiming
+    are passed over); SQLite has one writer at a time, so the select is exclusive there."""
 
     __slots__ = ("postgresql", "sqlite")
 
-    def __init__(self, sql: str) -> None:
+    def __init__(self, sql: str, *, skip_locked: bool = False) -> None:
         self.sqlite = sql
-        self.postgresql = _NAMED.sub(r"%(\1)s", sql)
+        self.postgresql = _NAMED.sub(r"%(\1)s", sql) + (
+            " FOR UPDATE SKIP LOCKED" if skip_locked else ""
+        )
 
     @classmethod
     def insert(cls, table: str, columns: str, *, suffix: str = "") -> Statement:
@@ -84,6 +88,14 @@ class Statement:
             cur.close()
         return tuple(row) if row is not None else None
 
+    def all(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Execute once (with what is queued on ``conn``); the rows it returned."""
+        cur = _execute(conn, self, params)
+        try:
+            return [tuple(row) for row in cur.fetchall()]
+        finally:
+            cur.close()
+
     def run_many(self, conn: Connection, params: Sequence[Mapping[str, Any]]) -> None:
         if len(params) == 1:
             self.run(conn, params[0])
@@ -94,6 +106,12 @@ class Statement:
             cur.executemany(self._text(conn), params)
         finally:
             cur.close()
+
+
+# Sent by the group commit on PostgreSQL, whose writer's driver is in autocommit mode
+# (store/commit.py): queued, they go in the pipelines of the batch's first and last statements.
+BEGIN = Statement("BEGIN")
+COMMIT = Statement("COMMIT")
 
 
 def _driver(conn: Connection) -> Any:

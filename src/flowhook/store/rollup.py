@@ -162,22 +162,12 @@ def flush(conn: Connection) -> None:
     if notes is None:
         return
     shard = os.getpid() % SHARDS
-    if notes.accounts:
-        _ADD_ACCOUNT.run_many(
-            conn,
-            [
-                {"account_id": a, "bucket": b, "shard": shard, **row}
-                for (a, b), row in sorted(notes.accounts.items())
-            ],
-        )
-    if notes.webhooks:
-        _ADD_WEBHOOK.run_many(
-            conn,
-            [
-                {"webhook_id": w, "minute": m, "shard": shard, **row}
-                for (w, m), row in sorted(notes.webhooks.items())
-            ],
-        )
+    # queued: sent with the commit (one pipeline with it on PostgreSQL, one executemany
+    # per table on SQLite), and a refusal still rolls the transaction back
+    for (a, b), row in sorted(notes.accounts.items()):
+        _ADD_ACCOUNT.later(conn, {"account_id": a, "bucket": b, "shard": shard, **row})
+    for (w, m), row in sorted(notes.webhooks.items()):
+        _ADD_WEBHOOK.later(conn, {"webhook_id": w, "minute": m, "shard": shard, **row})
 
 
 # reading ---------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, exists, func, or_, select, update
 
 from flowhook.store import deliveries as delivery_repo
 from flowhook.store.deliveries import Delivery
+from flowhook.store.raw import Statement
 from flowhook.store.tables import deliveries, webhook_limits
 
 
@@ -38,10 +39,14 @@ class Claimed:
     wake_at: float | None = None
 
 
+# every claim runs it: on the driver (store/raw.py), with the transaction's BEGIN on PostgreSQL
+_LIMITED = Statement("SELECT webhook_id FROM webhook_limits")
+
+
 def limited(conn: Connection) -> list[str]:
     """The ids of the webhooks with a limiter: the one cheap check of every claim (the
     table has a row per limited webhook, none for the others)."""
-    return [r[0] for r in conn.execute(select(webhook_limits.c.webhook_id))]
+    return [r[0] for r in _LIMITED.all(conn, {})]
 
 
 def claim(
