@@ -1,4 +1,5 @@
-"""Stable ids are exactly the standard library's version-5 UUIDs."""
+"""Stable ids are exactly the standard library's version-5 UUIDs, random ids its version-4
+UUIDs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flowhook.ids import stable_id
+from flowhook.ids import random_id, stable_id
 
 NAMESPACES = st.sampled_from([uuid.NAMESPACE_URL, uuid.NAMESPACE_DNS]) | st.uuids()
 
@@ -22,3 +23,16 @@ def test_a_stable_id_is_the_uuid5_of_its_name(namespace: uuid.UUID, name: str) -
             stable_id(namespace, name)
         return
     assert stable_id(namespace, name) == expected
+
+
+def test_a_random_id_is_a_version_4_uuid_as_str_writes_it() -> None:
+    drawn = [random_id() for _ in range(2000)]
+    for text in drawn:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert str(parsed) == text
+    assert len(set(drawn)) == len(drawn)
+    # every random bit is used: each hex digit outside the fixed ones takes many values
+    for position in range(36):
+        if position not in (8, 13, 14, 18, 19, 23):
+            assert len({text[position] for text in drawn}) > 8

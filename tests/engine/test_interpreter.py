@@ -414,3 +414,34 @@ async def test_a_widget_removed_under_a_waiting_execution_fails_it_instead_of_cr
     state = await run(edited, state, clock=clock)
     assert state.status == Status.FAILED
     assert state.error_reason == "UNKNOWN_WIDGET"
+
+
+async def test_store_variable_stores_constants_as_written_and_objects_per_execution() -> None:
+    doc = flow_doc(
+        {
+            "a": {
+                "type": "store_variable",
+                "assignments": [
+                    {"variable": "$flow.key.name", "value": 'Asha "A" <&>'},
+                    {"variable": "$flow.key.amount", "value": 42},
+                    {"variable": "$flow.key.cart", "value": {"items": ["$flow.key.amount"]}},
+                ],
+                "next": "b",
+            },
+            "b": {"type": "end"},
+        }
+    )
+    flow = compile_flow(doc)
+    services = Services(settings=Settings(), clock=Clock())
+    first, second = new_state(), new_state()
+    for state in (first, second):
+        await advance(state, flow, AccountInfo(id="acct"), services)
+    assert first.variables["flow.key.name"] == 'Asha "A" <&>'
+    assert first.variables["flow.key.amount"] == 42
+    assert first.steps[0]["changed"] == {
+        "$flow.key.name": 'Asha "A" <&>',
+        "$flow.key.amount": 42,
+        "$flow.key.cart": {"items": [42]},
+    }
+    first.variables["flow.key.cart"]["items"].append("changed by a later widget")
+    assert second.variables["flow.key.cart"] == {"items": [42]}

@@ -4,13 +4,13 @@ execution states: ids, initial variables and the call facts."""
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 from flowhook.domain.account import Account
 from flowhook.domain.numbers import normalise
 from flowhook.engine.state import MAX_DEPTH, ExecutionState, json_problem
 from flowhook.errors import Code, ValidationFailed
+from flowhook.ids import random_id
 
 INPUT_VARIABLE = re.compile(r"^\$?(flow|user)\.(key|syskey)\.[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
 
@@ -87,11 +87,11 @@ def pending_execution(
     if dnis:
         variables["call.dnis.number"] = dnis
     return ExecutionState(
-        uuid=str(uuid.uuid4()),
+        uuid=random_id(),
         account_id=account_id,
         flow_id=flow_id,
         version=version,
-        request_id=request_id or str(uuid.uuid4()),
+        request_id=request_id or random_id(),
         variables=variables,
         created_at=now,
         contact=cli if flow_type == "inbound" else dnis,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from flowhook.domain.account import Account
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.state import ExecutionState
 
@@ -32,13 +33,15 @@ class Admission:
 @dataclass(frozen=True, slots=True)
 class NewExecutions:
     """Executions to admit: due at ``start_at`` (None or past: ``now``), with their flow
-    when the caller has it compiled; ``run_here=False`` leaves them to the claim loops."""
+    and their account when the caller has them at hand (else the runner reads them from
+    its catalog); ``run_here=False`` leaves them to the claim loops."""
 
     states: list[ExecutionState]
     now: float
     start_at: float | None = None
     flow: CompiledFlow | None = None
     run_here: bool = True
+    account: Account | None = None
 
 
 Admit = Callable[[NewExecutions], Admission]

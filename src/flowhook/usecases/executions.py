@@ -78,7 +78,7 @@ async def start(rt: Runtime, account: Account, flow_id: str, body: Trigger) -> d
         dnis=body.dnis,
         now=rt.services.clock(),
     )
-    await rt.runner.accept([state], flow=flow)
+    await rt.runner.accept([state], flow=flow, account=account)
     return {"uuid": state.uuid, "request_id": state.request_id}
 
 

@@ -8,6 +8,8 @@ order, so a later one can read what an earlier one wrote.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from flowhook.engine.context import StepContext
@@ -31,7 +33,21 @@ class StoreVariable(Widget[StoreVariableConfig]):
     type = "store_variable"
     Config = StoreVariableConfig
 
+    def __init__(self, widget_id: str, config: StoreVariableConfig) -> None:
+        super().__init__(widget_id, config)
+        # Whether each value must be rendered, decided once per compiled flow rather than on
+        # every run: a constant scalar (no ``$`` in it) renders to itself; lists and objects
+        # are always rendered, so that each execution gets its own copy.
+        self._assignments: list[tuple[str, Any, bool]] = [
+            (a.variable, a.value, _renders(a.value)) for a in config.assignments
+        ]
+
     async def run(self, ctx: StepContext) -> Outcome:
-        for assignment in self.config.assignments:
-            ctx.set(assignment.variable, ctx.render_value(assignment.value))
+        for variable, value, renders in self._assignments:
+            ctx.set(variable, ctx.render_value(value) if renders else value)
         return Exit()
+
+
+def _renders(value: Any) -> bool:
+    """Whether ``value`` may render to something other than itself."""
+    return isinstance(value, dict | list) or (isinstance(value, str) and "$" in value)

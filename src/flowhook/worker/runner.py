@@ -130,7 +130,7 @@ class ExecutionRunner(LeasedWorker):
             if local:
                 self.started_here += len(states)
                 for state in states:
-                    self._spawn(state, flow)
+                    self._spawn(state, flow, account=new.account)
             else:
                 self.nudge(due - now)
 
@@ -143,32 +143,44 @@ class ExecutionRunner(LeasedWorker):
         start_at: float | None = None,
         flow: CompiledFlow | None = None,
         run_here: bool = True,
+        account: Account | None = None,
     ) -> None:
         """Persist new executions (the trigger is durable once this returns) and run them
-        here at once when they are due now and this process has room (``admit``)."""
+        here at once when they are due now and this process has room (``admit``).
+        ``flow`` and ``account``, when the caller has them, are the executions' own."""
         now = self.services.clock()
-        admission = self.admit(NewExecutions(states, now, start_at, flow, run_here))
+        admission = self.admit(NewExecutions(states, now, start_at, flow, run_here, account))
         await self.store.write(admission.write)
         admission.after_commit()
 
     def _spawn(
-        self, state: ExecutionState, flow: CompiledFlow | None = None, *, claims: int = 0
+        self,
+        state: ExecutionState,
+        flow: CompiledFlow | None = None,
+        *,
+        claims: int = 0,
+        account: Account | None = None,
     ) -> None:
         task = asyncio.create_task(
-            self._execute(state, flow, claims), name=f"execution {state.uuid}"
+            self._execute(state, flow, claims, account), name=f"execution {state.uuid}"
         )
         self.in_flight[state.uuid] = task
 
     # running one execution ------------------------------------------------------------
     async def _execute(
-        self, state: ExecutionState, flow: CompiledFlow | None, claims: int = 0
+        self,
+        state: ExecutionState,
+        flow: CompiledFlow | None,
+        claims: int = 0,
+        known: Account | None = None,
     ) -> None:
         """Run until the execution finishes or waits. ``claims``: how often it was claimed
-        since it last made progress (0 when this process accepted it)."""
+        since it last made progress (0 when this process accepted it); ``known``: its
+        account, when the trigger that accepted it had it (no catalog lookup)."""
         account: Account | None = None
         sends: list[Send] = []
         try:
-            account = await self.catalog.account(state.account_id)
+            account = known or await self.catalog.account(state.account_id)
             try:
                 if flow is None:
                     flow = await self.catalog.flow(state.flow_id, state.version)
