@@ -48,7 +48,7 @@ from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
 from flowhook.store.deliveries import CIRCUIT_OPEN, Delivery, Inserted
 from flowhook.store.leased import LeasedWorker
-from flowhook.store.notify import notify
+from flowhook.store.notify import Work, notify
 from flowhook.store.secrets import Cipher
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks import metrics
@@ -136,7 +136,7 @@ class Enqueued:
         engine = self.engine
         local = self.local
         if not local:
-            notify(conn)  # another worker may send it before we do
+            notify(conn, Work.DELIVERIES)  # another worker may send it before we do
         return delivery_repo.insert(
             conn,
             delivery_id=self.id,

@@ -46,7 +46,7 @@ from flowhook.store.commit import Write
 from flowhook.store.db import Store
 from flowhook.store.intake import Admission, NewExecutions
 from flowhook.store.leased import LeasedWorker
-from flowhook.store.notify import notify
+from flowhook.store.notify import Work, notify
 
 log = get_logger(__name__)
 
@@ -124,7 +124,7 @@ class ExecutionRunner(LeasedWorker):
                 now=now,
             )
             if not local and due <= now:
-                notify(c)  # wake the workers of other processes
+                notify(c, Work.EXECUTIONS)  # wake the workers of other processes
 
         def start() -> None:
             if local:
