@@ -24,7 +24,7 @@ from flowhook.settings import Settings
 from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
 from flowhook.store.intake import ExecutionIntake
-from flowhook.store.notify import Listener
+from flowhook.store.notify import Listener, Work
 from flowhook.store.secrets import Cipher
 from flowhook.webhooks import metrics
 from flowhook.webhooks.client import HttpClient
@@ -126,8 +126,8 @@ class Runtime:
             if not self.store.is_sqlite:
                 loop = asyncio.get_running_loop()
 
-                def wake_soon() -> None:
-                    loop.call_soon_threadsafe(self.wake)
+                def wake_soon(work: str) -> None:
+                    loop.call_soon_threadsafe(self.wake, work)
 
                 self.listener = Listener(self.store.url, wake_soon)
                 self.listener.start()
@@ -175,11 +175,16 @@ class Runtime:
         transaction."""
         return self.services.clock()
 
-    def wake(self) -> None:
-        """Due work was stored by another process: claim now."""
-        self.runner.nudge()
-        self.deliveries.nudge()
-        self.jobs.nudge()
+    def wake(self, work: str = "") -> None:
+        """Due ``work`` (a notification's payload, ``store/notify.Work``) was stored by
+        another process: run that claim now. Any other payload (none: on connecting, or
+        from a process of an older version) may mean any kind: all three claims."""
+        if work != Work.DELIVERIES and work != Work.JOBS:
+            self.runner.nudge()
+        if work != Work.EXECUTIONS and work != Work.JOBS:
+            self.deliveries.nudge()
+        if work != Work.EXECUTIONS and work != Work.DELIVERIES:
+            self.jobs.nudge()
 
     async def stop(self) -> None:
         if self.bounces is not None:

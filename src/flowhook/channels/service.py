@@ -44,7 +44,7 @@ from flowhook.store import messages as message_repo
 from flowhook.store.commit import AfterCommit, Write
 from flowhook.store.db import Store
 from flowhook.store.messages import MessageRow
-from flowhook.store.notify import notify
+from flowhook.store.notify import Work, notify
 from flowhook.webhooks.client import HttpClient
 
 log = get_logger(__name__)
@@ -287,7 +287,7 @@ class Channels:
     # waking -----------------------------------------------------------------------------
     def _wake_in(self, conn: Connection, execution_uuid: str, now: float) -> None:
         if call_repo.wake_execution(conn, execution_uuid, now):
-            notify(conn)  # the workers of other processes (PostgreSQL)
+            notify(conn, Work.EXECUTIONS)  # the workers of other processes (PostgreSQL)
 
     def _nudge(self) -> None:
         if self.wake is not None:

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from flowhook.logging import get_logger
-from flowhook.store.raw import BEGIN, COMMIT, flush
+from flowhook.store.raw import BEGIN, COMMIT, flush, verify
 
 T = TypeVar("T")
 Write = Callable[[Connection], Any]
@@ -306,6 +306,7 @@ class GroupCommitter:
             yield
             if self._before_commit is not None:
                 self._before_commit(conn)
+            verify(conn)  # a write's required row count (a lost lease) rolls the batch back
             if self._pipelined:
                 COMMIT.later(conn, {})
             flush(conn)

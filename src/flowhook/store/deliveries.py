@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, text, update
 
@@ -152,6 +152,7 @@ _LEASED = _for_send().where(
 )
 
 
+@overload
 def insert(
     conn: Connection,
     *,
@@ -167,8 +168,53 @@ def insert(
     lease_until: float | None,
     now: float,
     order_key: str | None = None,
-) -> Inserted | None:
+    later: Literal[False] = False,
+) -> Inserted | None: ...
+
+
+@overload
+def insert(
+    conn: Connection,
+    *,
+    delivery_id: str,
+    account_id: str,
+    execution_uuid: str | None,
+    webhook_id: str | None,
+    endpoint: str,
+    request: OutgoingRequest,
+    secret_headers: bytes | None,
+    due_at: float,
+    lease_owner: str | None,
+    lease_until: float | None,
+    now: float,
+    order_key: str | None = None,
+    later: Literal[True],
+) -> Callable[[], Inserted | None]: ...
+
+
+def insert(
+    conn: Connection,
+    *,
+    delivery_id: str,
+    account_id: str,
+    execution_uuid: str | None,
+    webhook_id: str | None,
+    endpoint: str,
+    request: OutgoingRequest,
+    secret_headers: bytes | None,
+    due_at: float,
+    lease_owner: str | None,
+    lease_until: float | None,
+    now: float,
+    order_key: str | None = None,
+    later: bool = False,
+) -> Inserted | Callable[[], Inserted | None] | None:
     """Insert once: a second insert of the same id (a replayed step) is a no-op (None).
+
+    ``later``: what it read is returned by a function to call after the commit. The insert
+    is queued (store/raw.py), so that the transaction's other writes go in the same round
+    trip on PostgreSQL, and read when the queue is sent (at the commit at the latest). An
+    ordered webhook's delivery is inserted at once (its key's lock comes first).
 
     An ordered webhook's delivery (``order_key``) gets the next ``sequence`` of its key.
     On PostgreSQL the key's lock (a transaction-scoped advisory lock) makes the inserts of
@@ -196,6 +242,12 @@ def insert(
         "of_webhook": webhook_id,
         "of_webhook_account": account_id,
     }
+    if order_key is None and later:
+        # queued (store/raw.py): sent with the transaction's next statement or its commit,
+        # whose answer is read then; counted in the roll-up if it inserted a row
+        returned = _INSERT_ONCE.first_later(conn, row)
+        rollup.delivery_created_if(conn, returned, account_id, now)
+        return lambda: _inserted(returned.value())
     if order_key is None:
         got = _INSERT_ONCE.first(conn, row)
     else:
@@ -206,6 +258,13 @@ def insert(
     if got is None:
         return None
     rollup.delivery_created(conn, account_id, now)
+    inserted = _inserted(got)
+    return inserted if not later else lambda: inserted
+
+
+def _inserted(got: tuple[Any, ...] | None) -> Inserted | None:
+    if got is None:
+        return None
     key = got[1]
     return Inserted(bytes(key) if key is not None else None, got[2])
 
@@ -432,10 +491,16 @@ def record_attempt(
     status: str,
     next_due: float | None,
     now: float,
+    owner: tuple[str, str | None] | None = None,
 ) -> None:
     """Log one attempt and move the delivery on (retry later, succeeded or dead letter),
-    and count both in the last day's figures (the account's and the webhook's). The log
-    goes in one round trip with the update, whose answer says whose figures they are."""
+    and count both in the last day's figures (the account's and the webhook's).
+
+    ``owner``: the delivery's (account id, webhook id), which never change once it is
+    inserted, from the caller that holds the delivery. Then nothing is read back: the log
+    and the update are queued (store/raw.py) and go with the transaction's next statement
+    or its commit, so a batch of attempts is one round trip on PostgreSQL. Without it, the
+    update's answer says whose figures they are (and that the row exists)."""
     _INSERT_ATTEMPT.later(
         conn,
         {
@@ -447,21 +512,23 @@ def record_attempt(
             "request_headers": json_dumps(attempt["request_headers"]),
         },
     )
-    row = _RECORD.first(
-        conn,
-        {
-            "id": delivery_id,
-            "status": status,
-            "due_at": next_due,
-            "last_status_code": attempt.get("status_code"),
-            "last_error": attempt.get("error_reason"),
-            "updated_at": now,
-            "finished_at": now if status != PENDING else None,
-        },
-    )
-    if row is None:
-        return
-    account_id, webhook_id = row
+    params = {
+        "id": delivery_id,
+        "status": status,
+        "due_at": next_due,
+        "last_status_code": attempt.get("status_code"),
+        "last_error": attempt.get("error_reason"),
+        "updated_at": now,
+        "finished_at": now if status != PENDING else None,
+    }
+    if owner is None:
+        row = _RECORD_READ.first(conn, params)
+        if row is None:
+            return
+        account_id, webhook_id = row
+    else:
+        _RECORD.later(conn, params)
+        account_id, webhook_id = owner
     ok = attempt.get("error_reason") is None
     rollup.attempt(
         conn, account_id, webhook_id, attempt["at"], ok=ok, duration_ms=attempt["duration_ms"]
@@ -502,12 +569,15 @@ _INSERT_ATTEMPT = Statement(
     " :error_reason, :error_message,"
     " (SELECT webhook_id FROM deliveries WHERE id = :of_delivery))"
 )
-_RECORD = Statement(
+_RECORD_SQL = (
     "UPDATE deliveries SET attempts = attempts + 1, status = :status, due_at = :due_at,"
     " lease_owner = NULL, lease_until = NULL, last_status_code = :last_status_code,"
     " last_error = :last_error, updated_at = :updated_at, finished_at = :finished_at"
-    " WHERE id = :id RETURNING account_id, webhook_id"  # whose figures the attempt counts in
+    " WHERE id = :id"
 )
+_RECORD = Statement(_RECORD_SQL)
+# whose figures the attempt counts in, when the caller does not say
+_RECORD_READ = Statement(_RECORD_SQL + " RETURNING account_id, webhook_id")
 
 
 def replay(conn: Connection, account_id: str, delivery_id: str, now: float) -> bool:

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from flowhook.store.db import is_storable_id
+from flowhook.store.raw import Statement
 from flowhook.store.tables import jobs
 
 RUNNING, DONE = "RUNNING", "DONE"
@@ -88,16 +89,21 @@ def get(conn: Connection, account_id: str, job_id: str) -> Job | None:
     return _job(row) if row else None
 
 
+# Every poll of the job loop runs this, mostly to find nothing: written once and run on
+# the driver (store/raw.py), like the claims' selects; the row it finds, if any, is read
+# whole through SQLAlchemy (its JSON position) — already locked by this select.
+_DUE = Statement(
+    "SELECT id FROM jobs WHERE due_at <= :now ORDER BY due_at LIMIT 1", skip_locked=True
+)
+_BY_ID = select(jobs).where(jobs.c.id == bindparam("id"))
+
+
 def take_due(conn: Connection, now: float) -> Job | None:
     """The job due first, locked for this transaction (another worker's batch skips it)."""
-    c = jobs.c
-    row = conn.execute(
-        select(jobs)
-        .where(c.due_at <= now)
-        .order_by(c.due_at)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    ).first()
+    found = _DUE.first(conn, {"now": now})
+    if found is None:
+        return None
+    row = conn.execute(_BY_ID, {"id": found[0]}).first()
     return _job(row) if row else None
 
 

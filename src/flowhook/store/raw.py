@@ -71,6 +71,13 @@ class Statement:
         _queue(conn).append((self, params, counted))
         return counted
 
+    def first_later(self, conn: Connection, params: Mapping[str, Any]) -> Returned:
+        """As ``later``, for a write whose first returned row is read afterwards:
+        ``Returned.value`` (once the queue is sent: with the commit, at the latest)."""
+        returned = Returned(conn)
+        _queue(conn).append((self, params, returned))
+        return returned
+
     def run(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Execute once (with what is queued on ``conn``); the number of rows it changed."""
         cur = _execute(conn, self, params)
@@ -136,10 +143,60 @@ class Counted:
             raise RuntimeError("the queued write was dropped (its transaction rolled back)")
         return self.rowcount
 
+    def require(self, error: Exception) -> None:
+        """Raise ``error`` before the transaction commits if the write changed no row (a
+        lost lease): checked by ``verify``, once the queue is sent, not now, so that the
+        writes queued after this one go in the same round trip. The raise rolls the
+        transaction back (the group commit then runs its writes one by one, and this one
+        fails alone with ``error``)."""
+        checks: list[tuple[Counted, Exception]] | None = self._conn.info.get(_CHECKS)
+        if checks is None:
+            self._conn.info[_CHECKS] = checks = []
+        checks.append((self, error))
 
-_Queued = tuple[Statement, Mapping[str, Any], Counted | None]
+    def _take(self, cur: Any) -> None:
+        self.rowcount = int(cur.rowcount)
+
+
+class Returned:
+    """The first row a write queued with ``Statement.first_later`` returned (None: none)."""
+
+    __slots__ = ("_conn", "_row", "_sent")
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._sent = False
+        self._row: tuple[Any, ...] | None = None
+
+    def value(self) -> tuple[Any, ...] | None:
+        """The row; inside the transaction, sends the queue first if nothing has yet."""
+        if not self._sent:
+            flush(self._conn)
+        if not self._sent:
+            raise RuntimeError("the queued write was dropped (its transaction rolled back)")
+        return self._row
+
+    def _take(self, cur: Any) -> None:
+        row = cur.fetchone()
+        self._row = tuple(row) if row is not None else None
+        self._sent = True
+
+
+_Queued = tuple[Statement, Mapping[str, Any], Counted | Returned | None]
 _LATER = "flowhook_later"
 """``conn.info`` key: the statements queued by ``Statement.later`` on that connection."""
+_CHECKS = "flowhook_checks"
+"""``conn.info`` key: the row counts that must not be 0 at the commit (``Counted.require``)."""
+
+
+def verify(conn: Connection) -> None:
+    """Before the commit: send what is queued if a check needs it, and raise the error of
+    the first required write that changed no row (``Counted.require``)."""
+    checks: list[tuple[Counted, Exception]] | None = conn.info.pop(_CHECKS, None)
+    if checks:
+        for counted, error in checks:
+            if not counted.value():
+                raise error
 
 
 def _queue(conn: Connection) -> list[_Queued]:
@@ -171,7 +228,7 @@ def _send(
     """The queued statements, a run of one statement as one ``executemany``, then ``last``:
     in one pipeline (one round trip) on PostgreSQL. The cursor of ``last`` (or of the
     queued ones), read once the pipeline is through; the row counts of the counted ones."""
-    runs: list[tuple[Statement, list[Mapping[str, Any]], Counted | None]] = []
+    runs: list[tuple[Statement, list[Mapping[str, Any]], Counted | Returned | None]] = []
     for statement, params, counted in queued:
         if runs and runs[-1][0] is statement and counted is None and runs[-1][2] is None:
             runs[-1][1].append(params)
@@ -179,7 +236,7 @@ def _send(
             runs.append((statement, [params], counted))
     driver = _driver(conn)
     postgres = conn.dialect.name != "sqlite"
-    counting: list[tuple[Counted, Any]] = []
+    counting: list[tuple[Counted | Returned, Any]] = []
     with driver.pipeline() if postgres else contextlib.nullcontext():
         cur = driver.cursor()
         try:
@@ -199,9 +256,11 @@ def _send(
         if last is not None:
             cur = driver.cursor()
             cur.execute(last[0].postgresql if postgres else last[0].sqlite, last[1])
-    for counted, own in counting:  # the pipeline is through: every count is in
-        counted.rowcount = int(own.rowcount)
-        own.close()
+    for counted, own in counting:  # the pipeline is through: every count and row is in
+        try:
+            counted._take(own)
+        finally:
+            own.close()
     return cur
 
 
@@ -219,9 +278,10 @@ def install(engine: Engine) -> None:
         # the group commit flushes inside its transaction block; this is the safety net of
         # other transactions. Raising here leaves the driver's transaction open, so it is
         # rolled back first: nothing of the failed transaction may reach a later commit.
-        if _LATER in conn.info:
+        if _LATER in conn.info or _CHECKS in conn.info:
             try:
                 flush(conn)
+                verify(conn)
             except BaseException:
                 _driver(conn).rollback()
                 raise
@@ -229,3 +289,4 @@ def install(engine: Engine) -> None:
     @event.listens_for(engine, "rollback")
     def _rollback(conn: Connection) -> None:
         conn.info.pop(_LATER, None)
+        conn.info.pop(_CHECKS, None)

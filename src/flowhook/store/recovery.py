@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from flowhook.store import jobs as job_repo
 from flowhook.store.deliveries import FAILED, PENDING, restarted
 from flowhook.store.jobs import Job
-from flowhook.store.notify import notify
+from flowhook.store.notify import Work, notify
 from flowhook.store.tables import deliveries
 
 BACKLOG_PAUSE_S = 0.5
@@ -110,5 +110,5 @@ def step(conn: Connection, now: float, batch: int) -> Job | None:
         job.due_at = now
     job_repo.save(conn, job)
     if requeued:
-        notify(conn)  # whichever worker is idle sends them
+        notify(conn, Work.DELIVERIES)  # whichever worker is idle sends them
     return job

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, delete, func, select
 
-from flowhook.store.raw import Statement
+from flowhook.store.raw import Returned, Statement
 from flowhook.store.tables import (
     ACTIVITY_BUCKET_S,
     ATTEMPT_BOUNDS_MS,
@@ -78,6 +78,8 @@ class Notes:
 
     accounts: dict[tuple[str, int], dict[str, int]] = field(default_factory=dict)
     webhooks: dict[tuple[str, int], dict[str, int]] = field(default_factory=dict)
+    created: list[tuple[Returned, str, float]] = field(default_factory=list)
+    """Deliveries whose insert is queued: counted at the flush if it inserted a row."""
 
     def account(self, account_id: str, at: float) -> dict[str, int]:
         key = (account_id, int(at // ACTIVITY_BUCKET_S))
@@ -116,6 +118,13 @@ def execution_finished(
 
 def delivery_created(conn: Connection, account_id: str, at: float, count: int = 1) -> None:
     _notes(conn).account(account_id, at)["deliveries_created"] += count
+
+
+def delivery_created_if(conn: Connection, inserted: Returned, account_id: str, at: float) -> None:
+    """A delivery created if its queued insert (``Statement.first_later``) returns a row
+    (an insert of an id that exists returns none): read at the flush, which sends the
+    queue first if nothing has sent it yet."""
+    _notes(conn).created.append((inserted, account_id, at))
 
 
 def delivery_finished(
@@ -158,9 +167,13 @@ def flush(conn: Connection) -> None:
     """Add the transaction's notes to their rows, last thing before the commit: the rows'
     locks (PostgreSQL) are held only for the commit itself, taken in a fixed order (no
     deadlock between two workers adding to the same rows)."""
-    notes: Notes | None = conn.info.pop(_NOTES, None)
+    notes: Notes | None = conn.info.get(_NOTES)
     if notes is None:
         return
+    for inserted, account_id, at in notes.created:  # one round trip for all, if any
+        if inserted.value() is not None:
+            notes.account(account_id, at)["deliveries_created"] += 1
+    conn.info.pop(_NOTES, None)
     shard = os.getpid() % SHARDS
     # queued: sent with the commit (one pipeline with it on PostgreSQL, one executemany
     # per table on SQLite), and a refusal still rolls the transaction back

@@ -16,7 +16,7 @@ from flowhook.store import deliveries as delivery_repo
 from flowhook.store import jobs as job_repo
 from flowhook.store import webhook_health as health_repo
 from flowhook.store.jobs import JobTally
-from flowhook.store.notify import notify
+from flowhook.store.notify import Work, notify
 from flowhook.usecases.pages import Moment, Page, epoch, page_of, parse_cursor
 
 _ID = r"^[A-Za-z0-9\-]{1,36}$"
@@ -79,7 +79,7 @@ async def replay(rt: Runtime, account: Account, delivery_id: str) -> None:
     def write(conn: Connection) -> str | None:
         """None when replayed; else why not: its status, or MISSING (no such delivery)."""
         if delivery_repo.replay(conn, account.id, delivery_id, now):
-            notify(conn)  # whichever worker is idle sends it
+            notify(conn, Work.DELIVERIES)  # whichever worker is idle sends it
             return None
         return delivery_repo.status_of(conn, account.id, delivery_id) or "MISSING"
 

@@ -25,6 +25,7 @@ from flowhook.runtime import Runtime
 from flowhook.store import jobs as job_repo
 from flowhook.store import recovery
 from flowhook.store.jobs import Job
+from flowhook.store.notify import Work, notify
 from flowhook.usecases import executions, webhooks
 from flowhook.usecases.pages import Moment, epoch
 
@@ -61,6 +62,7 @@ async def _start(rt: Runtime, job: Job) -> Job:
     def write(conn: Connection) -> Job:
         job.total = recovery.count(conn, job)
         job_repo.create(conn, job)
+        notify(conn, Work.JOBS)  # the job loops of other processes (PostgreSQL)
         return job
 
     created = await rt.store.write(write)

@@ -29,7 +29,7 @@ from flowhook.store import deliveries as delivery_repo
 from flowhook.store import webhook_health as health_repo
 from flowhook.store import webhook_stats as stats_repo
 from flowhook.store import webhooks as webhook_repo
-from flowhook.store.notify import notify
+from flowhook.store.notify import Work, notify
 from flowhook.store.webhooks import SavedWebhook as SavedWebhook  # what pages render
 from flowhook.webhooks.check import check_webhook
 from flowhook.webhooks.client import HttpClient
@@ -237,7 +237,7 @@ async def enable(rt: Runtime, account: Account, webhook_id: str) -> dict[str, An
         current = _found(webhook_repo.get(conn, account.id, webhook_id), webhook_id)
         resumed = health_repo.enable(conn, account.id, current.id, now)
         if resumed:
-            notify(conn)  # the workers of other processes claim them now
+            notify(conn, Work.DELIVERIES)  # the workers of other processes claim them now
         saved = webhook_repo.get(conn, account.id, current.id)
         assert saved is not None
         return saved, resumed or 0

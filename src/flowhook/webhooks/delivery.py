@@ -48,7 +48,7 @@ from flowhook.store.catalog import Catalog
 from flowhook.store.db import Store
 from flowhook.store.deliveries import CIRCUIT_OPEN, Delivery, Inserted
 from flowhook.store.leased import LeasedWorker
-from flowhook.store.notify import notify
+from flowhook.store.notify import Work, notify
 from flowhook.store.secrets import Cipher
 from flowhook.store.webhooks import SavedWebhook
 from flowhook.webhooks import metrics
@@ -118,10 +118,25 @@ class Enqueued:
         return self.webhook.id if self.webhook is not None else None
 
     def write(self, conn: Connection) -> Inserted | None:
+        return self._write(conn)()
+
+    def write_later(self, conn: Connection) -> Callable[[], Inserted | None]:
+        """As ``write``, but the insert is queued with the transaction's other writes (one
+        round trip on PostgreSQL) and what it read comes from the function it returns,
+        to call after the commit (``send_later_after_commit``)."""
+        return self._write(conn)
+
+    def send_later_after_commit(
+        self, inserted: Callable[[], Inserted | None]
+    ) -> Coroutine[Any, Any, None] | None:
+        """``send_after_commit`` for what ``write_later`` returned."""
+        return self.send_after_commit(inserted())
+
+    def _write(self, conn: Connection) -> Callable[[], Inserted | None]:
         engine = self.engine
         local = self.local
         if not local:
-            notify(conn)  # another worker may send it before we do
+            notify(conn, Work.DELIVERIES)  # another worker may send it before we do
         return delivery_repo.insert(
             conn,
             delivery_id=self.id,
@@ -136,6 +151,7 @@ class Enqueued:
             lease_until=self.now + engine.settings.lease_seconds if local else None,
             now=self.now,
             order_key=self.order_key,
+            later=True,
         )
 
     def after_commit(self, inserted: Inserted | None) -> None:
@@ -389,7 +405,13 @@ class DeliveryEngine(LeasedWorker):
 
         def record(c: Connection) -> list[Followup]:
             delivery_repo.record_attempt(
-                c, delivery.id, attempt=attempt, status=status, next_due=next_due, now=now
+                c,
+                delivery.id,
+                attempt=attempt,
+                status=status,
+                next_due=next_due,
+                now=now,
+                owner=(delivery.account_id, delivery.webhook_id),
             )
             return self.lifecycle.recorded(c, delivery, result, ok=ok, status=status)
 
@@ -463,7 +485,13 @@ class DeliveryEngine(LeasedWorker):
 
         def record(c: Connection) -> list[Followup]:
             delivery_repo.record_attempt(
-                c, delivery.id, attempt=attempt, status=delivery_repo.FAILED, next_due=None, now=now
+                c,
+                delivery.id,
+                attempt=attempt,
+                status=delivery_repo.FAILED,
+                next_due=None,
+                now=now,
+                owner=(delivery.account_id, delivery.webhook_id),
             )
             return [e for e in [self.lifecycle.exhausted(c, delivery, None, now)] if e is not None]
 

@@ -90,7 +90,8 @@ class FlowCompleteHook:
             )
         )
         # sent from the finishing execution's task once committed (no task of its own)
-        return enqueued.write, enqueued.send_after_commit
+        # the insert is queued with the finish's other writes and read after the commit
+        return enqueued.write_later, enqueued.send_later_after_commit
 
 
 class FireAndForget:

@@ -46,7 +46,7 @@ from flowhook.store.commit import Write
 from flowhook.store.db import Store
 from flowhook.store.intake import Admission, NewExecutions
 from flowhook.store.leased import LeasedWorker
-from flowhook.store.notify import notify
+from flowhook.store.notify import Work, notify
 
 log = get_logger(__name__)
 
@@ -124,7 +124,7 @@ class ExecutionRunner(LeasedWorker):
                 now=now,
             )
             if not local and due <= now:
-                notify(c)  # wake the workers of other processes
+                notify(c, Work.EXECUTIONS)  # wake the workers of other processes
 
         def start() -> None:
             if local:
@@ -316,9 +316,10 @@ class ExecutionRunner(LeasedWorker):
         user_values = state.user_variables() if contact else {}
 
         def finish(conn: Connection) -> list[Any]:
-            # the save goes with the outbox rows (one round trip on PostgreSQL); whether it
-            # saved is read after them, and a lost lease rolls them back with it
-            saved = execution_repo.save_later(
+            # the save goes with the outbox rows and the batch's other writes (one round
+            # trip on PostgreSQL); whether it saved is checked before the commit, and a
+            # lost lease rolls them back with it (the batch's other writes run again)
+            execution_repo.save_later(
                 conn,
                 state,
                 due_at=None,
@@ -326,13 +327,10 @@ class ExecutionRunner(LeasedWorker):
                 lease_until=None,
                 now=now,
                 holder=self.owner,
-            )
+            ).require(LeaseLost(state.uuid))
             if contact and user_values:
                 preferences.merge(conn, state.account_id, contact, user_values, now)
-            results = [write(conn) for write in writes]
-            if not saved.value():
-                raise LeaseLost(state.uuid)
-            return results
+            return [write(conn) for write in writes]
 
         results = await self.store.write(finish)
         sends: list[Send] = []
