@@ -164,7 +164,7 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._max_batch = max_batch
         self._retries = retries
-        self._thread = threading.Thread(target=self._run, name="flowhook-writer", daemon=True)
+        self._writer = threading.Thread(target=self._run, name="flowhook-writer", daemon=True)
         self._pipelined = engine.dialect.name == "postgresql"
         self._started = False
         self.transactions = 0
@@ -175,12 +175,12 @@ class GroupCommitter:
     def start(self) -> None:
         if not self._started:
             self._started = True
-            self._thread.start()
+            self._writer.start()
 
     def stop(self) -> None:
         if self._started:
             self._queue.put(_STOP)
-            self._thread.join(timeout=10)
+            self._writer.join(timeout=10)
             self._started = False
 
     async def submit(self, fn: Callable[[Connection], T]) -> T:
