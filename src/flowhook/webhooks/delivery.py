@@ -129,8 +129,11 @@ class Enqueued:
     def send_later_after_commit(
         self, inserted: Callable[[], Inserted | None]
     ) -> Coroutine[Any, Any, None] | None:
-        """``send_after_commit`` for what ``write_later`` returned."""
-        return self.send_after_commit(inserted())
+        """As ``after_commit``, with what ``write_later`` returned, but the send is returned
+        for the caller to await in its own task (the execution's, which has nothing left to
+        do): no task per delivery."""
+        committed = self._committed(inserted())
+        return None if committed is None else self.engine.send_here(committed)
 
     def _write(self, conn: Connection) -> Callable[[], Inserted | None]:
         engine = self.engine
@@ -159,12 +162,6 @@ class Enqueued:
         committed = self._committed(inserted)
         if committed is not None:
             self.engine.hand_over(self.id, committed)
-
-    def send_after_commit(self, inserted: Inserted | None) -> Coroutine[Any, Any, None] | None:
-        """As ``after_commit``, but the send is returned for the caller to await in its own
-        task (the execution's, which has nothing left to do): no task per delivery."""
-        committed = self._committed(inserted)
-        return None if committed is None else self.engine.send_here(committed)
 
     def _committed(self, inserted: Inserted | None) -> Delivery | None:
         """The row as just committed, when this process sends it under the lease it was
