@@ -62,12 +62,27 @@ def delivery_id(state: ExecutionState) -> str:
 
 
 def add_delivery(conn: Connection, state: ExecutionState) -> Callable[[], Any]:
+    return insert_delivery(
+        conn, delivery_id(state), account_id=state.account_id, execution_uuid=state.uuid
+    )
+
+
+def insert_delivery(
+    conn: Connection,
+    delivery_id: str,
+    *,
+    account_id: str = "acct-a",
+    execution_uuid: str | None = None,
+    webhook_id: str | None = None,
+) -> Callable[[], Any]:
+    """A delivery leased by ``OWNER``, queued with the transaction's other writes; the
+    function returned reads its answer after the commit."""
     return delivery_repo.insert(
         conn,
-        delivery_id=delivery_id(state),
-        account_id=state.account_id,
-        execution_uuid=state.uuid,
-        webhook_id=None,
+        delivery_id=delivery_id,
+        account_id=account_id,
+        execution_uuid=execution_uuid,
+        webhook_id=webhook_id,
         endpoint="receiver.example:443",
         request=OutgoingRequest("POST", "https://receiver.example/hook", {}, b"{}", 5.0),
         secret_headers=None,
@@ -165,20 +180,7 @@ async def test_a_batch_of_attempts_is_one_round_trip_and_counts_in_the_figures(
 
     def add(conn: Connection) -> None:
         for delivery_id in ids:
-            delivery_repo.insert(
-                conn,
-                delivery_id=delivery_id,
-                account_id="acct-a",
-                execution_uuid=None,
-                webhook_id="wh-1",
-                endpoint="receiver.example:443",
-                request=OutgoingRequest("POST", "https://receiver.example/h", {}, b"{}", 5.0),
-                secret_headers=None,
-                due_at=NOW,
-                lease_owner=OWNER,
-                lease_until=NOW + 60,
-                now=NOW,
-            )
+            insert_delivery(conn, delivery_id, webhook_id="wh-1")
 
     postgres_store.write_sync(add)
     wire = Wire(tmp_path / "libpq-trace.txt")
