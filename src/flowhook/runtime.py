@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,12 +180,14 @@ class Runtime:
         """Due ``work`` (a notification's payload, ``store/notify.Work``) was stored by
         another process: run that claim now. Any other payload (none: on connecting, or
         from a process of an older version) may mean any kind: all three claims."""
-        if work != Work.DELIVERIES and work != Work.JOBS:
-            self.runner.nudge()
-        if work != Work.EXECUTIONS and work != Work.JOBS:
-            self.deliveries.nudge()
-        if work != Work.EXECUTIONS and work != Work.DELIVERIES:
-            self.jobs.nudge()
+        claims: dict[str, Callable[[], None]] = {
+            Work.EXECUTIONS: self.runner.nudge,
+            Work.DELIVERIES: self.deliveries.nudge,
+            Work.JOBS: self.jobs.nudge,
+        }
+        named = claims.get(work)
+        for nudge in [named] if named is not None else claims.values():
+            nudge()
 
     async def stop(self) -> None:
         if self.bounces is not None:
