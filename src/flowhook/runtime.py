@@ -119,7 +119,7 @@ class Runtime:
         if worker:
             await self.runner.start()
             await self.deliveries.start()
-            await self.jobs.start()
+            self.jobs.start()
             if self.retention is not None:
                 self.retention.start()
             if self.mailer is not None:

@@ -18,12 +18,15 @@ from flowhook.settings import Settings
 from flowhook.store import recovery
 from flowhook.store.db import Store
 from flowhook.store.jobs import Job
+from flowhook.worker.background import BackgroundLoop
 
 log = get_logger(__name__)
 
 
-class JobRunner:
+class JobRunner(BackgroundLoop):
     """One per worker process; ``nudge`` when a job was created here."""
+
+    name = "run jobs"
 
     def __init__(
         self,
@@ -37,7 +40,7 @@ class JobRunner:
         self.clock = clock
         self.on_requeued = on_requeued
         self._wakeup = asyncio.Event()
-        self._loop: asyncio.Task[None] | None = None
+        super().__init__()
 
     def nudge(self) -> None:
         self._wakeup.set()
@@ -49,16 +52,6 @@ class JobRunner:
         if job is not None:
             self.on_requeued()
         return job
-
-    async def start(self) -> None:
-        self._loop = asyncio.create_task(self._forever(), name="run jobs")
-
-    async def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
-            self._loop = None
 
     async def _forever(self) -> None:
         # A job's batches take their turn with the rest of the work: one batch, then
