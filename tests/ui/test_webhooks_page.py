@@ -67,6 +67,8 @@ def test_enter_in_a_field_saves_the_webhook_and_calls_nobody(
     rec = console.enter(receiver())
     page = admin_page
     page.goto(f"{console.base_url}/webhooks/new")
+    # what Enter presses is not a second Save for the eye (nor for a screen reader)
+    expect(page.locator("#webhook-form button:visible")).to_have_text(["Check", "Save"])
     page.get_by_label("Name", exact=True).fill("orders")
     url = page.get_by_label("URL", exact=True)
     url.fill(rec.url)
@@ -107,7 +109,7 @@ def test_check_of_a_broken_endpoint_shows_a_red_cross_with_reason_and_status(
     # nothing listens on a closed port: a reason without a status
     page.get_by_label("URL", exact=True).fill("http://127.0.0.1:9/hook")
     page.get_by_role("button", name="Check").click()
-    expect(result).to_contain_text("CONNECTION_ERROR")
+    expect(result).to_contain_text("CONNECTION_ERROR: could not connect (")  # details apart
     expect(result).not_to_contain_text("status")
 
 
