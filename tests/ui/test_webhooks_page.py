@@ -72,6 +72,13 @@ def test_enter_in_a_field_saves_the_webhook_and_calls_nobody(
     page.get_by_label("Name", exact=True).fill("orders")
     url = page.get_by_label("URL", exact=True)
     url.fill(rec.url)
+    page.get_by_label("Body type").select_option("JSON")
+    page.get_by_label("Body", exact=True).fill("{not json")
+    url.press("Enter")  # refused: the message at its field, the form as typed
+    expect(page.locator("#body-error")).to_contain_text("not valid JSON")
+    expect(url).to_have_value(rec.url)
+    assert console.call(webhooks.list_all(console.runtime, acme)) == []
+    page.get_by_label("Body", exact=True).fill('{"order": "{{flow.data.id}}"}')
     url.press("Enter")
     page.wait_for_url(f"{console.base_url}/webhooks")
     expect(page.get_by_role("row").filter(has_text="orders")).to_contain_text(rec.url)
