@@ -1,6 +1,7 @@
 """Layout a person notices: the Deliveries filters line up (the date fields as wide as
-the others), and Settings keeps the short-URL token in a section of its own, away from
-the signing secret; at a laptop's width and a phone's."""
+the others), Settings keeps the short-URL token in a section of its own, away from
+the signing secret, and the webhook form fits the narrowest phone; at a laptop's width
+and a phone's."""
 
 from __future__ import annotations
 
@@ -50,3 +51,16 @@ def test_settings_fit_a_phone_with_a_long_address_in_the_users_table(
     expect(page.get_by_role("region", name="Users")).to_contain_text("a-rather-long-address")
     # the table scrolls inside its frame; the page itself does not scroll sideways
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.parametrize("width", [390, 320])
+def test_the_webhook_form_fits_a_phone(admin_page: Any, console: Console, width: int) -> None:
+    """The smallest phones are 320 CSS pixels wide: the form's hints (with the internal
+    webhook's long URLs) wrap instead of widening the page."""
+    page = admin_page
+    page.set_viewport_size({"width": width, "height": 844})
+    page.goto(f"{console.base_url}/webhooks/new")
+    expect(page.get_by_role("button", name="Save")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    box = page.get_by_label("URL", exact=True).bounding_box()
+    assert box is not None and box["x"] + box["width"] <= width
