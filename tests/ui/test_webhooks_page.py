@@ -206,6 +206,52 @@ def test_form_errors_are_shown_at_their_fields(admin_page: Any, console: Console
     expect(page.get_by_label("URL", exact=True)).to_have_attribute("aria-invalid", "true")
 
 
+def test_a_refused_save_shows_every_fields_error_at_once(
+    admin_page: Any, console: Console, acme: Any
+) -> None:
+    """Several wrong fields: every message at its field in one go (not one group per save),
+    the form as typed, nothing saved."""
+    saved_webhook(console, acme, "https://example.test/hook")  # its name: "orders"
+    page = admin_page
+    page.goto(f"{console.base_url}/webhooks/new")
+    page.get_by_label("Name", exact=True).fill("orders")
+    page.get_by_label("URL", exact=True).fill("ftp://example.test/x")
+    page.get_by_label("Headers").fill("no colon here")
+    page.get_by_label("Body type").select_option("JSON")
+    page.get_by_label("Body", exact=True).fill("{not json")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#body-error")).to_contain_text("not valid JSON")
+    expect(page.locator("#url-error")).to_contain_text("http:// or https://")
+    expect(page.locator("#headers-error")).to_contain_text("write each header as name:value")
+    expect(page.locator("#name-error")).to_contain_text("exists already")
+    for label in ("Name", "URL", "Headers", "Body"):
+        expect(page.get_by_label(label, exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("URL", exact=True)).to_have_value("ftp://example.test/x")
+    expect(page.get_by_label("Body", exact=True)).to_have_value("{not json")
+    expect(page.get_by_label("Body type")).to_have_value("JSON")
+    assert [w.name for w in console.call(webhooks.list_all(console.runtime, acme))] == ["orders"]
+    # the Check button names them all too (nothing is called)
+    page.get_by_role("button", name="Check").click()
+    result = page.locator("#check-result")
+    expect(result).to_contain_text("not valid JSON")
+    expect(result).to_contain_text("http:// or https://")
+
+
+def test_plain_http_is_refused_with_the_other_errors_of_the_form(
+    page: Any, console: Console
+) -> None:
+    account, _ = console.account("nohttp")
+    sign_in(page, console, console.user(account, "admin@nohttp.test"))
+    page.goto(f"{console.base_url}/webhooks/new")
+    page.get_by_label("Name", exact=True).fill("plain")
+    page.get_by_label("URL", exact=True).fill("http://127.0.0.1:9/hook")
+    page.get_by_label("Query parameters").fill("no equals sign")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#url-error")).to_contain_text("ask your operator to enable HTTP")
+    expect(page.locator("#query-error")).to_contain_text("write each parameter as name=value")
+    assert console.call(webhooks.list_all(console.runtime, account)) == []
+
+
 def test_plain_http_is_refused_at_the_url_with_the_advice_without_http_enablement(
     page: Any, console: Console
 ) -> None:

@@ -183,6 +183,14 @@ async def create(rt: Runtime, account: Account, form: WebhookIn) -> SavedWebhook
     return saved
 
 
+async def refuse_taken_name(
+    rt: Runtime, account: Account, name: str, *, owner: str | None = None
+) -> None:
+    """WEBHOOK_NAME_TAKEN before a save, so that a form refused for other fields says this
+    too in the same answer; :func:`create` and :func:`replace` still check as they write."""
+    await rt.store.read(lambda c: _claim_name(c, account.id, name, owner=owner))
+
+
 async def list_all(rt: Runtime, account: Account) -> list[SavedWebhook]:
     """The account's webhooks, oldest first."""
     return await rt.store.read(lambda c: webhook_repo.list_for(c, account.id))
@@ -386,13 +394,14 @@ HTTP_ADVICE = (
 )
 
 
-def refuse_plain_http(account: Account, spec: RequestSpec) -> None:
+def refuse_plain_http(account: Account, url: str) -> None:
     """HTTP_NOT_ENABLED (at ``$.url``) for a plain-http URL of an account without HTTP.
 
     The console saves nothing its account could not call; the API still saves such a
     webhook (its deliveries fail with HTTP_DISABLED until the operator enables HTTP). An
-    internal webhook's URL runs in-process, so it needs no HTTP."""
-    url = spec.url.strip()
+    internal webhook's URL runs in-process, so it needs no HTTP. It takes the URL alone: a
+    form refused for other fields says this too, in the same answer."""
+    url = url.strip()
     if account.http_enabled or not url.lower().startswith("http://"):
         return
     # imported here: `flowhook run` loads this module but not the internal methods

@@ -73,15 +73,19 @@ class FormErrors(Exception):
 # the form <-> the use case's pydantic form --------------------------------------------------
 
 
-def _pairs(text: str, separator: str, what: str, field: str) -> dict[str, str]:
-    """``Name: value`` (headers) or ``name=value`` lines as a dict."""
+def _pairs(
+    text: str, separator: str, what: str, field: str, errors: dict[str, str]
+) -> dict[str, str]:
+    """``Name: value`` (headers) or ``name=value`` lines as a dict; a bad line's message goes
+    to ``errors`` (and the field reads as empty, so that the other fields are still checked)."""
     out: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         name, sep, value = line.partition(separator)
         if not sep or not name.strip():
-            raise FormErrors({field: f"line {number}: write each {what} as name{separator}value"})
+            errors.setdefault(field, f"line {number}: write each {what} as name{separator}value")
+            return {}
         out[name.strip()] = value.strip()
     return out
 
@@ -90,7 +94,8 @@ def _lines(values: dict[str, Any], separator: str) -> str:
     return "\n".join(f"{name}{separator}{value}" for name, value in values.items())
 
 
-def _body(body_type: str, text: str) -> Any:
+def _body(body_type: str, text: str, errors: dict[str, str]) -> Any:
+    """The body as the use case takes it; unreadable, its message goes to ``errors``."""
     if body_type == "NONE":
         return None if not text.strip() else text
     if body_type == "JSON":
@@ -99,9 +104,10 @@ def _body(body_type: str, text: str) -> Any:
         try:
             return json.loads(text)
         except ValueError as exc:
-            raise FormErrors({"body": f"not valid JSON: {exc}"}) from None
+            errors.setdefault("body", f"not valid JSON: {exc}")
+            return None
     if body_type in ("FORM_DATA", "URL_ENCODED"):
-        return _pairs(text, "=", "field", "body")
+        return _pairs(text, "=", "field", "body", errors)
     return text
 
 
@@ -124,21 +130,28 @@ def _field_of(loc: tuple[Any, ...]) -> str:
     return head if head in FIELDS else "_"
 
 
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
 def parse(form: FormData, model: type[WebhookIn] | type[CheckIn]) -> WebhookIn | CheckIn:
-    """The posted fields as the use case's form; FormErrors at the fields otherwise."""
+    """The posted fields as the use case's form; FormErrors otherwise, with every field's
+    error at once: a field the form cannot read (a header line, the JSON body) is read as
+    empty and the use case's model still checks the others."""
 
     def text(name: str) -> str:
-        value = form.get(name)
-        return value if isinstance(value, str) else ""
+        return _text(form, name)
 
+    errors: dict[str, str] = {}
     body_type = text("body_type") or "NONE"
     data: dict[str, Any] = {
         "method": text("method") or "POST",
         "url": text("url"),
-        "headers": _pairs(text("headers"), ":", "header", "headers"),
-        "query": _pairs(text("query"), "=", "parameter", "query"),
+        "headers": _pairs(text("headers"), ":", "header", "headers", errors),
+        "query": _pairs(text("query"), "=", "parameter", "query", errors),
         "body_type": body_type,
-        "body": _body(body_type, text("body")),
+        "body": _body(body_type, text("body"), errors),
         "is_default": text("is_default") == "on",
     }
     if text("timeout_s").strip():
@@ -153,15 +166,60 @@ def parse(form: FormData, model: type[WebhookIn] | type[CheckIn]) -> WebhookIn |
     if data["ordered_by"] == "variable":
         data["order_variable"] = text("order_variable").strip()
         if not data["order_variable"]:
-            raise FormErrors({"order_variable": "name the variable whose value is the key"})
+            errors["order_variable"] = "name the variable whose value is the key"
+            data["ordered_by"], data["order_variable"] = None, None  # said once, here
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
-        errors: dict[str, str] = {}
         for error in exc.errors(include_url=False):
             message = str(error["msg"]).removeprefix("Value error, ")
             errors.setdefault(_field_of(tuple(error["loc"])), message)
-        raise FormErrors(errors) from None
+    if errors:
+        raise FormErrors(errors)
+    return parsed
+
+
+async def _read(
+    request: Request,
+    visitor: Visitor,
+    form: FormData,
+    model: type[WebhookIn] | type[CheckIn],
+    saved: SavedWebhook | None,
+) -> WebhookIn | CheckIn:
+    """:func:`parse`, then the use case's refusals that need no call to the target (plain
+    HTTP; a taken name, for a save): every one that applies is in one FormErrors, so a
+    refused form shows all its errors at once. A use case's refusal alone is raised as it
+    is (its own status: a taken name is a 409)."""
+    errors: dict[str, str] = {}
+    parsed: WebhookIn | CheckIn | None = None
+    try:
+        parsed = parse(form, model)
+    except FormErrors as exc:
+        errors = dict(exc.errors)
+    refusals: list[FlowhookError] = []
+    if "url" not in errors:
+        try:
+            webhooks.refuse_plain_http(visitor.account, _text(form, "url"))
+        except FlowhookError as exc:
+            refusals.append(exc)
+    name = _text(form, "name").strip()
+    if model is WebhookIn and name and "name" not in errors:
+        owner = saved.id if saved else None
+        try:
+            await webhooks.refuse_taken_name(
+                runtime_of(request), visitor.account, name, owner=owner
+            )
+        except FlowhookError as exc:
+            refusals.append(exc)
+    if parsed is not None and len(refusals) == 1:
+        raise refusals[0]
+    for refusal in refusals:
+        for field, message in _errors_of(refusal).items():
+            errors.setdefault(field, message)
+    if errors:
+        raise FormErrors(errors)
+    assert parsed is not None
+    return parsed
 
 
 def values_of(saved: SavedWebhook | None, form: FormData | None = None) -> dict[str, Any]:
@@ -312,9 +370,8 @@ async def _save(request: Request, visitor: Visitor, saved: SavedWebhook | None) 
     rt = runtime_of(request)
     form = await request.form()
     try:
-        parsed = parse(form, WebhookIn)
+        parsed = await _read(request, visitor, form, WebhookIn, saved)
         assert isinstance(parsed, WebhookIn)
-        webhooks.refuse_plain_http(visitor.account, parsed.spec())
         if saved is None:
             await webhooks.create(rt, visitor.account, parsed)
         else:
@@ -345,9 +402,8 @@ async def check_form(request: Request, visitor: VisitorDep) -> Response:
     result: CheckResult | None = None
     errors: dict[str, str] = {}
     try:
-        parsed = parse(form, CheckIn)
+        parsed = await _read(request, visitor, form, CheckIn, saved)
         assert isinstance(parsed, CheckIn)
-        webhooks.refuse_plain_http(visitor.account, parsed.spec())
         if saved is not None:
             result = await webhooks.check_changes(rt, visitor.account, saved.id, parsed)
         else:
