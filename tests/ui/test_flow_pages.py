@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 
 from flowhook.graphs.render import NOT_INSTALLED
-from flowhook.usecases import flows
+from flowhook.usecases import flows, webhooks
 from flowhook.usecases.flows import FlowSource
+from flowhook.usecases.webhooks import WebhookIn
 from support.app import Api
 from support.console_http import SignIn, signed_in
 from support.graphviz import dot_command
+from support.receiver import receiver
 
 __all__ = ["dot_command", "signed_in"]
 
@@ -226,3 +228,54 @@ async def test_another_accounts_flow_is_not_found_on_any_flow_page(
     assert (await other.post(f"/flows/{flow_id}/publish"))[0] == 404
     assert (await flows.get(api.runtime, account, flow_id)).prod_doc is None
     assert f"/flows/{flow_id}" not in (await other.get("/flows"))[1]
+
+
+async def test_a_flow_saved_from_the_new_flow_starter_sends_its_flow_complete_message(
+    api: Api, signed_in: SignIn
+) -> None:
+    """Home's "Where to start": a default webhook, a flow, a trigger, then the flow-complete
+    message under Deliveries. The New flow page's starter, saved as it is, sends it."""
+    account, key, admin = await signed_in(http_enabled=True)
+    async with receiver() as rec:
+        hook = WebhookIn.model_validate({"name": "mine", "url": rec.url, "is_default": True})
+        await webhooks.create(api.runtime, account, hook)
+        _, page, _ = await admin.get("/flows/new")
+        status, _, headers = await admin.post(
+            "/flows", {"document": textarea(page), "format": "json"}
+        )
+        assert status == 303
+        flow_id = headers["Location"].removeprefix("/flows/")
+        assert (await admin.post(f"/flows/{flow_id}/publish"))[0] == 303
+        status, started = await api.request(
+            "POST", f"/v1/flows/{flow_id}/executions", key=key, json={}
+        )
+        assert status == 202
+        [delivered] = await rec.wait_for(1)
+        assert delivered.json()["phonon-uuid"] == started["uuid"]
+        assert delivered.json()["flowStatus"] == "COMPLETED"
+
+
+async def test_the_flow_page_says_how_to_trigger_the_flow(api: Api, signed_in: SignIn) -> None:
+    """What to do after Publish: the page shows the trigger request for this flow, and that
+    request, sent with the account's API key, starts an execution."""
+    account, key, admin = await signed_in()
+    flow_id = await stored(api, account)
+    _, page, _ = await admin.get(f"/flows/{flow_id}")
+    assert 'id="trigger"' not in page  # not published: nothing to trigger yet
+    assert "publish it to trigger it" in page
+    await admin.post(f"/flows/{flow_id}/publish")
+    _, page, _ = await admin.get(f"/flows/{flow_id}?version=prod&published=1")
+    match = re.search(r'<pre id="trigger">(.*?)</pre>', page, re.DOTALL)
+    assert match, page
+    command = html.unescape(match[1])
+    url = re.search(r"curl -X POST (\S+)", command)
+    assert url and url[1] == f"{api.base_url}/v1/flows/{flow_id}/executions"
+    assert "Authorization: Bearer $KEY" in command
+    body = re.search(r"-d '(.*)'", command)
+    assert body
+    status, started = await api.request(
+        "POST", url[1].removeprefix(api.base_url), key=key, json=json.loads(body[1])
+    )
+    assert status == 202
+    done = await api.wait_for(started["uuid"], key)
+    assert done["status"] == "COMPLETED" and done["flow_id"] == flow_id

@@ -40,6 +40,12 @@ def runtime_of(request: Request) -> Runtime:
     return rt
 
 
+def base_url_of(request: Request) -> str:
+    """Where the browser reached the server, for commands a page shows to paste (the
+    settings' host:port may be 0.0.0.0 or a proxy's)."""
+    return (runtime_of(request).settings.public_url or str(request.base_url)).rstrip("/")
+
+
 def client_address(request: Request) -> str | None:
     """The caller's address, as the API judges it (the trusted-proxy rule)."""
     peer = request.client.host if request.client else None

@@ -25,7 +25,7 @@ from flowhook.statuses import status_of
 from flowhook.ui.app import page_router
 from flowhook.ui.drawing import interactive_svg
 from flowhook.ui.render import is_htmx, render
-from flowhook.ui.session import AdminDep, VisitorDep, runtime_of
+from flowhook.ui.session import AdminDep, VisitorDep, base_url_of, runtime_of
 from flowhook.usecases import drawings, flows
 from flowhook.usecases.flows import FlowSource
 
@@ -42,6 +42,7 @@ MAX_DOCUMENT_CHARS = 300_000
 STARTER: dict[str, Any] = {
     "name": "my_flow",
     "type": "outbound",
+    "webhook_enabled": True,
     "entry": {"start": "greet"},
     "widgets": {
         "greet": {
@@ -52,7 +53,8 @@ STARTER: dict[str, Any] = {
         "done": {"type": "end"},
     },
 }
-"""What a new flow's textarea starts with: the smallest flow that runs."""
+"""What a new flow's textarea starts with: the smallest flow that runs, and sends its
+flow-complete message to the default webhook (what Home's "Where to start" promises)."""
 
 
 class _NoAliases(yaml.SafeDumper):
@@ -233,6 +235,7 @@ async def _flow_page(
         warnings=warnings,
         diff=diff,
         published=published,
+        base_url=base_url_of(request),
         publish_error=refused[1] if refused and refused[0] == "publish" else None,
         delete_error=refused[1] if refused and refused[0] == "delete" else None,
     )

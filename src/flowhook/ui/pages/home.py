@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from flowhook.ui.app import page_router
 from flowhook.ui.render import render
-from flowhook.ui.session import VisitorDep, runtime_of
+from flowhook.ui.session import VisitorDep, base_url_of, runtime_of
 from flowhook.usecases import overview
 
 router = page_router()
@@ -23,6 +23,5 @@ async def home(request: Request, visitor: VisitorDep) -> Response:
         "home.html",
         title="Home",
         o=summary,
-        # where the browser reached us (the settings' host:port may be 0.0.0.0 or a proxy's)
-        base_url=(rt.settings.public_url or str(request.base_url)).rstrip("/"),
+        base_url=base_url_of(request),
     )
