@@ -77,13 +77,28 @@ def _path(loc: tuple[Any, ...]) -> str:
     return path
 
 
+NOT_JSON = "the request body is not JSON: send it with the header Content-Type: application/json"
+"""For a body sent under another content type: what ``curl -d`` sends without ``-H``."""
+
+
+def _not_json(error: Mapping[str, Any]) -> bool:
+    """The body as a whole was refused as raw bytes: it came under a content type that is
+    not JSON (FastAPI, and the trigger's fast path, hand such a body over unparsed)."""
+    return tuple(error.get("loc", ())) == ("body",) and isinstance(error.get("input"), bytes)
+
+
 def invalid_request(errors: Sequence[Mapping[str, Any]]) -> ValidationFailed:
     """The 422 for pydantic errors whose ``loc`` starts with where the value was (``body``,
     ``query``, ``path``), as FastAPI reports them: one ``details`` entry per error."""
     details = [
-        {"path": _path(tuple(e.get("loc", ()))), "message": e.get("msg", "")} for e in errors
+        {
+            "path": _path(tuple(e.get("loc", ()))),
+            "message": NOT_JSON if _not_json(e) else e.get("msg", ""),
+        }
+        for e in errors
     ]
-    return ValidationFailed("the request is not valid", details=details)
+    message = NOT_JSON if any(_not_json(e) for e in errors) else "the request is not valid"
+    return ValidationFailed(message, details=details)
 
 
 def malformed_json() -> BadRequest:

@@ -1,0 +1,52 @@
+"""A body posted without ``Content-Type: application/json`` (``curl -d`` without ``-H``
+sends a form) is refused with a message that says what to send, on every JSON endpoint
+(the trigger's fast path included), not pydantic's "a valid dictionary or object"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from support.app import Api, error_code
+from support.flows import two_step_flow
+
+FORM = "application/x-www-form-urlencoded"
+
+
+async def test_a_webhook_posted_as_a_form_is_told_to_send_json(api: Api) -> None:
+    _, key = await api.account()
+    body = b'{"name": "mine", "url": "http://127.0.0.1:9/hook"}'
+    status, answer = await api.request(
+        "POST", "/v1/webhooks", key=key, data=body, headers={"Content-Type": FORM}
+    )
+    assert status == 422 and error_code(answer) == "VALIDATION_FAILED"
+    assert "Content-Type: application/json" in answer["error"]["message"]
+    assert answer["error"]["details"][0]["path"] == "$"
+    assert "Content-Type: application/json" in answer["error"]["details"][0]["message"]
+    assert (await api.request("GET", "/v1/webhooks", key=key))[1] == {"webhooks": []}
+
+
+async def test_a_trigger_posted_as_a_form_is_told_to_send_json(api: Api) -> None:
+    _, key = await api.account()
+    status, flow = await api.request("POST", "/v1/flows", key=key, json=two_step_flow("f"))
+    assert status == 201, flow
+    path = f"/v1/flows/{flow['flow_id']}/executions"
+    raw = b'{"version": "test"}'
+    status, answer = await api.request(
+        "POST", path, key=key, data=raw, headers={"Content-Type": FORM}
+    )
+    assert status == 422 and error_code(answer) == "VALIDATION_FAILED"
+    assert "Content-Type: application/json" in answer["error"]["message"]
+    # the same body as JSON runs: the message named the only thing that was wrong
+    status, started = await api.request(
+        "POST", path, key=key, data=raw, headers={"Content-Type": "application/json"}
+    )
+    assert status == 202, started
+
+
+async def test_json_that_is_not_an_object_keeps_the_plain_message(api: Api) -> None:
+    """Sent as JSON, a body of the wrong shape is a validation error like any other."""
+    _, key = await api.account()
+    answer: Any
+    status, answer = await api.request("POST", "/v1/webhooks", key=key, json=[1, 2])
+    assert status == 422 and error_code(answer) == "VALIDATION_FAILED"
+    assert answer["error"]["message"] == "the request is not valid"
