@@ -184,3 +184,23 @@ def test_examples_run_as_written(path: Path, served: tuple[Served, Path, int]) -
             reader.play(block)
     finally:
         reader.stop()
+
+
+BANNER_ROW = re.compile(r"^(\s*(?:flowhook is running at|[\w ]+:)\s+)")
+
+
+@pytest.mark.slow
+def test_the_docs_show_the_banner_as_make_run_prints_it(
+    served: tuple[Served, Path, int],
+) -> None:
+    """Every row of the start-up banner that README.md and docs/console.md show has the
+    label, and the spacing, that ``flowhook serve --demo`` (``make run``) prints."""
+    server, _, _ = served
+    printed = {m[1] for line in server.stdout if (m := BANNER_ROW.match(line))}
+    for path in (ROOT / "README.md", ROOT / "docs" / "console.md"):
+        shown = [b for b in blocks(path) if b.lang == "text" and "demo password:" in b.text]
+        assert shown, f"{name(path)}: no banner block"
+        for block in shown:
+            for line in block.text.splitlines():
+                row = BANNER_ROW.match(line)
+                assert row and row[1] in printed, f"{block.where}: {line!r} not as printed"
