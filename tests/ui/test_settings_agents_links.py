@@ -37,6 +37,31 @@ def test_the_whitelist_cannot_lock_the_admin_out_and_settings_are_saved(
     expect(page.locator("#timezone-error")).to_contain_text("not an IANA time zone")
 
 
+def test_a_refused_settings_save_shows_every_fields_error_at_once(
+    admin_page: Any, console: Console, admin: Credentials
+) -> None:
+    """A whitelist that locks the admin out, a time zone that is none and another account's
+    short domain: the three messages at their fields in one answer, nothing saved."""
+    other, _ = console.account("other-corp")
+    domain = accounts.AccountSettings(short_domain="go.other.test")
+    console.call(accounts.update_settings(console.runtime, other, domain, address=None))
+    page = admin_page
+    page.goto(f"{console.base_url}/settings")
+    page.get_by_label("IP whitelist").fill("203.0.113.0/24")
+    page.get_by_label("Time zone").fill("Mars/Olympus")
+    page.get_by_label("Short-link domain").fill("go.other.test")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#ip_whitelist-error")).to_contain_text("would lock the account out")
+    expect(page.locator("#timezone-error")).to_contain_text("not an IANA time zone")
+    expect(page.locator("#short_domain-error")).to_contain_text("another account's short domain")
+    for label in ("IP whitelist", "Time zone", "Short-link domain"):
+        expect(page.get_by_label(label)).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Short-link domain")).to_have_value("go.other.test")
+    signed = console.call(users.sign_in(console.runtime, admin.email, admin.password, "127.0.0.1"))
+    kept = signed.visitor.account  # as stored now
+    assert (kept.ip_whitelist, kept.timezone, kept.short_domain) == ([], "UTC", None)
+
+
 def test_an_admin_reveals_and_rotates_the_signing_secret_a_viewer_cannot(
     admin_page: Any, viewer_page: Any, console: Console, acme: Any
 ) -> None:

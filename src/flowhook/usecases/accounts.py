@@ -250,21 +250,13 @@ async def update_settings(
 ) -> Account:
     """Replace the account's settings; ``address`` is the caller's, which the new whitelist
     must allow."""
-    if form.ip_whitelist and not ip_allowed(address, form.ip_whitelist):
-        raise Conflict(
-            _lockout_message(address), code=Code.WHITELIST_LOCKOUT, details={"address": address}
-        )
+    refuse_lockout(form, address)
     values = form.model_dump()
     # gateways under the egress guard; passwords kept encrypted ("***" keeps the stored one)
     values["channels"] = channel_settings.prepare(rt, account, form.channels)
 
     def update(conn: Connection) -> Account | None:
-        domain = values["short_domain"]
-        owner = account_repo.by_short_domain(conn, domain) if domain else None
-        if owner is not None and owner.id != account.id:
-            raise Conflict(
-                f"{domain} is another account's short domain", code=Code.SHORT_DOMAIN_TAKEN
-            )
+        _claim_short_domain(conn, account, values["short_domain"])
         return account_repo.update_settings(conn, account.id, **values)
 
     updated = await rt.store.write(update)
@@ -273,6 +265,26 @@ async def update_settings(
         raise NotFound(f"no account {account.id}", code=Code.ACCOUNT_NOT_FOUND)
     channel_settings.saved(rt, updated)
     return updated
+
+
+def refuse_lockout(form: AccountSettings, address: str | None) -> None:
+    """WHITELIST_LOCKOUT for a whitelist that does not allow ``address``, the caller's."""
+    if form.ip_whitelist and not ip_allowed(address, form.ip_whitelist):
+        raise Conflict(
+            _lockout_message(address), code=Code.WHITELIST_LOCKOUT, details={"address": address}
+        )
+
+
+def _claim_short_domain(conn: Connection, account: Account, domain: str | None) -> None:
+    owner = account_repo.by_short_domain(conn, domain) if domain else None
+    if owner is not None and owner.id != account.id:
+        raise Conflict(f"{domain} is another account's short domain", code=Code.SHORT_DOMAIN_TAKEN)
+
+
+async def refuse_taken_short_domain(rt: Runtime, account: Account, form: AccountSettings) -> None:
+    """SHORT_DOMAIN_TAKEN before a save, so that a form refused for other fields says this
+    too in the same answer; :func:`update_settings` still checks as it writes."""
+    await rt.store.read(lambda c: _claim_short_domain(c, account, form.short_domain))
 
 
 def _lockout_message(address: str | None) -> str:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
+from flowhook.domain.account import Account
 from flowhook.errors import Code, FlowhookError
 from flowhook.statuses import status_of
 from flowhook.ui.app import page_router
@@ -99,6 +100,39 @@ async def settings_page(request: Request, visitor: VisitorDep) -> Response:
     return await _page(request, visitor)
 
 
+_AT = {Code.WHITELIST_LOCKOUT: "ip_whitelist", Code.SHORT_DOMAIN_TAKEN: "short_domain"}
+"""The field a use case's refusal of the settings is about."""
+
+
+async def _refusals(request: Request, account: Account, data: dict[str, Any]) -> dict[str, str]:
+    """Every field's error at once: the model's, then the use case's checks (the whitelist
+    must allow the caller, the short domain must be free) on the fields the model took."""
+    errors: dict[str, str] = {}
+    try:
+        valid = AccountSettings.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            field = str(error["loc"][0]) if error["loc"] else "_"
+            errors.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
+        try:  # the fields without an error, the others left at their defaults
+            valid = AccountSettings.model_validate(
+                {k: v for k, v in data.items() if k not in errors}
+            )
+        except ValidationError:
+            return errors
+    if "ip_whitelist" not in errors:
+        try:
+            accounts.refuse_lockout(valid, client_address(request))
+        except FlowhookError as exc:
+            errors[_AT.get(exc.code, "_")] = exc.message
+    if "short_domain" not in errors:
+        try:
+            await accounts.refuse_taken_short_domain(runtime_of(request), account, valid)
+        except FlowhookError as exc:
+            errors[_AT.get(exc.code, "_")] = exc.message
+    return errors
+
+
 @router.post("/settings")
 async def save_settings(request: Request, visitor: VisitorDep) -> Response:
     form = await request.form()
@@ -116,19 +150,15 @@ async def save_settings(request: Request, visitor: VisitorDep) -> Response:
         # the Channels section saves apart: kept as stored (passwords as ***, which keeps them)
         "channels": channel_settings.shown(visitor.account),
     }
-    errors: dict[str, str] = {}
-    try:
-        parsed = AccountSettings.model_validate(data)
-        await accounts.update_settings(
-            runtime_of(request), visitor.account, parsed, address=client_address(request)
-        )
-    except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            field = str(error["loc"][0]) if error["loc"] else "_"
-            errors.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
-    except FlowhookError as exc:
-        at = {Code.WHITELIST_LOCKOUT: "ip_whitelist", Code.SHORT_DOMAIN_TAKEN: "short_domain"}
-        errors[at.get(exc.code, "_")] = exc.message
+    errors = await _refusals(request, visitor.account, data)
+    if not errors:
+        try:
+            parsed = AccountSettings.model_validate(data)
+            await accounts.update_settings(
+                runtime_of(request), visitor.account, parsed, address=client_address(request)
+            )
+        except FlowhookError as exc:
+            errors[_AT.get(exc.code, "_")] = exc.message
     if errors:
         return await _page(request, visitor, values=values, errors=errors, status_code=422)
     return RedirectResponse("/settings?saved=1", status_code=303)
