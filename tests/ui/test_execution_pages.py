@@ -209,3 +209,27 @@ async def test_the_search_by_contact_number_and_by_time_in_the_accounts_zone(
     assert uuid not in page
     status, page, _ = await admin.get("/executions?since=yesterday")
     assert status == 422 and 'id="f-since-error"' in page
+
+
+async def test_an_execution_page_names_the_webhook_of_its_delivery_as_deliveries_does(
+    api: Api, signed_in: SignIn
+) -> None:
+    """The flow-complete delivery is shown with its saved webhook's name (the Deliveries
+    list's "Webhook" column), not only the endpoint's host:port."""
+    account, key, admin = await signed_in(http_enabled=True)
+    async with receiver() as hook:
+        status, _ = await api.request(
+            "POST",
+            "/v1/webhooks",
+            key=key,
+            json={"name": "crm_receiver", "url": hook.url, "is_default": True},
+        )
+        assert status == 201
+        saved = await flows.create(api.runtime, account, FlowSource(json.dumps(FLOW).encode()))
+        done = await run(api, key, saved.record.flow_id, **{"$flow.key.name": "Asha"})
+        await hook.wait_for(1)
+    _, listed, _ = await admin.get(f"/deliveries?execution={done['uuid']}")
+    assert "<td>crm_receiver</td>" in listed
+    _, page, _ = await admin.get(f"/executions/{done['uuid']}")
+    section = page[page.index('id="deliveries-title"') : page.index('id="variables-title"')]
+    assert "to crm_receiver" in section

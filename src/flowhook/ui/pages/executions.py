@@ -29,7 +29,7 @@ from flowhook.ui.drawing import interactive_svg
 from flowhook.ui.render import render
 from flowhook.ui.session import VisitorDep, runtime_of
 from flowhook.ui.sse import live
-from flowhook.usecases import deliveries, drawings, executions, flows
+from flowhook.usecases import deliveries, drawings, executions, flows, webhooks
 from flowhook.usecases.deliveries import DeliveryFilter
 from flowhook.usecases.executions import ExecutionFilter
 
@@ -123,10 +123,17 @@ async def _snapshot(rt: Runtime, account: Account, uuid: str) -> dict[str, Any]:
         lambda widget: f"/flows/{state.flow_id}/widgets/{widget}?version={state.version}",
     )
     made = await deliveries.list_page(rt, account, DeliveryFilter(execution=uuid, limit=50))
+    # named as the Deliveries list names them: the saved webhook's name
+    names = {hook.id: hook.name for hook in await webhooks.list_all(rt, account)}
     steps = within_depth(state.steps)
     from_widgets = {step.get("delivery"): step.get("widget") for step in steps}
     sent = [
-        {**delivery, "from_widget": from_widgets.get(delivery["id"])} for delivery in made.items
+        {
+            **delivery,
+            "from_widget": from_widgets.get(delivery["id"]),
+            "webhook_name": names.get(delivery.get("webhook_id") or ""),
+        }
+        for delivery in made.items
     ]
     sent.sort(key=lambda d: (d["from_widget"] is not None, d["created_at"]))
     return {
