@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from support.console import Console, sign_in
+from support.console import Console, Credentials, sign_in
 
 
 def change(page: Any, current: str, new: str, again: str) -> None:
@@ -59,3 +59,15 @@ def test_a_one_time_password_must_be_replaced_before_any_page(
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("wrong e-mail or password")
     sign_in(page, console, who.__class__(who.email, "a brand new password", acme))
+
+
+def test_a_changed_password_is_confirmed_on_the_page_that_follows(
+    admin_page: Any, console: Console, admin: Credentials
+) -> None:
+    page = admin_page
+    page.goto(f"{console.base_url}/password")
+    change(page, admin.password, "a brand new password", "a brand new password")
+    page.wait_for_url(f"{console.base_url}/?password=changed")
+    expect(page.get_by_role("status")).to_contain_text("Your password is changed")
+    page.goto(f"{console.base_url}/")
+    expect(page.get_by_text("Your password is changed")).to_have_count(0)

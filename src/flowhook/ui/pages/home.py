@@ -24,4 +24,10 @@ async def home(request: Request, visitor: VisitorDep) -> Response:
         title="Home",
         o=summary,
         base_url=base_url_of(request),
+        # where the change-password form lands: say that it worked
+        notice=(
+            "Your password is changed."
+            if request.query_params.get("password") == "changed"
+            else None
+        ),
     )
