@@ -50,3 +50,15 @@ async def test_json_that_is_not_an_object_keeps_the_plain_message(api: Api) -> N
     status, answer = await api.request("POST", "/v1/webhooks", key=key, json=[1, 2])
     assert status == 422 and error_code(answer) == "VALIDATION_FAILED"
     assert answer["error"]["message"] == "the request is not valid"
+
+
+async def test_a_post_without_a_body_is_told_to_send_one(api: Api) -> None:
+    """``curl -X POST`` alone: the answer says a JSON body is needed (``{}`` at least)."""
+    _, key = await api.account()
+    status, flow = await api.request("POST", "/v1/flows", key=key, json=two_step_flow("f"))
+    assert status == 201, flow
+    for path in (f"/v1/flows/{flow['flow_id']}/executions", "/v1/webhooks"):
+        status, answer = await api.request("POST", path, key=key)
+        assert status == 422 and error_code(answer) == "VALIDATION_FAILED", answer
+        assert "needs a JSON body" in answer["error"]["message"], path
+        assert answer["error"]["details"] == [{"path": "$", "message": answer["error"]["message"]}]

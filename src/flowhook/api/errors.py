@@ -79,6 +79,8 @@ def _path(loc: tuple[Any, ...]) -> str:
 
 NOT_JSON = "the request body is not JSON: send it with the header Content-Type: application/json"
 """For a body sent under another content type: what ``curl -d`` sends without ``-H``."""
+NO_BODY = "the request needs a JSON body (send {} when every field is left to its default)"
+"""For a POST without a body (``curl -X POST`` alone)."""
 
 
 def _not_json(error: Mapping[str, Any]) -> bool:
@@ -87,17 +89,23 @@ def _not_json(error: Mapping[str, Any]) -> bool:
     return tuple(error.get("loc", ())) == ("body",) and isinstance(error.get("input"), bytes)
 
 
+def _no_body(error: Mapping[str, Any]) -> bool:
+    return tuple(error.get("loc", ())) == ("body",) and error.get("type") == "missing"
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    if _not_json(error):
+        return NOT_JSON
+    return NO_BODY if _no_body(error) else str(error.get("msg", ""))
+
+
 def invalid_request(errors: Sequence[Mapping[str, Any]]) -> ValidationFailed:
     """The 422 for pydantic errors whose ``loc`` starts with where the value was (``body``,
-    ``query``, ``path``), as FastAPI reports them: one ``details`` entry per error."""
-    details = [
-        {
-            "path": _path(tuple(e.get("loc", ()))),
-            "message": NOT_JSON if _not_json(e) else e.get("msg", ""),
-        }
-        for e in errors
-    ]
-    message = NOT_JSON if any(_not_json(e) for e in errors) else "the request is not valid"
+    ``query``, ``path``), as FastAPI reports them: one ``details`` entry per error. A body
+    refused as a whole (not JSON, or none) says what to send instead."""
+    details = [{"path": _path(tuple(e.get("loc", ()))), "message": _message(e)} for e in errors]
+    whole = next((e for e in errors if _not_json(e) or _no_body(e)), None)
+    message = _message(whole) if whole is not None else "the request is not valid"
     return ValidationFailed(message, details=details)
 
 

@@ -101,7 +101,7 @@ async def _handle(scope: Scope, raw: bytes, flow_id: str) -> dict[str, str]:
     rt: Runtime = scope["app"].state.runtime
     account = await scope_account(scope, rt)
     if body is _MISSING:
-        raise invalid_request([{"loc": ("body",), "msg": "Field required"}])
+        raise invalid_request([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
     try:
         # as FastAPI validates a body parameter (``from_attributes`` changes only the message
         # for a body that is not an object)
