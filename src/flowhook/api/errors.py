@@ -135,7 +135,11 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})  # the exception's own headers are part of its answer
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
-        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":  # no route: a typo, mostly
+            where = f"{request.method} {request.url.path}"
+            message = f"no {where} here: the API reference at /docs lists every endpoint"
+        return error_response(exc.status_code, code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

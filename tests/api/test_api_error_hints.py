@@ -1,6 +1,7 @@
-"""A body posted without ``Content-Type: application/json`` (``curl -d`` without ``-H``
-sends a form) is refused with a message that says what to send, on every JSON endpoint
-(the trigger's fast path included), not pydantic's "a valid dictionary or object"."""
+"""Mistakes a first-time API user makes get an answer that says what to do: a body
+posted without ``Content-Type: application/json`` (``curl -d`` without ``-H`` sends a
+form), a POST without a body, a mistyped path. Same codes as before; the trigger's fast
+path answers as FastAPI does."""
 
 from __future__ import annotations
 
@@ -62,3 +63,12 @@ async def test_a_post_without_a_body_is_told_to_send_one(api: Api) -> None:
         assert status == 422 and error_code(answer) == "VALIDATION_FAILED", answer
         assert "needs a JSON body" in answer["error"]["message"], path
         assert answer["error"]["details"] == [{"path": "$", "message": answer["error"]["message"]}]
+
+
+async def test_a_path_that_is_no_endpoint_is_told_where_the_endpoints_are(api: Api) -> None:
+    _, key = await api.account()
+    status, answer = await api.request("GET", "/v1/flow", key=key)  # /v1/flows, mistyped
+    assert status == 404 and error_code(answer) == "NOT_FOUND"
+    assert answer["error"]["message"].startswith("no GET /v1/flow here")
+    assert "/docs" in answer["error"]["message"]
+    assert (await api.request("GET", "/docs"))[0] == 200  # where it points
