@@ -249,11 +249,12 @@ class _Host:
     def __init__(self, wire: Wire, key: tuple[str, str, int]) -> None:
         self.wire = wire
         self.scheme, self.host, self.port = key
-        self.idle: list[_Conn] = []
+        self.idle: list[Connection] = []
+        self.conns: set[Connection] = set()  # open: in use or idle
         self.open = 0  # connecting, in use or idle
         self.waiters: deque[asyncio.Future[None]] = deque()
 
-    async def acquire(self, fresh: bool) -> tuple[_Conn, bool]:
+    async def acquire(self, fresh: bool) -> tuple[Connection, bool]:
         """A connection for one exchange and whether it was used before."""
         loop = self.wire.loop
         while True:
@@ -287,7 +288,7 @@ class _Host:
                     self.waiters.remove(waiter)
                 raise
 
-    def release(self, conn: _Conn, *, reusable: bool) -> None:
+    def release(self, conn: Connection, *, reusable: bool) -> None:
         if reusable and not conn.closed and not self.wire.closed:
             conn.idle_since = self.wire.loop.time()
             self.idle.append(conn)
@@ -296,11 +297,12 @@ class _Host:
         else:
             conn.close()  # forget() wakes a waiter
 
-    def forget(self, conn: _Conn) -> None:
+    def forget(self, conn: Connection) -> None:
         """``conn`` is closed: it no longer counts, and a waiter may open another."""
         if conn.counted:
             conn.counted = False
             self.open -= 1
+            self.conns.discard(conn)
             if conn in self.idle:
                 self.idle.remove(conn)
             self._wake()
@@ -311,7 +313,7 @@ class _Host:
         return bool(self.idle)
 
     def close(self) -> None:
-        for conn in list(self.idle):
+        for conn in list(self.conns):  # in use too: their calls fail, as with aiohttp
             conn.close()
         for waiter in self.waiters:
             if not waiter.done():
@@ -325,7 +327,7 @@ class _Host:
                 waiter.set_result(None)
                 return
 
-    async def _connect(self) -> _Conn:
+    async def _connect(self) -> Connection:
         loop = self.wire.loop
         tls = self.scheme == "https"
         if _is_ip(self.host):
@@ -340,7 +342,7 @@ class _Host:
             targets = [(r["host"], r["port"]) for r in found]
         error: OSError | None = None
         for address, port in targets:
-            conn = _Conn(self)
+            conn = Connection(self)
             try:
                 await loop.create_connection(
                     conn.itself,
@@ -358,6 +360,7 @@ class _Host:
                 error = exc
                 continue
             conn.counted = True
+            self.conns.add(conn)
             return conn
         assert error is not None
         raise ConnectFailed(self._why(error, tls)) from error
@@ -379,7 +382,7 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-class _Conn(asyncio.Protocol):
+class Connection(asyncio.Protocol):
     """One connection; one exchange at a time. ``exchange`` writes the request and waits
     for the parser's callbacks to complete (or fail) the future."""
 
@@ -406,7 +409,7 @@ class _Conn(asyncio.Protocol):
         self._deflate = False
         self._until_eof = False
 
-    def itself(self) -> _Conn:
+    def itself(self) -> Connection:
         """The protocol factory of its own connection."""
         return self
 
