@@ -254,6 +254,13 @@ async def test_a_header_with_a_line_break_is_refused_and_nothing_is_sent(
     assert server.requests == []
 
 
+async def test_a_tab_or_non_ascii_text_in_a_header_is_sent_as_is(client: HttpClient) -> None:
+    async with raw_server(keep_answering) as server:
+        result = await call(client, server.url(), X_A="one\ttwo", X_B="Zoë ✓")
+    assert result.ok
+    assert "\r\nX_A: one\ttwo\r\nX_B: Zoë ✓\r\n" in server.requests[0].decode()
+
+
 # connections ------------------------------------------------------------------------------
 
 

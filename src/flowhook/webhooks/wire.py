@@ -72,7 +72,7 @@ _DEFAULT_TYPED: Final = frozenset({"POST", "PUT", "PATCH"})
 _FORBIDDEN: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 """What aiohttp's header writer refused (a line break would inject a header)."""
 _METHOD_FORBIDDEN: Final = re.compile(r"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
-_AUTO: Final = frozenset({"host", "user-agent", "accept", "accept-encoding"})
+_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _INJECTION: Final = (
     "Forbidden control character detected in headers. Potential header injection attack."
 )
@@ -113,28 +113,29 @@ def request_head(method: str, url: URL, headers: dict[str, str], body: bytes | N
     ``ValueError`` (the caller's ``INVALID_REQUEST``) for a method or header that would
     break the framing, and for an ``Authorization`` header beside credentials in the URL
     (aiohttp refused that combination too)."""
-    if _METHOD_FORBIDDEN.search(method):
+    if method not in _METHODS and _METHOD_FORBIDDEN.search(method):
         raise ValueError(f"Method cannot contain non-token characters {method!r}")
-    given = {name.lower() for name in headers} if headers else set()
-    host_name, host = "Host", url.host_port_subcomponent or ""
-    agent_name, agent = "User-Agent", USER_AGENT
-    if "host" in given:
-        host_name, host = _given(headers, "host")
-    if "user-agent" in given:
-        agent_name, agent = _given(headers, "user-agent")
-    parts = [
-        f"{method} {url.raw_path_qs} HTTP/1.1\r\n{host_name}: {host}\r\n{agent_name}: {agent}\r\n"
+    lines = [
+        f"{method} {url.raw_path_qs} HTTP/1.1",
+        f"Host: {url.host_port_subcomponent}",
+        f"User-Agent: {USER_AGENT}",
     ]
-    checked = [method, host_name, host, agent_name, agent]
+    given = set()
     for name, value in headers.items():
-        if name.lower() not in _AUTO:
-            parts.append(f"{name}: {value}\r\n")
-            checked.append(name)
-            checked.append(value)
+        folded = name.lower()
+        given.add(folded)
+        if folded == "host":
+            lines[1] = f"{name}: {value}"  # in its place, as aiohttp put it
+        elif folded == "user-agent":
+            lines[2] = f"{name}: {value}"
+        else:
+            lines.append(f"{name}: {value}")
+    if not all(map(str.isprintable, lines)) and any(map(_FORBIDDEN.search, lines)):
+        raise ValueError(_INJECTION)  # a tab or a printable non-ASCII character is fine
     if "accept" not in given:
-        parts.append("Accept: */*\r\n")
+        lines.append("Accept: */*")
     if "accept-encoding" not in given:
-        parts.append(f"Accept-Encoding: {ACCEPT_ENCODING}\r\n")
+        lines.append(f"Accept-Encoding: {ACCEPT_ENCODING}")
     if url.raw_user is not None or url.raw_password is not None:
         if "authorization" in given:
             raise ValueError(
@@ -142,22 +143,16 @@ def request_head(method: str, url: URL, headers: dict[str, str], body: bytes | N
                 "encoded in URL"
             )
         pair = f"{url.user or ''}:{url.password or ''}".encode("latin1")
-        parts.append(f"Authorization: Basic {base64.b64encode(pair).decode('ascii')}\r\n")
+        lines.append(f"Authorization: Basic {base64.b64encode(pair).decode('ascii')}")
     if "content-length" not in given:
         if body is not None:
-            parts.append(f"Content-Length: {len(body)}\r\n")
+            lines.append(f"Content-Length: {len(body)}")
         elif method not in _WITHOUT_BODY:
-            parts.append("Content-Length: 0\r\n")
+            lines.append("Content-Length: 0")
     if "content-type" not in given and (body is not None or method in _DEFAULT_TYPED):
-        parts.append("Content-Type: application/octet-stream\r\n")
-    if _FORBIDDEN.search("\t".join(checked)):
-        raise ValueError(_INJECTION)
-    parts.append("\r\n")
-    return "".join(parts).encode("utf-8")
-
-
-def _given(headers: dict[str, str], lowered: str) -> tuple[str, str]:
-    return next((k, v) for k, v in headers.items() if k.lower() == lowered)
+        lines.append("Content-Type: application/octet-stream")
+    lines.append("\r\n")
+    return "\r\n".join(lines).encode("utf-8")
 
 
 class Wire:
@@ -237,8 +232,10 @@ class Wire:
         self._sweeper = None
         before = self.loop.time() - KEEPALIVE_S
         left = False
-        for host in self._hosts.values():
+        for key, host in list(self._hosts.items()):
             left = host.sweep(before) or left
+            if host.open == 0 and not host.waiters:
+                del self._hosts[key]  # a host called once is not kept for ever
         if left:
             self.idle_now()
 
@@ -418,10 +415,13 @@ class Connection(asyncio.Protocol):
         self._head, self._limit = head, limit
         self._got_data = self._interim = False
         self._status, self._raw, self._headers = 0, [], {}
-        self._chunks, self._size, self._decoder = [], 0, None
+        self._chunks, self._size, self._decoder, self._deflate = [], 0, None, False
         self.reusable = False
         waiter = self.waiter = self.host.wire.loop.create_future()
-        self.transport.write(data)
+        try:
+            self.transport.write(data)
+        except (RuntimeError, OSError) as exc:  # uvloop: the transport closed under us
+            self._fail(ServerDisconnected(str(exc), before_response=True))
         return waiter
 
     def close(self) -> None:
@@ -471,22 +471,18 @@ class Connection(asyncio.Protocol):
             self._raw = []
             return
         self._status = status
-        self._headers = _headers(self._raw)
+        self._headers, folded = _headers(self._raw)
         if self._head or status == 101:
             self._finish(reusable=False)  # no body; llhttp would wait for one
             return
-        lowered = {name.lower(): value for name, value in self._raw[::-1]}
-        encoding = lowered.get(b"content-encoding", b"").lower()
-        if encoding == b"gzip":
+        encoding = folded.get(b"content-encoding", "").lower()
+        if encoding == "gzip":
             self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == b"deflate":
-            self._decoder, self._deflate = None, True
-        else:
-            self._deflate = False
+        self._deflate = encoding == "deflate"
         self._until_eof = (
             status not in (204, 304)
-            and b"content-length" not in lowered
-            and b"chunked" not in lowered.get(b"transfer-encoding", b"").lower()
+            and b"content-length" not in folded
+            and "chunked" not in folded.get(b"transfer-encoding", "").lower()
         )
 
     def on_body(self, chunk: bytes) -> None:
@@ -567,10 +563,11 @@ class Connection(asyncio.Protocol):
             waiter.set_exception(exc)
 
 
-def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+def _headers(raw: list[tuple[bytes, bytes]]) -> tuple[dict[str, str], dict[bytes, str]]:
     """As ``dict(resp.headers)`` of aiohttp: a header aiohttp knows under its canonical name
     (``content-type`` → ``Content-Type``), any other as sent; a repeated header keeps its
-    first value (under each spelling of an unknown name)."""
+    first value (under each spelling of an unknown name). And the first value of each
+    header by its lower-case name, for reading the framing."""
     headers: dict[str, str] = {}
     first: dict[bytes, str] = {}
     canonical = _CANONICAL
@@ -585,7 +582,7 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
         else:
             first[folded] = value
             headers[name] = value
-    return headers
+    return headers, first
 
 
 _CANONICAL: Final = {
