@@ -356,6 +356,9 @@ class _Host:
             except OSError as exc:
                 error = exc
                 continue
+            if conn.closed:  # ended before this task ran again: never counted, never used
+                error = ConnectionResetError("Server disconnected")
+                continue
             conn.counted = True
             self.conns.add(conn)
             return conn
