@@ -362,6 +362,15 @@ async def test_garbage_instead_of_a_response_is_a_malformed_response(client: Htt
     assert (result.error_message or "").startswith("malformed response: ")
 
 
+async def test_bytes_past_the_end_of_an_answer_do_not_spoil_the_next_call(
+    client: HttpClient,
+) -> None:
+    async with raw_server(keep_answering) as server:
+        server.state["reply"] = answer(b"ok") + b"trailing garbage\r\n\r\n"
+        results = [await call(client, server.url()) for _ in range(2)]
+    assert [(r.status, r.body) for r in results] == [(200, b"ok")] * 2
+
+
 async def test_connections_to_one_host_never_exceed_the_cap() -> None:
     http = HttpClient(Settings(allow_private_targets=True, per_host_connections=2))
 
