@@ -6,6 +6,7 @@ connection cap, TLS, and requests that would inject a header."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import re
 import zlib
@@ -242,6 +243,20 @@ async def test_the_request_carries_host_agent_and_lengths(client: HttpClient) ->
     assert "\r\nContent-Length: 2\r\n" in posted and posted.endswith("\r\n\r\n{}")
     assert "\r\nContent-Length: 0\r\n" in put  # as aiohttp did for a body-less PUT
     assert "Content-Length" not in got
+
+
+async def test_credentials_in_the_url_become_basic_auth_and_never_beside_another(
+    client: HttpClient,
+) -> None:
+    async with raw_server(keep_answering) as server:
+        url = server.url("/x").replace("://", "://us%40er:p%C3%A4ss@")
+        assert (await call(client, url)).ok
+        both = await call(client, url, Authorization="Bearer t")
+    expected = base64.b64encode("us@er:päss".encode("latin1")).decode()
+    assert f"\r\nAuthorization: Basic {expected}\r\n" in server.requests[0].decode()
+    assert "us%40er" not in server.requests[0].decode()  # not in the request line either
+    assert (both.status, both.error_reason) == (None, ErrorReason.INVALID_REQUEST)
+    assert len(server.requests) == 1
 
 
 async def test_a_header_with_a_line_break_is_refused_and_nothing_is_sent(
