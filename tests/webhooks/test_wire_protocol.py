@@ -407,6 +407,27 @@ async def test_connections_to_one_host_never_exceed_the_cap() -> None:
     assert (server.connections, server.most_open) == (2, 2)
 
 
+async def test_a_cap_of_zero_means_no_cap_as_before() -> None:
+    http = HttpClient(Settings(allow_private_targets=True, per_host_connections=0))
+
+    async def held(server: Server, reader: Reader, writer: Writer) -> None:
+        while await read_request(server, reader) is not None:
+            if len(server.requests) == 3:
+                server.state["three"].set()
+            await server.state["three"].wait()  # answers once three calls are in flight
+            writer.write(answer())
+            await writer.drain()
+
+    try:
+        async with raw_server(held) as server:
+            server.state["three"] = asyncio.Event()
+            results = await asyncio.gather(*(call(http, server.url()) for _ in range(3)))
+    finally:
+        await http.close()
+    assert [r.status for r in results] == [200] * 3
+    assert server.connections == 3
+
+
 async def test_close_closes_every_connection() -> None:
     http = HttpClient(Settings(allow_private_targets=True))
     async with raw_server(keep_answering) as server:

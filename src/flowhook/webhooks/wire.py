@@ -39,6 +39,7 @@ import base64
 import re
 import socket
 import ssl
+import sys
 import zlib
 from collections import deque
 from dataclasses import dataclass
@@ -161,7 +162,7 @@ class Wire:
     def __init__(self, resolver: GuardedResolver, per_host: int) -> None:
         self.loop = asyncio.get_running_loop()
         self.resolver = resolver
-        self.per_host = max(per_host, 1)
+        self.per_host = per_host if per_host > 0 else sys.maxsize  # 0: no cap, as aiohttp
         self.closed = False
         self._hosts: dict[tuple[str, str, int], _Host] = {}
         self._dns: dict[tuple[str, int], tuple[float, list[ResolveResult]]] = {}
@@ -208,7 +209,8 @@ class Wire:
     def tls(self) -> ssl.SSLContext:
         """Made on the first https connection: loading the CA certificates costs a few ms."""
         if self._tls is None:
-            self._tls = ssl.create_default_context()
+            self._tls = ssl.create_default_context()  # as aiohttp's verified context
+            self._tls.set_alpn_protocols(("http/1.1",))
         return self._tls
 
     async def addresses(self, host: str, port: int) -> list[ResolveResult]:
