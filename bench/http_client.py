@@ -1,12 +1,14 @@
 """CPU per outgoing call: ``HttpClient.send`` beside a plain aiohttp ``session.post`` (what
-``bench/ceiling.py`` does), against the bench stub in its own process on 127.0.0.1; and the
-webhook widget's own work per call (the scenario's widget, its call answered at once).
+``bench/ceiling.py`` does) and beside the lean transport alone (``wire.py``'s
+``Wire.request``, without the guard, deadline and result of ``transport.py``), against the
+bench stub in its own process on 127.0.0.1; and the webhook widget's own work per call (the
+scenario's widget, its call answered at once).
 
 The scenario's two calls per flow go through ``HttpClient.send``; this isolates what our
-wrapping (guard, timeout, size cap, result) adds to aiohttp's own cost, without the rest of
-the engine. Rounds of each kind alternate (plain, ours, plain, ours, …) so that other work
-on a shared machine weighs on both alike; CPU is this process's ``time.process_time``
-(the stub's CPU is not counted).
+wrapping (guard, timeout, size cap, result) adds to the wire's own cost, and how both
+compare with aiohttp's, without the rest of the engine. Rounds of each kind alternate
+(plain, wire, ours, plain, wire, ours, …) so that other work on a shared machine weighs on
+all alike; CPU is this process's ``time.process_time`` (the stub's CPU is not counted).
 
 The widget part runs ``WebhookWidget.run`` of the scenario (build the request, log it, map
 the answer, set the results) with an ``HttpClient`` that answers what the stub would, without
@@ -29,6 +31,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import aiohttp
+from yarl import URL
 
 from bench import procs
 from bench.scenario import STUB_PATH, VARIABLES, flow_document
@@ -38,6 +41,8 @@ from flowhook.engine.context import Services, StepContext
 from flowhook.engine.state import ExecutionState
 from flowhook.settings import Settings
 from flowhook.webhooks.client import HttpClient
+from flowhook.webhooks.resolver import GuardedResolver
+from flowhook.webhooks.wire import Wire, request_head
 from flowhook.widgets.webhook import WebhookWidget
 
 BODY = json.dumps({"customer": 'Asha "A" <&>', "amount": 42, "order": "A-17"}).encode()
@@ -67,6 +72,8 @@ async def measure(url: str, calls: int, rounds: int, concurrency: int) -> dict[s
     session = aiohttp.ClientSession(connector=connector)
     settings = Settings(allow_private_targets=True)
     client = HttpClient(settings)
+    wire = Wire(GuardedResolver(allow_private=True), settings.per_host_connections)
+    target = URL(url)
 
     async def plain() -> object:
         async with session.post(url, data=BODY, headers=JSON_HEADERS) as resp:
@@ -78,7 +85,13 @@ async def measure(url: str, calls: int, rounds: int, concurrency: int) -> dict[s
         assert result.ok, result.error_message
         return json.loads(result.body)
 
-    kinds: dict[str, Call] = {"aiohttp": plain, "HttpClient.send": ours}
+    async def lean() -> object:
+        head = request_head("POST", target, JSON_HEADERS, BODY)
+        response = await wire.request(target, "POST", head, BODY, settings.response_max_bytes)
+        assert response.status == 200, response.status
+        return json.loads(response.body)
+
+    kinds: dict[str, Call] = {"aiohttp": plain, "wire alone": lean, "HttpClient.send": ours}
     figures: dict[str, list[float]] = {name: [] for name in kinds}
     try:
         for call in kinds.values():  # warm-up: connections open, code paths loaded
@@ -89,6 +102,7 @@ async def measure(url: str, calls: int, rounds: int, concurrency: int) -> dict[s
     finally:
         await session.close()
         await client.close()
+        await wire.close()
     return figures
 
 

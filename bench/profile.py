@@ -49,10 +49,17 @@ def area_table() -> list[tuple[str, tuple[str, ...]]]:
     from flowhook.webhooks.client import HttpClient
     from flowhook.webhooks.delivery import DeliveryEngine
     from flowhook.webhooks.outbox import FlowCompleteHook
+    from flowhook.webhooks.wire import Connection
     from flowhook.worker.runner import ExecutionRunner
 
     return [
-        ("outgoing HTTP (aiohttp client: widget call + delivery)", (frame_of(HttpClient.send),)),
+        (
+            # the responses are parsed in the connections' protocol callbacks, called by the
+            # loop: every frame of their module counts ("Connection." alone would also
+            # match SQLAlchemy's)
+            "outgoing HTTP (aiohttp client: widget call + delivery)",
+            (frame_of(HttpClient.send), f"({Connection.__module__.replace('.', '/')}.py)"),
+        ),
         (
             "group-commit writer thread (statements, state JSON)",
             (frame_of(GroupCommitter._run),),

@@ -29,3 +29,13 @@ def test_every_area_has_markers_and_unknown_code_is_other() -> None:
     table = area_table()
     assert all(markers and all(markers) for _, markers in table)
     assert area_of(["main (bench/run.py)"], table) == "event loop and other"
+
+
+def test_the_outgoing_calls_protocol_callbacks_count_as_outgoing_http() -> None:
+    """The loop calls the connections' callbacks (not ``HttpClient.send``): the responses
+    are parsed there, and that is outgoing HTTP too; SQLAlchemy's ``Connection`` is not."""
+    table = area_table()
+    parsed = short_frame("data_received (/srv/app/src/flowhook/webhooks/wire.py:450)")
+    other = short_frame("Connection.execute (/v/site-packages/sqlalchemy/engine/base.py:1416)")
+    assert area_of([parsed], table) == "outgoing HTTP (aiohttp client: widget call + delivery)"
+    assert area_of([other], table) == "event loop and other"

@@ -1,14 +1,16 @@
 """The one HTTP client of the process: every outgoing call (webhook widget, check button,
 deliveries, internal methods, gateways) goes through ``HttpClient.send``.
 
-It is the hot path, so it keeps a single ``aiohttp.ClientSession`` with pooled keep-alive
-connections (aiohttp is ~8x faster than httpx here, design notes §4), sends bodies that are
-already bytes, and turns every network outcome into an ``HttpResult`` instead of raising, so
-callers decide success or failure from data. The guard (``guard.py``) runs before every
-request and every redirect hop, and inside the connector's DNS resolution.
+It is the hot path, so it keeps pooled keep-alive connections per host on its own lean
+HTTP/1.1 client (``wire.py``: asyncio protocols and httptools, about a third of the CPU of
+an aiohttp session per call, which itself was ~8x faster than httpx, design notes §4), sends
+bodies that are already bytes, and turns every network outcome into an ``HttpResult``
+instead of raising, so callers decide success or failure from data. The guard
+(``guard.py``) runs before every request and every redirect hop, and on every DNS answer.
 
-The session and everything that touches aiohttp live in ``transport.py``, imported on the
-first call: a process that never calls out does not load aiohttp at all.
+The transport (``transport.py``, ``wire.py``, and the guarded resolver, which imports
+aiohttp for its resolver interface) is imported on the first call: a process that never
+calls out does not load it at all.
 """
 
 from __future__ import annotations
@@ -27,12 +29,12 @@ if TYPE_CHECKING:
 
 
 class HttpClient:
-    """Owns the process's shared session; create once, ``await close()`` at shutdown."""
+    """Owns the process's shared connections; create once, ``await close()`` at shutdown."""
 
     def __init__(self, settings: Settings, resolver: AbstractResolver | None = None) -> None:
         self.settings = settings
         self.policy = EgressPolicy.parse(settings.egress_allow, settings.egress_deny)
-        self._inner_resolver = resolver  # injected for tests; aiohttp's default otherwise
+        self._inner_resolver = resolver  # injected for tests; aiohttp's default DNS otherwise
         self._transport: Transport | None = None
 
     async def send(
@@ -52,7 +54,7 @@ class HttpClient:
 
     def _open(self) -> Transport:
         # First use, or the previous loop is gone (a CLI that runs several asyncio.run):
-        # a session cannot move between loops, so a new one is made for this loop.
+        # a connection cannot move between loops, so a new pool is made for this loop.
         from flowhook.webhooks.transport import Transport
 
         self._transport = Transport(self.settings, self.policy, self._inner_resolver)

@@ -6,9 +6,10 @@ Two layers, because a URL alone cannot tell where a name points:
 
 * ``check_url`` looks at the URL before anything is sent (scheme, host, IP literals). The
   client calls it for the first request and again for every redirect hop.
-* ``GuardedResolver`` (``resolver.py``) sits inside aiohttp's connector and filters what
-  DNS returns with the rules of this module, so a name pointing at ``127.0.0.1`` is refused
-  too. aiohttp connects to exactly the addresses the resolver handed back, so a name that
+* ``GuardedResolver`` (``resolver.py``) is how the client's connections (``wire.py``)
+  resolve names: it filters what DNS returns with the rules of this module, so a name
+  pointing at ``127.0.0.1`` is refused too. The client connects to exactly the addresses
+  the resolver handed back, so a name that
   changes its answer between two look-ups (DNS rebinding) is checked on every look-up and
   cannot slip a private address past the guard.
 
@@ -62,9 +63,8 @@ class BlockedRequest(FlowhookError):
 
 
 class BlockedResolution(OSError):
-    """Raised by ``GuardedResolver`` (``resolver.py``): aiohttp's connector expects resolvers
-    to raise ``OSError`` and wraps it in ``ClientConnectorDNSError``; the client unwraps it
-    again."""
+    """Raised by ``GuardedResolver`` (``resolver.py``): an ``OSError``, as aiohttp's resolver
+    interface expects of a failed look-up; the transport reports the refusal it carries."""
 
     def __init__(self, blocked: BlockedRequest) -> None:
         super().__init__(blocked.message)
@@ -241,7 +241,7 @@ def egress_denied(host: str) -> BlockedRequest:
 
 
 def parse_url(url: str) -> URL:
-    """``url`` as aiohttp will read it; ``BlockedRequest(INVALID_URL)`` if it cannot be."""
+    """``url`` as the client will read it; ``BlockedRequest(INVALID_URL)`` if it cannot be."""
     try:
         return URL(url)
     except (ValueError, TypeError) as exc:

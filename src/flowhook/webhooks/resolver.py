@@ -1,10 +1,11 @@
-"""The guard inside aiohttp's connector: ``GuardedResolver`` filters what DNS returns with
-the rules of ``guard.py``, so a name that points at ``127.0.0.1`` is refused like the
-literal address would be.
+"""The guard on DNS answers: ``GuardedResolver`` filters what DNS returns with the rules of
+``guard.py``, so a name that points at ``127.0.0.1`` is refused like the literal address
+would be. The client's connections (``wire.py``) resolve every name through it.
 
-It is the part of the guard that needs aiohttp, kept apart so that ``guard.py`` stays plain
-Python: only the HTTP transport (``transport.py``) imports this module, when it builds its
-connector.
+It keeps aiohttp's resolver interface (``AbstractResolver``: its default resolver does the
+look-ups, and tests inject resolvers that map names to 127.0.0.1), so it is the part of the
+guard that needs aiohttp, kept apart so that ``guard.py`` stays plain Python: only the HTTP
+transport (``transport.py``) imports this module, when it builds its pool.
 """
 
 from __future__ import annotations

@@ -1,23 +1,23 @@
-"""The aiohttp side of ``HttpClient``: one ``aiohttp.ClientSession`` with pooled keep-alive
-connections behind the guarded resolver, the exchange with its redirect hops, and every
-network outcome turned into an ``HttpResult`` instead of an exception.
+"""The policy side of ``HttpClient``: the guard before every request and redirect hop, the
+deadline around the whole exchange, the redirect loop, and every network outcome turned into
+an ``HttpResult`` instead of an exception. The bytes on the wire (connections, pool, parsing,
+TLS) are ``wire.py``'s.
 
-``client.py`` imports this module on the process's first outgoing call, not before: aiohttp
-builds SSL contexts and reads the CA certificates when it is imported (about 0.2 s of CPU),
-a price that a process which never calls out (``flowhook run`` of a flow without webhooks)
-should not pay. Once a transport exists, a call costs what it always did.
+``client.py`` imports this module on the process's first outgoing call, not before: the
+guarded resolver imports aiohttp (its resolver interface and default DNS resolver), about
+0.2 s of CPU that a process which never calls out (``flowhook run`` of a flow without
+webhooks) should not pay. Once a transport exists, a call costs what it always did.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
-import aiohttp
-from aiohttp.abc import AbstractResolver
 from yarl import URL
 
-from flowhook.domain.credentials import redact_url, without_secret_headers
+from flowhook.domain.credentials import without_secret_headers
 from flowhook.domain.message import ErrorReason, HttpResult, OutgoingRequest
 from flowhook.settings import Settings
 from flowhook.webhooks.guard import (
@@ -28,9 +28,18 @@ from flowhook.webhooks.guard import (
     parse_url,
 )
 from flowhook.webhooks.resolver import GuardedResolver
+from flowhook.webhooks.wire import (
+    LookupFailed,
+    MalformedResponse,
+    Response,
+    Wire,
+    request_head,
+)
+
+if TYPE_CHECKING:
+    from aiohttp.abc import AbstractResolver
 
 MAX_REDIRECTS = 5
-USER_AGENT = "flowhook"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CHECKED_URLS = 1024
 """How many first-hop URLs a transport remembers as parsed and passed by the guard."""
@@ -39,7 +48,7 @@ _CHECKED_URL_CHARS = 2048
 
 
 class Transport:
-    """One session on one event loop (a session cannot move between loops)."""
+    """One pool of connections on one event loop (a connection cannot move between loops)."""
 
     def __init__(
         self, settings: Settings, policy: EgressPolicy, resolver: AbstractResolver | None
@@ -49,30 +58,16 @@ class Transport:
         self.allow_private = settings.allow_private_targets  # fixed, as in the resolver
         self.loop = asyncio.get_running_loop()
         self.resolver = GuardedResolver(resolver, allow_private=self.allow_private, policy=policy)
-        connector = aiohttp.TCPConnector(
-            resolver=self.resolver,
-            limit=0,  # no global cap: worker concurrency bounds it; each host is capped
-            limit_per_host=settings.per_host_connections,
-            ttl_dns_cache=30,
-            keepalive_timeout=30,
-        )
-        self.session = aiohttp.ClientSession(
-            connector=connector,
-            # One session serves every account: never carry cookies from one call to the next.
-            cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(total=None),  # each send sets its own deadline
-            headers={"User-Agent": USER_AGENT},
-            auto_decompress=True,
-            trust_env=False,
-        )
+        # no global cap: worker concurrency bounds it; each host is capped. No cookies are
+        # kept (one client serves every account), no proxy is read from the environment.
+        self.wire = Wire(self.resolver, settings.per_host_connections)
         self._checked: dict[tuple[str, bool], URL] = {}
 
     def usable(self, loop: asyncio.AbstractEventLoop) -> bool:
-        return self.loop is loop and not self.session.closed
+        return self.loop is loop and not self.wire.closed
 
     async def close(self) -> None:
-        if not self.session.closed:
-            await self.session.close()  # closes the connector; the resolver is ours to close
+        await self.wire.close()
         await self.resolver.close()
 
     async def send(
@@ -88,20 +83,15 @@ class Transport:
             result = _failure(exc.reason, exc.message)
         except TimeoutError:
             result = _failure(ErrorReason.TIMEOUT, f"no complete response within {timeout:g} s")
-        except aiohttp.ClientConnectorDNSError as exc:
-            if isinstance(exc.os_error, BlockedResolution):
-                blocked = exc.os_error.blocked
-                result = _failure(blocked.reason, blocked.message)
-            else:
-                result = _failure(ErrorReason.CONNECTION_ERROR, f"DNS lookup failed: {exc}")
-        except aiohttp.InvalidURL:
-            # the message would repeat the URL: its credentials must not reach a log
-            result = _failure(ErrorReason.INVALID_URL, f"invalid URL: {redact_url(req.url)}")
-        except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError) as exc:
+        except BlockedResolution as exc:
+            result = _failure(exc.blocked.reason, exc.blocked.message)
+        except LookupFailed as exc:
+            result = _failure(ErrorReason.CONNECTION_ERROR, f"DNS lookup failed: {exc}")
+        except MalformedResponse as exc:
             result = _failure(ErrorReason.INVALID_RESPONSE, f"malformed response: {exc}")
-        except (aiohttp.ClientError, OSError) as exc:
+        except OSError as exc:  # refused, reset, TLS, disconnected before the answer
             result = _failure(ErrorReason.CONNECTION_ERROR, str(exc) or type(exc).__name__)
-        except ValueError as exc:  # e.g. a header value aiohttp refuses to write
+        except ValueError as exc:  # e.g. a header value that would inject another
             result = _failure(ErrorReason.INVALID_REQUEST, str(exc))
         result.duration_s = time.perf_counter() - started
         return result
@@ -110,20 +100,19 @@ class Transport:
         self, req: OutgoingRequest, http_enabled: bool, follow_redirects: bool
     ) -> HttpResult:
         url = self._checked_url(req.url, http_enabled)
-        session = self.session
+        wire, limit = self.wire, self.settings.response_max_bytes
         method, headers, body = req.method.upper(), req.headers, req.body
         hops = 0
         while True:
-            async with session.request(
-                method, url, headers=headers, data=body, allow_redirects=False
-            ) as resp:
-                location = resp.headers.get("Location")
-                if not (follow_redirects and resp.status in _REDIRECT_STATUSES and location):
-                    return await self._result(resp)
-                if hops == MAX_REDIRECTS:
-                    result = await self._result(resp)
-                    result.error_message = f"more than {MAX_REDIRECTS} redirects"
-                    return result
+            head = request_head(method, url, headers, body)
+            resp = await wire.request(url, method, head, body, limit)
+            location = resp.headers.get("Location")
+            if not (follow_redirects and resp.status in _REDIRECT_STATUSES and location):
+                return self._result(resp)
+            if hops == MAX_REDIRECTS:
+                result = self._result(resp)
+                result.error_message = f"more than {MAX_REDIRECTS} redirects"
+                return result
             hops += 1
             try:
                 target = url.join(URL(location))
@@ -139,7 +128,7 @@ class Transport:
             url = target
 
     def _checked_url(self, raw: str, http_enabled: bool) -> URL:
-        """``raw`` parsed (aiohttp takes the URL object as is) and passed by the guard.
+        """``raw`` parsed and passed by the guard.
 
         Remembered: the verdict on a URL's text depends on nothing else that can change
         in this transport (its settings and egress policy are fixed), and a flow calls the
@@ -164,20 +153,19 @@ class Transport:
             policy=self.policy,
         )
 
-    async def _result(self, resp: aiohttp.ClientResponse) -> HttpResult:
-        body, truncated = await _read_capped(resp, self.settings.response_max_bytes)
+    def _result(self, resp: Response) -> HttpResult:
         reason = _status_reason(resp.status)
         message = None
-        if reason is None and truncated:
+        if reason is None and resp.truncated:
             reason = ErrorReason.RESPONSE_TOO_LARGE
             message = f"response body over {self.settings.response_max_bytes} bytes"
         return HttpResult(
             status=resp.status,
-            headers=dict(resp.headers),
-            body=body,
+            headers=resp.headers,
+            body=resp.body,
             error_reason=reason,
             error_message=message,
-            truncated=truncated,
+            truncated=resp.truncated,
         )
 
 
@@ -215,21 +203,6 @@ class _Deadline:
             and exc_type is asyncio.CancelledError
         ):
             raise TimeoutError from exc
-
-
-async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-    """At most ``limit`` bytes of the (decompressed) body, and whether there was more."""
-    length = resp.content_length
-    if length is not None and length <= limit and "Content-Encoding" not in resp.headers:
-        return await resp.read(), False  # common case: one read, no copies
-    buf = bytearray()
-    while len(buf) <= limit:
-        chunk = await resp.content.read(limit + 1 - len(buf))
-        if not chunk:
-            return bytes(buf), False
-        buf += chunk
-    resp.close()  # the rest is unread: the connection cannot be reused
-    return bytes(buf[:limit]), True
 
 
 def _status_reason(status: int) -> ErrorReason | None:
