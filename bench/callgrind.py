@@ -138,3 +138,28 @@ def object_label(path: str) -> str:
     if "/lib-dynload/" in path:
         return f"lib-dynload/{module}"
     return base
+
+
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("CPython", ("libpython", "python3")),
+    ("SQLite", ("libsqlite3", "lib-dynload/_sqlite3")),
+    ("libc", ("libc.so", "libm.so", "ld-linux")),
+    ("uvloop", ("uvloop/",)),
+    ("aiohttp", ("aiohttp/", "multidict/", "yarl/", "frozenlist/", "propcache/")),
+    ("httptools", ("httptools/",)),
+    ("orjson", ("orjson/",)),
+    ("OpenSSL", ("libcrypto", "libssl", "lib-dynload/_hashlib", "lib-dynload/_ssl")),
+    ("pydantic", ("pydantic_core/",)),
+    ("SQLAlchemy", ("sqlalchemy/",)),
+)
+"""What a reader asks of a split: the interpreter (which runs every line of Python, ours
+and every library's), the database, the C library, the event loop, the HTTP stack's
+compiled parts, JSON, crypto."""
+
+
+def group_of(label: str) -> str:
+    """The group of an object's short label (``object_label``); "other" when none fits."""
+    for group, prefixes in GROUPS:
+        if label.startswith(prefixes):
+            return group
+    return "other"

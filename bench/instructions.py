@@ -321,12 +321,24 @@ def summarise(
     """A point's figures: the total per flow, then by shared object and by function."""
     per_flow = counted.total / flows
     objects = sorted(counted.objects.items(), key=lambda item: -item[1])
+    groups: dict[str, int] = {}
+    for path, ir in objects:
+        group = callgrind.group_of(callgrind.object_label(path))
+        groups[group] = groups.get(group, 0) + ir
     return {
         "concurrency": concurrency,
         "flows": flows,
         "wall_s": round(wall_s, 1),
         "instructions": counted.total,
         "instructions_per_flow": round(per_flow),
+        "groups": [
+            {
+                "group": group,
+                "per_flow": round(ir / flows),
+                "share_pct": round(ir / counted.total * 100, 2),
+            }
+            for group, ir in sorted(groups.items(), key=lambda item: -item[1])
+        ],
         "objects": [
             {
                 "object": path,
@@ -361,6 +373,9 @@ def table(result: dict[str, Any], objects: int = 12) -> str:
         )
         if "idle_share_pct" in point:
             lines.append(f"  of which idle timers, at the idle rate: {point['idle_share_pct']} %")
+        lines.append(f"  {'per flow':>12}  {'share':>6}  group of shared objects")
+        for row in point["groups"]:
+            lines.append(f"  {row['per_flow']:>12,}  {row['share_pct']:5.1f}%  {row['group']}")
         lines.append(f"  {'per flow':>12}  {'share':>6}  shared object")
         for row in point["objects"][:objects]:
             lines.append(f"  {row['per_flow']:>12,}  {row['share_pct']:5.1f}%  {row['label']}")
