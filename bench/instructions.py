@@ -173,7 +173,16 @@ def imported_flowhook(env: dict[str, str]) -> dict[str, str]:
             text=True,
         ).stdout.strip()
         info["commit"] = head.stdout.strip() + ("+dirty" if dirty else "")
+        # the last commit that changed the package: two trees with the same code show it
+        last = [*git, "log", "-1", "--format=%h", "--", "."]
+        info["code_commit"] = subprocess.run(last, capture_output=True, text=True).stdout.strip()
     return info
+
+
+def describe(flowhook: dict[str, str]) -> str:
+    if "commit" not in flowhook:
+        return f"{flowhook['file']} (not in git)"
+    return f"{flowhook['file']} (HEAD {flowhook['commit']}, code of {flowhook['code_commit']})"
 
 
 def tool_version(argv: list[str]) -> str:
@@ -204,7 +213,7 @@ class Counter:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(self.tmp / "pycache")
         flowhook = imported_flowhook(env)
-        print(f"flowhook: {flowhook['file']} ({flowhook.get('commit', 'no git')})", flush=True)
+        print(f"flowhook: {describe(flowhook)}", flush=True)
         _account, api_key = await asyncio.to_thread(create_account, env)
         points: list[dict[str, Any]] = []
         idle: dict[str, Any] = {}
@@ -363,7 +372,7 @@ def summarise(
 # output --------------------------------------------------------------------------------
 def table(result: dict[str, Any], objects: int = 12) -> str:
     flowhook = result["flowhook"]
-    lines = [f"flowhook {flowhook['file']} ({flowhook.get('commit', 'no git')})"]
+    lines = [f"flowhook {describe(flowhook)}"]
     for point in result["points"]:
         lines.append("")
         lines.append(
