@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import callgrind, procs
+from bench.internals import Readings
+from bench.internals import summarise as summarise_internals
 from bench.loadgen import LoadGenerator, Target, Window
-from bench.run import create_account, flowhook_argv, flowhook_env, new_secret_key
+from bench.run import create_account, flowhook_argv, flowhook_env, new_secret_key, wait_stats
 from bench.seed import configure
 from bench.stub import Stub
 
@@ -212,6 +214,8 @@ class Counter:
         # that the server under valgrind does not compile every module it imports
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(self.tmp / "pycache")
+        self.stats = data_dir / "stats"  # the group commit's figures, as in bench.run
+        env["FLOWHOOK_STATS_DIR"] = str(self.stats)
         flowhook = imported_flowhook(env)
         print(f"flowhook: {describe(flowhook)}", flush=True)
         _account, api_key = await asyncio.to_thread(create_account, env)
@@ -229,6 +233,7 @@ class Counter:
                 await asyncio.to_thread(
                     procs.wait_http, f"http://127.0.0.1:{port}/healthz", server, 600.0
                 )
+                await wait_stats(self.stats, {"api": [server]}, timeout=600.0)
                 print(f"server up under callgrind in {time.perf_counter() - begun:.0f} s")
                 api = f"http://127.0.0.1:{port}"
                 flow_id = await configure(api, api_key, stub.api_url, stub.hook_url)
@@ -271,7 +276,9 @@ class Counter:
     def compile_modules(self, argv: list[str], env: dict[str, str], port: int) -> None:
         """Start and stop the server once without valgrind: what it imports is compiled
         into the run's bytecode cache at native speed."""
-        native = procs.start("serve-native", argv, env, self.tmp)
+        # no stats file: the bench signals every process that has one
+        quiet = {k: v for k, v in env.items() if k != "FLOWHOOK_STATS_DIR"}
+        native = procs.start("serve-native", argv, quiet, self.tmp)
         try:
             procs.wait_http(f"http://127.0.0.1:{port}/healthz", native, 120.0)
         finally:
@@ -300,6 +307,9 @@ class Counter:
         print(f"C={concurrency}: {config.warmup} warm-up flows", flush=True)
         await self.flows(load, target, concurrency, config.warmup)
         await asyncio.sleep(config.settle_s)
+        readings = Readings(self.stats)
+        readings.mark("start")  # SIGUSR1: the server appends its writes and commits so far
+        await asyncio.sleep(0.5)  # the reading's own instructions stay out of the count
         await asyncio.to_thread(control, server.pid, "--zero")
         print(f"C={concurrency}: {config.flows} counted flows", flush=True)
         begun = time.perf_counter()
@@ -307,7 +317,12 @@ class Counter:
         await asyncio.sleep(config.settle_s)
         counted = await dump(server, self.dumps)
         wall = time.perf_counter() - begun
-        return summarise(counted, concurrency, window.delivered, wall, config.top)
+        readings.mark("end")
+        point = summarise(counted, concurrency, window.delivered, wall, config.top)
+        inside = summarise_internals(await readings.collect(timeout=60.0), window.delivered, 0)
+        point["commits_per_flow"] = inside.get("commits_per_flow")
+        point["writes_per_flow"] = inside.get("writes_per_flow")
+        return point
 
     async def idle(self, server: procs.Process) -> dict[str, Any]:
         """What the server does with no flows (claim polls, timers), per second: the share
@@ -380,6 +395,11 @@ def table(result: dict[str, Any], objects: int = 12) -> str:
             f"flow ({point['flows']} flows, {point['instructions']:,} in all, "
             f"{point['wall_s']} s under callgrind)"
         )
+        if point.get("commits_per_flow") is not None:
+            lines.append(
+                f"  {point['writes_per_flow']} writes and {point['commits_per_flow']} group "
+                "commits (transactions) per flow"
+            )
         if "idle_share_pct" in point:
             lines.append(f"  of which idle timers, at the idle rate: {point['idle_share_pct']} %")
         lines.append(f"  {'per flow':>12}  {'share':>6}  group of shared objects")
