@@ -61,6 +61,8 @@ every run, so the count does not move with them."""
 
 @dataclass
 class Config:
+    """The command line of one run."""
+
     concurrency: list[int]
     warmup: int
     flows: int
@@ -115,6 +117,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
 
 # the server under callgrind ------------------------------------------------------------
 def valgrind_argv(dumps: Path, argv: list[str]) -> list[str]:
+    """``argv`` under callgrind, its dumps in ``dumps`` (numbered per pid)."""
     return [
         "valgrind",
         "--tool=callgrind",
@@ -182,6 +185,7 @@ def imported_flowhook(env: dict[str, str]) -> dict[str, str]:
 
 
 def describe(flowhook: dict[str, str]) -> str:
+    """One line: where the server's flowhook came from."""
     if "commit" not in flowhook:
         return f"{flowhook['file']} (not in git)"
     return f"{flowhook['file']} (HEAD {flowhook['commit']}, code of {flowhook['code_commit']})"
@@ -196,6 +200,8 @@ def tool_version(argv: list[str]) -> str:
 
 # one run -------------------------------------------------------------------------------
 class Counter:
+    """One server under callgrind, counted at each concurrency in turn, then idle."""
+
     def __init__(self, config: Config) -> None:
         self.config = config
         self.tmp = Path(tempfile.mkdtemp(prefix="flowhook-instructions-"))
