@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench bench-peers bench-calls lint install clean
+.PHONY: run test test-fast bench bench-peers bench-calls bench-instructions lint install clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench-peers: $(STAMP)  # the ceiling, flowhook on SQLite and Node-RED 5, side by
 
 bench-calls: $(STAMP)  # 1,000 concurrent simulated calls: calls/s and CPU per call (bench/calls.py)
 	$(BIN)/python -m bench.calls $(BENCH_CALLS_ARGS)
+
+# instructions per flow of the server under valgrind's callgrind (bench/instructions.py);
+# BENCH_INSTR_ARGS="--concurrency 1,10" for both points, "--flows 1000" for more
+bench-instructions: $(STAMP)
+	$(BIN)/python -m bench.instructions $(BENCH_INSTR_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -100,6 +100,38 @@ def base_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def flowhook_env(
+    url: str, data_dir: Path, secret_key: str, poll_interval_s: float | None = None
+) -> dict[str, str]:
+    """The environment of every flowhook process of a run (and of its `account create`)."""
+    env = base_env(
+        {
+            "FLOWHOOK_DATABASE_URL": url,
+            "FLOWHOOK_DATA_DIR": str(data_dir),
+            "FLOWHOOK_SECRET_KEY": secret_key,
+            "FLOWHOOK_ALLOW_PRIVATE_TARGETS": "1",
+            "FLOWHOOK_HOST": "127.0.0.1",
+            "FLOWHOOK_LOG_LEVEL": "warning",
+        }
+    )
+    if poll_interval_s is not None:
+        env["FLOWHOOK_POLL_INTERVAL_S"] = str(poll_interval_s)
+    return env
+
+
+def create_account(env: dict[str, str]) -> tuple[str, str]:
+    """The bench's account, with outgoing HTTP on, through the CLI: (account id, API key).
+    It also creates the database's tables."""
+    created = run_json(flowhook_argv("account", "create", "bench", "--http-enabled"), env)
+    return created["account_id"], created["api_key"]
+
+
+def new_secret_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
 class Bench:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -115,9 +147,7 @@ class Bench:
         self.profile: dict[str, Any] = {}
         self.postgres_settings: dict[str, str] = {}
         self.peers: dict[str, NodeRed | Skip] = {}
-        from cryptography.fernet import Fernet
-
-        self.secret_key = Fernet.generate_key().decode()
+        self.secret_key = new_secret_key()
 
     # lifecycle ---------------------------------------------------------------------------
     async def run(self) -> dict[str, Any]:
@@ -366,25 +396,11 @@ class Bench:
         url, notes = self.database(mode)
         data_dir = self.tmp / mode.replace("+", "_")
         data_dir.mkdir(parents=True, exist_ok=True)
-        env = base_env(
-            {
-                "FLOWHOOK_DATABASE_URL": url,
-                "FLOWHOOK_DATA_DIR": str(data_dir),
-                "FLOWHOOK_SECRET_KEY": self.secret_key,
-                "FLOWHOOK_ALLOW_PRIVATE_TARGETS": "1",
-                "FLOWHOOK_HOST": "127.0.0.1",
-                "FLOWHOOK_LOG_LEVEL": "warning",
-            }
-        )
-        if self.config.poll_interval_s is not None:
-            env["FLOWHOOK_POLL_INTERVAL_S"] = str(self.config.poll_interval_s)
+        env = flowhook_env(url, data_dir, self.secret_key, self.config.poll_interval_s)
         # each process appends its group-commit and claim figures here on SIGUSR1
         env["FLOWHOOK_STATS_DIR"] = str(data_dir / "stats")
         notes["stats_dir"] = str(data_dir / "stats")
-        created = await asyncio.to_thread(
-            run_json, flowhook_argv("account", "create", "bench", "--http-enabled"), env
-        )
-        account_id, api_key = created["account_id"], created["api_key"]
+        account_id, api_key = await asyncio.to_thread(create_account, env)
         if mode.endswith("+backlog"):
             started = time.perf_counter()
             await asyncio.to_thread(insert_backlog, url, account_id, self.config.backlog)
