@@ -185,6 +185,24 @@ async def test_deliveries_are_private_and_filterable(api: Any) -> None:
     assert "flowhook_deliveries_pending 0.0" in text
 
 
+async def test_metrics_count_the_delivery_in_flight_while_the_receiver_holds_it(
+    api: Any,
+) -> None:
+    """``flowhook_deliveries_in_flight`` is read from the engines' own counts at a scrape:
+    1 while the receiver holds the request, 0 once it answered."""
+    async with receiver() as rec:
+        rec.hold = asyncio.Event()
+        key, flow_id = await setup(api, rec.url)
+        started = await trigger(api, key, flow_id)
+        await rec.wait_for(1)
+        _, during = await api.request("GET", "/metrics")
+        rec.hold.set()
+        await delivery_of(api, key, started["uuid"], "SUCCEEDED")
+        _, after = await api.request("GET", "/metrics")
+    assert "\nflowhook_deliveries_in_flight 1.0\n" in during
+    assert "\nflowhook_deliveries_in_flight 0.0\n" in after
+
+
 async def test_a_send_longer_than_the_lease_is_not_sent_twice(api_with: Any) -> None:
     """The flow-complete delivery is sent from the finishing execution's task: its lease is
     renewed while the receiver holds the request, so the claim loop never takes it over."""

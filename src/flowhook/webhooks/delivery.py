@@ -35,7 +35,6 @@ from typing import Any
 from sqlalchemy import Connection
 from yarl import URL
 
-from flowhook.cache import MISS, Cache
 from flowhook.domain.message import AttemptRecord, ErrorReason, HttpResult, OutgoingRequest
 from flowhook.domain.signing import Keyring, signature_headers
 from flowhook.ids import stable_id
@@ -66,6 +65,8 @@ from flowhook.webhooks.targets import attempt_request, sending_target, stored_fo
 log = get_logger(__name__)
 
 EXCERPT_CHARS = 2_000
+_KEYRINGS_KEPT = 10_000
+"""Accounts' keyrings kept decrypted (one per account and rotation) before starting over."""
 _CLAIM_AHEAD = 2
 """A claim keeps at most this many rounds of an endpoint's semaphore waiting in memory."""
 
@@ -215,8 +216,10 @@ class DeliveryEngine(LeasedWorker):
         self._endpoints: dict[str, asyncio.Semaphore] = {}
         self._held: Counter[str] = Counter()  # deliveries in memory (waiting or sending)
         self.breaker = Breaker.from_settings(settings)
-        # encrypted → keyring, decrypted once each (a token names its secrets: never stale)
-        self._secrets: Cache[bytes, Keyring] = Cache(ttl=None)
+        self._sending = metrics.sending()  # deliveries being sent: metrics.IN_FLIGHT
+        # encrypted → keyring, decrypted once each (a token names its secrets: never stale,
+        # so a plain dict, emptied when full, does: no LRU bookkeeping per attempt)
+        self._secrets: dict[bytes, Keyring] = {}
         self.lifecycle = Lifecycle(store, settings, cipher, self.enqueue, self.clock)
 
     async def start(self) -> None:
@@ -316,9 +319,14 @@ class DeliveryEngine(LeasedWorker):
         self.in_flight[delivery.id] = asyncio.create_task(self._run(delivery))
 
     async def _run(self, delivery: Delivery) -> None:
-        """Deliver, then leave the in-flight bookkeeping ``_spawn`` or ``send_here`` did."""
+        """Deliver, then leave the in-flight bookkeeping ``_spawn`` or ``send_here`` did
+        (``_deliver`` written out: one coroutine less per delivery)."""
         try:
-            await self._deliver(delivery)
+            await self._attempt(delivery)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery attempt crashed", delivery=delivery.id)
         finally:
             self.in_flight.pop(delivery.id, None)
             self._let_go(delivery.endpoint)
@@ -342,8 +350,11 @@ class DeliveryEngine(LeasedWorker):
                 lambda c: account_repo.signing_keyring(c, account_id, self.cipher)
             )
         keyring = self._secrets.get(token)
-        if keyring is MISS:
-            keyring = self._secrets.put(token, Keyring.decode(self.cipher.decrypt(token)))
+        if keyring is None:
+            keyring = Keyring.decode(self.cipher.decrypt(token))
+            if len(self._secrets) >= _KEYRINGS_KEPT:
+                self._secrets.clear()
+            self._secrets[token] = keyring
         return keyring
 
     def _endpoint(self, endpoint: str) -> asyncio.Semaphore:
@@ -380,7 +391,8 @@ class DeliveryEngine(LeasedWorker):
         if outgoing is None:
             await self._no_webhook(delivery)
             return
-        outgoing.headers.update(ordering_headers(delivery))
+        if delivery.sequence is not None:  # an ordered webhook's delivery
+            outgoing.headers.update(ordering_headers(delivery))
         if self.lifecycle.holds(delivery):  # its webhook is disabled: kept, not attempted
             await self.lifecycle.park(delivery)
             return
@@ -434,11 +446,12 @@ class DeliveryEngine(LeasedWorker):
                 return None
             try:
                 self._signed(outgoing, delivery, secret)
-                metrics.IN_FLIGHT.inc()
+                sending = self._sending
+                sending.count += 1  # metrics.IN_FLIGHT, read at a scrape
                 try:
                     result = await self.http.send(outgoing, http_enabled=http_enabled)
                 finally:
-                    metrics.IN_FLIGHT.dec()
+                    sending.count -= 1
             except BaseException:
                 if admission is Admission.PROBE:
                     self.breaker.released(endpoint)  # a probe that says nothing

@@ -107,9 +107,11 @@ class Lifecycle:
     ) -> list[Followup]:
         """In the transaction that records the attempt: the webhook's change of health and
         the events it (and a dead letter) causes. Returns the events to send after commit."""
+        webhook_id = delivery.webhook_id
+        if ok and status != delivery_repo.FAILED and webhook_id not in self._not_healthy:
+            return []  # the hot path: a success of a webhook known HEALTHY (or of none)
         now = self.clock()
         out: list[Followup | None] = []
-        webhook_id = delivery.webhook_id
         if webhook_id is not None and delivery.target is not None:
             if ok:
                 if webhook_id in self._not_healthy and health_repo.recovered(conn, webhook_id):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -82,10 +83,12 @@ def _create() -> dict[str, Any]:
             "Deliveries waiting to be sent (as last counted by this process)",
             registry=registry,
         ),
-        "IN_FLIGHT": Gauge(
-            "flowhook_deliveries_in_flight",
-            "Deliveries being sent by this process",
-            registry=registry,
+        "IN_FLIGHT": _in_flight(
+            Gauge(
+                "flowhook_deliveries_in_flight",
+                "Deliveries being sent by this process",
+                registry=registry,
+            )
         ),
         "ENDPOINTS_OPEN": Gauge(
             "flowhook_endpoints_open",
@@ -128,6 +131,37 @@ def _create() -> dict[str, Any]:
             registry=registry,
         ),
     }
+
+
+class Sending:
+    """How many deliveries one delivery engine is sending now: a plain count, moved on
+    that engine's event loop only (no lock per attempt, as ``Gauge.inc`` takes), summed
+    over the process's engines when ``/metrics`` is read (``IN_FLIGHT``)."""
+
+    __slots__ = ("__weakref__", "count")
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+_senders: weakref.WeakSet[Sending] = weakref.WeakSet()
+
+
+def sending() -> Sending:
+    """A new engine's count of deliveries being sent, part of ``IN_FLIGHT`` from now on."""
+    counted = Sending()
+    with _lock:
+        _senders.add(counted)
+    return counted
+
+
+def _in_flight(gauge: Gauge) -> Gauge:
+    def total() -> float:
+        with _lock:
+            return float(sum(counted.count for counted in _senders))
+
+    gauge.set_function(total)
+    return gauge
 
 
 def __getattr__(name: str) -> Any:

@@ -66,7 +66,9 @@ class FlowCompleteHook:
     ) -> tuple[Any, Any] | None:
         if flow is None or not flow.document.webhook_enabled:
             return None
-        webhook = await self.default_webhook(account.id)
+        webhook = self._defaults.get(account.id)  # known: no coroutine for it
+        if webhook is MISS:
+            webhook = await self.default_webhook(account.id)
         if webhook is None:
             return None
         payload = default_payload(state, timezone=account.timezone)

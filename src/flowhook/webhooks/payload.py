@@ -15,6 +15,8 @@ payload, except the always-present ones listed in ``docs/webhooks.md``.
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -227,7 +229,39 @@ def _iso(value: Any, tz: ZoneInfo) -> str | None:
     seconds = _epoch(value)
     if seconds is None:
         return None
-    return datetime.fromtimestamp(seconds, tz).isoformat(timespec="milliseconds")
+    if not 0.0 <= seconds < _FAST_UNTIL:  # odd values: datetime's own answer (or error)
+        return datetime.fromtimestamp(seconds, tz).isoformat(timespec="milliseconds")
+    # datetime.fromtimestamp's rounding (to the microsecond, half to even, carried into
+    # the second), then isoformat's truncation to the millisecond
+    fraction, whole = math.modf(seconds)
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        whole += 1.0
+        micros -= 1_000_000
+    second = int(whole)
+    parts = _SECONDS.get((second, tz))
+    if parts is None:
+        parts = _second_parts(second, tz)
+    return f"{parts[0]}.{micros // 1000:03d}{parts[1]}"
+
+
+_FAST_UNTIL = 1e11
+_SECONDS: dict[tuple[int, ZoneInfo], tuple[str, str]] = {}
+_SECONDS_KEPT = 256
+"""The ISO-8601 text of a whole second in a zone, kept for the next time of that second:
+a payload's times are mostly the same few seconds (start and end of flows ending now),
+and building a ``datetime`` to print one is most of a payload's cost."""
+
+
+def _second_parts(second: int, tz: ZoneInfo) -> tuple[str, str]:
+    """``(date and time to the second, UTC offset)`` of ``second`` in ``tz``, as
+    ``datetime.isoformat`` writes them (the offset is the zone's at that instant)."""
+    text = datetime.fromtimestamp(second, tz).isoformat(timespec="seconds")
+    parts = (text[:19], text[19:])
+    if len(_SECONDS) >= _SECONDS_KEPT:
+        _SECONDS.clear()
+    _SECONDS[(second, tz)] = parts
+    return parts
 
 
 def _str(value: Any) -> str | None:
@@ -239,6 +273,7 @@ def _put(target: dict[str, Any], name: str, value: Any) -> None:
         target[name] = value
 
 
+@functools.lru_cache(maxsize=256)
 def _zone(name: str) -> ZoneInfo:
     """The account's zone; an unknown name falls back to UTC, as the engine's clock does."""
     try:
