@@ -36,3 +36,22 @@ def test_a_random_id_is_a_version_4_uuid_as_str_writes_it() -> None:
     for position in range(36):
         if position not in (8, 13, 14, 18, 19, 23):
             assert len({text[position] for text in drawn}) > 8
+
+
+def test_a_forked_child_draws_other_ids_than_its_parent() -> None:
+    import os
+
+    random_id()  # the pool holds ids now: a child that kept them would hand out the same
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, to the parent
+        try:
+            os.write(write, " ".join(random_id() for _ in range(10)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = set(pipe.read().split())
+    os.waitpid(pid, 0)
+    parent = {random_id() for _ in range(10)}
+    assert len(child) == 10 and not child & parent

@@ -20,8 +20,34 @@ def stable_id(namespace: uuid.UUID, name: str) -> str:
 
 
 def random_id() -> str:
-    """A random (version-4) UUID, as text: ``str(uuid.uuid4())``, at half the cost."""
-    return _text(os.urandom(16), 0x40)
+    """A random (version-4) UUID, as text, as ``str(uuid.uuid4())`` writes it: from a pool
+    written from one ``os.urandom`` read per :data:`_BATCH` ids (a system call and a
+    formatting per id cost twice as much as the whole draw from the pool)."""
+    try:
+        return _pool.pop()
+    except IndexError:
+        _fill()
+        return _pool.pop()
+
+
+_BATCH = 64
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+"""A random hex digit as the RFC 4122 variant's digit (its top two bits 10)."""
+_pool: list[str] = []
+"""Ids drawn from the system's random source, not yet handed out: each is handed out once
+(``list.pop`` is atomic), and a forked child starts with none of its parent's."""
+
+
+def _fill() -> None:
+    raw = os.urandom(16 * _BATCH).hex()
+    _pool.extend(
+        f"{raw[i : i + 8]}-{raw[i + 8 : i + 12]}-4{raw[i + 13 : i + 16]}-"
+        f"{_VARIANT[raw[i + 16]]}{raw[i + 17 : i + 20]}-{raw[i + 20 : i + 32]}"
+        for i in range(0, 32 * _BATCH, 32)
+    )
+
+
+os.register_at_fork(after_in_child=_pool.clear)
 
 
 def _text(raw: bytes, version: int) -> str:

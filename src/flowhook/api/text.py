@@ -18,7 +18,8 @@ from flowhook.errors import FlowhookError
 def check_target(scope: Scope) -> None:
     """Refuse a NUL in the path (``%00`` is decoded there) or the query string."""
     path: str = scope.get("path", "")
-    text.check(path, "path")
+    if "\x00" in path or not path.isascii():  # else no NUL, no surrogate: skip the search
+        text.check(path, "path")
     query: bytes = scope.get("query_string", b"")
     if b"%00" in query or b"\x00" in query:
         raise text.refusal("query", "contains a NUL character (%00)")

@@ -40,7 +40,7 @@ from flowhook.api.limits import read_body
 from flowhook.api.text import check_body, check_target
 from flowhook.errors import FlowhookError
 from flowhook.runtime import Runtime
-from flowhook.usecases.executions import Trigger, start
+from flowhook.usecases.executions import Trigger, start, start_with
 
 PATH = "/v1/flows/{flow_id}/executions"
 
@@ -102,6 +102,9 @@ async def _handle(scope: Scope, raw: bytes, flow_id: str) -> dict[str, str]:
     account = await scope_account(scope, rt)
     if body is _MISSING:
         raise invalid_request([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
+    fields = _plain(body)
+    if fields is not None:  # valid as it stands: what the model would hold
+        return await start_with(rt, account, flow_id, *fields)
     try:
         # as FastAPI validates a body parameter (``from_attributes`` changes only the message
         # for a body that is not an object)
@@ -111,6 +114,39 @@ async def _handle(scope: Scope, raw: bytes, flow_id: str) -> dict[str, str]:
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
     return await start(rt, account, flow_id, parsed)
+
+
+_FIELDS = frozenset(Trigger.model_fields)
+_MAX_NUMBER = 32  # ``cli`` and ``dnis``: Field(max_length=32)
+_MAX_VARIABLES = 1000  # ``variables``: Field(max_length=1000)
+
+
+def _plain(body: Any) -> tuple[str, dict[str, Any], str | None, str | None] | None:
+    """``(version, variables, cli, dnis)`` of a body :class:`Trigger` accepts as it is —
+    an object of its own fields only, each of the exact type parsed JSON gives, within its
+    bounds — or None: anything else goes through the model, whose errors are the 422's.
+    Validating the common body this way costs a tenth of the model's validation.
+    ``variables`` is the body's own dict: ``start_with`` copies it (``input_variables``)."""
+    if type(body) is not dict or not _FIELDS.issuperset(body):
+        return None
+    version = body.get("version", "prod")
+    cli = body.get("cli")
+    dnis = body.get("dnis")
+    variables = body.get("variables")
+    if variables is None:
+        if "variables" in body:
+            return None  # null is not an object: the model says so
+        variables = {}
+    elif type(variables) is not dict or len(variables) > _MAX_VARIABLES:
+        return None
+    if (
+        (version != "prod" and version != "test")
+        or type(version) is not str
+        or (cli is not None and (type(cli) is not str or len(cli) > _MAX_NUMBER))
+        or (dnis is not None and (type(dnis) is not str or len(dnis) > _MAX_NUMBER))
+    ):
+        return None
+    return version, variables, cli, dnis
 
 
 _MISSING = object()

@@ -163,7 +163,9 @@ async def _run_widget(
     if ctx.warnings:
         step["warnings"] = ctx.warnings
     if ctx.log:
-        step = {**step, **ctx.log}
+        # the keys and their order of ``{**step, **ctx.log}``, without the copy (WidgetLog's
+        # keys are Step's: mypy asks an update for a partial Step)
+        step.update(ctx.log)  # type: ignore[typeddict-item]
     return step, outcome, error
 
 

@@ -64,18 +64,32 @@ class ExecutionFilter(BaseModel):
 async def start(rt: Runtime, account: Account, flow_id: str, body: Trigger) -> dict[str, str]:
     """The account's flow in the asked version, a new execution, stored (durable once this
     returns) and started: its ``uuid`` and ``request_id``."""
-    record = await rt.catalog.flow_record(flow_id, body.version)
+    return await start_with(rt, account, flow_id, body.version, body.variables, body.cli, body.dnis)
+
+
+async def start_with(
+    rt: Runtime,
+    account: Account,
+    flow_id: str,
+    version: str,
+    variables: dict[str, Any],
+    cli: str | None,
+    dnis: str | None,
+) -> dict[str, str]:
+    """:func:`start` from a :class:`Trigger`'s fields, valid as that model checks them (the
+    trigger's endpoint checks a plain body without building the model)."""
+    record = await rt.catalog.flow_record(flow_id, version)
     if record.account_id != account.id:
         raise NotFound.flow(flow_id)
-    flow = rt.catalog.compiled(record, body.version)
+    flow = rt.catalog.compiled(record, version)
     state = new_execution(
         account,
         flow_id,
         flow.document.type,
-        version=body.version,
-        variables=body.variables,
-        cli=body.cli,
-        dnis=body.dnis,
+        version=version,
+        variables=variables,
+        cli=cli,
+        dnis=dnis,
         now=rt.services.clock(),
     )
     await rt.runner.accept([state], flow=flow, account=account)

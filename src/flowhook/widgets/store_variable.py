@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from flowhook.engine.context import StepContext
+from flowhook.engine.context import READ_ONLY_PREFIXES, StepContext, strip
 from flowhook.engine.widget import Exit, Outcome, Widget, WidgetConfig, register
 from flowhook.widgets._fields import WritableVariable
 
@@ -38,14 +38,28 @@ class StoreVariable(Widget[StoreVariableConfig]):
         # Whether each value must be rendered, decided once per compiled flow rather than on
         # every run: a constant scalar (no ``$`` in it) renders to itself; lists and objects
         # are always rendered, so that each execution gets its own copy.
-        self._assignments: list[tuple[str, Any, bool]] = [
-            (a.variable, a.value, _renders(a.value)) for a in config.assignments
+        # The name without its ``$`` too: ``WritableVariable`` admits no read-only name, so
+        # each run writes with ``ctx.put``, without ``ctx.set``'s parsing and checks.
+        self._assignments: list[tuple[str, str | None, Any, bool]] = [
+            (a.variable, _writable_key(a.variable), a.value, _renders(a.value))
+            for a in config.assignments
         ]
 
     async def run(self, ctx: StepContext) -> Outcome:
-        for variable, value, renders in self._assignments:
-            ctx.set(variable, ctx.render_value(value) if renders else value)
+        for variable, key, value, renders in self._assignments:
+            if renders:
+                value = ctx.render_value(value)
+            if key is None:
+                ctx.set(variable, value)
+            else:
+                ctx.put(key, value)
         return Exit()
+
+
+def _writable_key(variable: str) -> str | None:
+    """The name ``ctx.set`` would write, or None when only ``ctx.set`` may judge it."""
+    key = strip(variable)
+    return None if key.startswith(READ_ONLY_PREFIXES) else key
 
 
 def _renders(value: Any) -> bool:

@@ -32,7 +32,7 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection
 
-from flowhook.domain.account import Account
+from flowhook.domain.account import Account, AccountInfo
 from flowhook.engine.context import Services
 from flowhook.engine.flow import CompiledFlow
 from flowhook.engine.interpreter import advance, finish
@@ -76,6 +76,10 @@ class LeaseLost(FlowhookError):
         super().__init__(f"another worker took execution {uuid} over")
 
 
+_MAX_INFOS = 1024
+"""Accounts whose ``AccountInfo`` a runner keeps (``_info``)."""
+
+
 def new_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid_mod.uuid4().hex[:8]}"
 
@@ -98,6 +102,7 @@ class ExecutionRunner(LeasedWorker):
         self.owner = owner or new_owner_id()
         self.hooks: list[CompletionHook] = list(hooks or [])
         self.local = True  # False in an API-only process: new work is left to the workers
+        self._infos: dict[str, tuple[Account, AccountInfo]] = {}
 
     # accepting work ---------------------------------------------------------------
     @property
@@ -201,7 +206,7 @@ class ExecutionRunner(LeasedWorker):
             elif flow is not None:
                 if not state.started and state.contact:
                     await self._load_user_variables(state)
-                await advance(state, flow, account.info(), self.services, self._checkpoint)
+                await advance(state, flow, self._info(account), self.services, self._checkpoint)
             if state.status.finished:
                 sends = await self._finish(state, flow, account)
             else:
@@ -217,6 +222,18 @@ class ExecutionRunner(LeasedWorker):
             self.in_flight.pop(state.uuid, None)
         if sends:  # the execution is done: only its deliveries are in flight now
             await _run_all(sends)
+
+    def _info(self, account: Account) -> AccountInfo:
+        """``account.info()``, built once per account object (accounts are frozen and the
+        catalog hands out the same object until it reads the account again)."""
+        known = self._infos.get(account.id)
+        if known is not None and known[0] is account:
+            return known[1]
+        if len(self._infos) >= _MAX_INFOS:
+            self._infos.clear()
+        info = account.info()
+        self._infos[account.id] = (account, info)
+        return info
 
     async def _fail_if_unstorable(
         self, state: ExecutionState, flow: CompiledFlow | None, account: Account, exc: Exception
