@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import email.message
 import re
-from typing import Any
+from typing import Any, get_args
 
 import structlog
 from fastapi import APIRouter
@@ -116,9 +116,19 @@ async def _handle(scope: Scope, raw: bytes, flow_id: str) -> dict[str, str]:
     return await start(rt, account, flow_id, parsed)
 
 
+def _max_length(field: str) -> int:
+    """The model's own bound on ``field`` (read from it: the rule stays written once)."""
+    bounds = [
+        m.max_length for m in Trigger.model_fields[field].metadata if hasattr(m, "max_length")
+    ]
+    return int(bounds[0])
+
+
 _FIELDS = frozenset(Trigger.model_fields)
-_MAX_NUMBER = 32  # ``cli`` and ``dnis``: Field(max_length=32)
-_MAX_VARIABLES = 1000  # ``variables``: Field(max_length=1000)
+_VERSIONS = frozenset(get_args(Trigger.model_fields["version"].annotation))
+_MAX_NUMBER = _max_length("cli")
+assert _max_length("dnis") == _MAX_NUMBER
+_MAX_VARIABLES = _max_length("variables")
 
 
 def _plain(body: Any) -> tuple[str, dict[str, Any], str | None, str | None] | None:
@@ -140,8 +150,8 @@ def _plain(body: Any) -> tuple[str, dict[str, Any], str | None, str | None] | No
     elif type(variables) is not dict or len(variables) > _MAX_VARIABLES:
         return None
     if (
-        (version != "prod" and version != "test")
-        or type(version) is not str
+        type(version) is not str
+        or version not in _VERSIONS
         or (cli is not None and (type(cli) is not str or len(cli) > _MAX_NUMBER))
         or (dnis is not None and (type(dnis) is not str or len(dnis) > _MAX_NUMBER))
     ):
