@@ -154,6 +154,9 @@ RULES_BEYOND_JSON_SCHEMA = {
     "POST /v1/webhooks": "rules between the fields of a webhook request",
     "PUT /v1/webhooks/{webhook_id}": "rules between the fields of a webhook request",
     "POST /v1/webhooks/check": "rules between the fields of a webhook request",
+    # an HTTP SMS gateway's request is a webhook request, with the same rules (and a
+    # gateway's address must be one the egress guard allows)
+    "PUT /v1/account/channels": "rules between the fields of a webhook request",
     # each internal method has its own rules about the variables it is given
     "POST /centraloutboundwebhook-v1/{stage}/": "the method's own rules on its variables",
     # a CLI must be a valid phone number of the account's region; names must be printable

@@ -12,7 +12,13 @@ from flowhook.domain.account import Account
 from flowhook.runtime import Runtime
 from flowhook.store import ops_mails as mail_repo
 
-EMAIL_PATTERN = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$"
+_PART = r"[^@<>,;\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+"
+"""A run of anything but ``@``, the list separators, controls and white space, spelled out
+rather than written as a class escape: the white space of Python's and pydantic's regular
+expressions has U+0085 and U+001C to U+001F, that of ECMA-262 (JSON Schema's, so the
+OpenAPI document's) has U+FEFF instead, and this pattern is both the model's rule and the
+document's."""
+EMAIL_PATTERN = rf"^{_PART}@{_PART}\.{_PART}$"
 
 
 class OperationalEmailIn(BaseModel):
