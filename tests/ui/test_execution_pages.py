@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from flowhook.domain.account import Account
 from flowhook.usecases import flows
 from flowhook.usecases.executions import ExecutionFilter
 from flowhook.usecases.flows import FlowSource
@@ -61,21 +62,28 @@ async def run(api: Api, key: str, flow_id: str, **variables: str) -> dict[str, A
     return await api.wait_for(body["uuid"], key)
 
 
-async def test_an_execution_page_shows_its_path_timeline_and_flow_complete_delivery(
-    api: Api, signed_in: SignIn, dot_command: str
-) -> None:
-    account, key, admin = await signed_in(http_enabled=True)
+async def run_delivered(api: Api, account: Account, key: str, *, webhook: str) -> dict[str, Any]:
+    """Save ``webhook`` as the account's default webhook to a local receiver, run FLOW once
+    and wait until the receiver has its flow-complete delivery."""
     async with receiver() as hook:
         status, _ = await api.request(
             "POST",
             "/v1/webhooks",
             key=key,
-            json={"name": "crm", "url": hook.url, "is_default": True},
+            json={"name": webhook, "url": hook.url, "is_default": True},
         )
         assert status == 201
         saved = await flows.create(api.runtime, account, FlowSource(json.dumps(FLOW).encode()))
         done = await run(api, key, saved.record.flow_id, **{"$flow.key.name": "Asha"})
         await hook.wait_for(1)
+    return done
+
+
+async def test_an_execution_page_shows_its_path_timeline_and_flow_complete_delivery(
+    api: Api, signed_in: SignIn, dot_command: str
+) -> None:
+    account, key, admin = await signed_in(http_enabled=True)
+    done = await run_delivered(api, account, key, webhook="crm")
     uuid = done["uuid"]
     status, page, _ = await admin.get(f"/executions/{uuid}")
     assert status == 200
@@ -217,17 +225,7 @@ async def test_an_execution_page_names_the_webhook_of_its_delivery_as_deliveries
     """The flow-complete delivery is shown with its saved webhook's name (the Deliveries
     list's "Webhook" column), not only the endpoint's host:port."""
     account, key, admin = await signed_in(http_enabled=True)
-    async with receiver() as hook:
-        status, _ = await api.request(
-            "POST",
-            "/v1/webhooks",
-            key=key,
-            json={"name": "crm_receiver", "url": hook.url, "is_default": True},
-        )
-        assert status == 201
-        saved = await flows.create(api.runtime, account, FlowSource(json.dumps(FLOW).encode()))
-        done = await run(api, key, saved.record.flow_id, **{"$flow.key.name": "Asha"})
-        await hook.wait_for(1)
+    done = await run_delivered(api, account, key, webhook="crm_receiver")
     _, listed, _ = await admin.get(f"/deliveries?execution={done['uuid']}")
     assert "<td>crm_receiver</td>" in listed
     _, page, _ = await admin.get(f"/executions/{done['uuid']}")

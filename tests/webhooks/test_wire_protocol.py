@@ -386,20 +386,27 @@ async def test_bytes_past_the_end_of_an_answer_do_not_spoil_the_next_call(
     assert [(r.status, r.body) for r in results] == [(200, b"ok")] * 2
 
 
-async def test_connections_to_one_host_never_exceed_the_cap() -> None:
-    http = HttpClient(Settings(allow_private_targets=True, per_host_connections=2))
+def held_until(in_flight: int) -> Handler:
+    """A server that answers nothing until ``in_flight`` requests have arrived, then
+    everything: the calls stay in flight together, each on a connection of its own."""
 
     async def held(server: Server, reader: Reader, writer: Writer) -> None:
+        all_in = server.state.setdefault("all in", asyncio.Event())
         while await read_request(server, reader) is not None:
-            if len(server.requests) == 2:
-                server.state["two"].set()
-            await server.state["two"].wait()  # answers once two calls are in flight
+            if len(server.requests) == in_flight:
+                all_in.set()
+            await all_in.wait()
             writer.write(answer())
             await writer.drain()
 
+    return held
+
+
+async def test_connections_to_one_host_never_exceed_the_cap() -> None:
+    http = HttpClient(Settings(allow_private_targets=True, per_host_connections=2))
+
     try:
-        async with raw_server(held) as server:
-            server.state["two"] = asyncio.Event()
+        async with raw_server(held_until(2)) as server:
             results = await asyncio.gather(*(call(http, server.url()) for _ in range(8)))
     finally:
         await http.close()
@@ -410,17 +417,8 @@ async def test_connections_to_one_host_never_exceed_the_cap() -> None:
 async def test_a_cap_of_zero_means_no_cap_as_before() -> None:
     http = HttpClient(Settings(allow_private_targets=True, per_host_connections=0))
 
-    async def held(server: Server, reader: Reader, writer: Writer) -> None:
-        while await read_request(server, reader) is not None:
-            if len(server.requests) == 3:
-                server.state["three"].set()
-            await server.state["three"].wait()  # answers once three calls are in flight
-            writer.write(answer())
-            await writer.drain()
-
     try:
-        async with raw_server(held) as server:
-            server.state["three"] = asyncio.Event()
+        async with raw_server(held_until(3)) as server:
             results = await asyncio.gather(*(call(http, server.url()) for _ in range(3)))
     finally:
         await http.close()
